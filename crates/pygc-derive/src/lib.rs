@@ -1,0 +1,21 @@
+//! Procedural macros for pygc.
+//!
+//! * `#[derive(Trace)]` — see `trace.rs`.
+//! * `#[profile]` — see `profile.rs`.
+
+mod trace;
+
+use proc_macro::TokenStream;
+
+/// Derives `pygc::Trace` for a struct or enum: every field is traced, and
+/// its name becomes the edge label objgraph draws.
+///
+/// Attributes: `#[pygc(skip)]` on a field leaves it out (it must hold no
+/// `Gc`, or the objects it holds will look externally referenced and leak);
+/// `#[pygc(finalize)]` on the type calls its `pygc::Finalize` impl once before
+/// the collector clears it; `#[pygc(finalize, legacy)]` makes the type a legacy
+/// (`tp_del`) finalizer, which the collector never frees from a cycle.
+#[proc_macro_derive(Trace, attributes(pygc))]
+pub fn derive_trace(input: TokenStream) -> TokenStream {
+    trace::derive(input.into()).into()
+}

@@ -1,0 +1,1 @@
+//! tracemalloc for Rust (work in progress).
