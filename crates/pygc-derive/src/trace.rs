@@ -1,6 +1,189 @@
-use proc_macro2::TokenStream;
+//! `#[derive(Trace)]`.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote};
+use syn::{parse_quote, spanned::Spanned, Data, DeriveInput, Error, Fields, Path};
+
+/// Options on the type: `#[pygc(finalize)]`, `#[pygc(finalize, legacy)]`,
+/// `#[pygc(tracked)]`, `#[pygc(crate = path)]`.
+struct TypeOptions {
+    finalize: bool,
+    legacy: bool,
+    tracked: bool,
+    krate: Path,
+}
+
+fn type_options(input: &DeriveInput) -> syn::Result<TypeOptions> {
+    let mut o = TypeOptions {
+        finalize: false,
+        legacy: false,
+        tracked: false,
+        krate: parse_quote!(::pygc),
+    };
+    for attr in input.attrs.iter().filter(|a| a.path().is_ident("pygc")) {
+        attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("finalize") {
+                o.finalize = true;
+            } else if meta.path.is_ident("legacy") {
+                o.legacy = true;
+            } else if meta.path.is_ident("tracked") {
+                o.tracked = true;
+            } else if meta.path.is_ident("crate") {
+                o.krate = meta.value()?.parse()?;
+            } else {
+                return Err(meta.error(
+                    "unknown pygc option; expected `finalize`, `legacy`, `tracked` or `crate = path`",
+                ));
+            }
+            Ok(())
+        })?;
+    }
+    if o.legacy && !o.finalize {
+        return Err(Error::new(
+            Span::call_site(),
+            "`legacy` needs `finalize`: #[pygc(finalize, legacy)]",
+        ));
+    }
+    Ok(o)
+}
+
+fn is_skipped(field: &syn::Field) -> syn::Result<bool> {
+    let mut skip = false;
+    for attr in field.attrs.iter().filter(|a| a.path().is_ident("pygc")) {
+        attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("skip") {
+                skip = true;
+                Ok(())
+            } else {
+                Err(meta.error("unknown pygc field option; expected `skip`"))
+            }
+        })?;
+    }
+    Ok(skip)
+}
+
+/// The label of a field: its name without `r#`, or its position.
+fn label(field: &syn::Field, index: usize) -> String {
+    match &field.ident {
+        Some(id) => id.to_string().trim_start_matches("r#").to_string(),
+        None => index.to_string(),
+    }
+}
 
 pub fn derive(input: TokenStream) -> TokenStream {
-    let _ = input;
-    TokenStream::new()
+    match expand(input) {
+        Ok(ts) => ts,
+        Err(e) => e.to_compile_error(),
+    }
+}
+
+fn expand(input: TokenStream) -> syn::Result<TokenStream> {
+    let mut input: DeriveInput = syn::parse2(input)?;
+    let opts = type_options(&input)?;
+    let krate = &opts.krate;
+
+    let mut tracked_terms = Vec::new();
+    let body =
+        match &input.data {
+            Data::Struct(s) => {
+                let mut visits = Vec::new();
+                for (i, f) in s.fields.iter().enumerate() {
+                    if is_skipped(f)? {
+                        continue;
+                    }
+                    let ty = &f.ty;
+                    tracked_terms.push(quote!(<#ty as #krate::Trace>::TRACKED));
+                    let name = label(f, i);
+                    let access = match &f.ident {
+                        Some(id) => quote!(self.#id),
+                        None => {
+                            let idx = syn::Index::from(i);
+                            quote!(self.#idx)
+                        }
+                    };
+                    visits.push(quote! {
+                        #krate::Visitor::field(v, #name, |v| #krate::Trace::trace(&#access, v));
+                    });
+                }
+                quote!(#(#visits)*)
+            }
+            Data::Enum(e) => {
+                let mut arms = Vec::new();
+                for variant in &e.variants {
+                    let vname = &variant.ident;
+                    let mut binds = Vec::new();
+                    let mut visits = Vec::new();
+                    for (i, f) in variant.fields.iter().enumerate() {
+                        let bind = format_ident!("__pygc_f{}", i);
+                        let skipped = is_skipped(f)?;
+                        match &f.ident {
+                            Some(id) if skipped => binds.push(quote!(#id: _)),
+                            Some(id) => binds.push(quote!(#id: #bind)),
+                            None if skipped => binds.push(quote!(_)),
+                            None => binds.push(quote!(#bind)),
+                        }
+                        if skipped {
+                            continue;
+                        }
+                        let ty = &f.ty;
+                        tracked_terms.push(quote!(<#ty as #krate::Trace>::TRACKED));
+                        let name = label(f, i);
+                        visits.push(quote! {
+                            #krate::Visitor::field(v, #name, |v| #krate::Trace::trace(#bind, v));
+                        });
+                    }
+                    let pattern = match &variant.fields {
+                        Fields::Named(_) => quote!(Self::#vname { #(#binds),* }),
+                        Fields::Unnamed(_) => quote!(Self::#vname ( #(#binds),* )),
+                        Fields::Unit => quote!(Self::#vname),
+                    };
+                    arms.push(quote!(#pattern => { #(#visits)* }));
+                }
+                if arms.is_empty() {
+                    quote!(match *self {})
+                } else {
+                    quote!(match self { #(#arms)* })
+                }
+            }
+            Data::Union(u) => return Err(Error::new(
+                u.union_token.span(),
+                "Trace cannot be derived for a union: pygc cannot know which field holds handles",
+            )),
+        };
+
+    for param in input.generics.type_params_mut() {
+        param.bounds.push(parse_quote!(#krate::Trace));
+    }
+    let name = &input.ident;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+
+    let tracked = if opts.tracked {
+        quote!(true)
+    } else {
+        quote!(false #(|| #tracked_terms)*)
+    };
+    let finalizer = if opts.finalize {
+        let legacy = opts.legacy;
+        quote! {
+            const HAS_FINALIZER: bool = true;
+            const LEGACY_FINALIZER: bool = #legacy;
+            fn finalize(&self) {
+                <Self as #krate::Finalize>::finalize(self)
+            }
+        }
+    } else {
+        quote!()
+    };
+
+    Ok(quote! {
+        impl #impl_generics #krate::Trace for #name #ty_generics #where_clause {
+            const TRACKED: bool = #tracked;
+            #finalizer
+            #[allow(unused_variables)]
+            #[inline]
+            fn trace<__PygcV: #krate::Visitor>(&self, v: &mut __PygcV) {
+                #body
+            }
+        }
+    })
 }

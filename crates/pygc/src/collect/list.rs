@@ -1,0 +1,147 @@
+//! Circular doubly linked lists of `GcLink`s, CPython's `gc_list_*`.
+//!
+//! A list is a sentinel head whose `next`/`prev` point at the first/last
+//! element (or at itself). Element links are the `GcLink` in front of each
+//! tracked object. `prev` keeps its two flag bits through every operation.
+
+use crate::heap::header::{GcLink, ObjPtr, PREV_FLAGS};
+
+#[inline]
+fn addr(l: &GcLink) -> usize {
+    l as *const GcLink as usize
+}
+
+/// # Safety (module-wide contract, checked by the callers' invariants)
+/// Every address stored in a `next`/`prev` pointer part is either a list head
+/// that outlives its elements or the `GcLink` of an allocated tracked object.
+#[inline]
+pub(crate) fn link_at(a: usize) -> &'static GcLink {
+    debug_assert!(a != 0 && a & 15 == 0);
+    // SAFETY: see the module contract: list pointers always name live links.
+    unsafe { &*(a as *const GcLink) }
+}
+
+#[inline]
+pub(crate) fn next(l: &GcLink) -> &'static GcLink {
+    link_at(l.next.get())
+}
+
+#[inline]
+pub(crate) fn prev(l: &GcLink) -> &'static GcLink {
+    link_at(l.prev.get() & !PREV_FLAGS)
+}
+
+#[inline]
+pub(crate) fn set_prev(l: &GcLink, p: &GcLink) {
+    l.prev.set((l.prev.get() & PREV_FLAGS) | addr(p));
+}
+
+pub(crate) fn init(head: &GcLink) {
+    head.next.set(addr(head));
+    head.prev.set(addr(head));
+}
+
+pub(crate) fn is_empty(head: &GcLink) -> bool {
+    head.next.get() == addr(head)
+}
+
+/// Appends `node` at the tail of `head`.
+#[inline]
+pub(crate) fn append(node: &GcLink, head: &GcLink) {
+    let last = prev(head);
+    last.next.set(addr(node));
+    set_prev(node, last);
+    node.next.set(addr(head));
+    head.prev.set(addr(node));
+}
+
+/// Unlinks `node` from whatever list holds it and marks it untracked.
+#[inline]
+pub(crate) fn remove(node: &GcLink) {
+    let p = prev(node);
+    let n = next(node);
+    p.next.set(addr(n));
+    set_prev(n, p);
+    node.next.set(0);
+}
+
+/// Moves `node` from its list to the tail of `head`.
+pub(crate) fn move_to(node: &GcLink, head: &GcLink) {
+    let p = prev(node);
+    let n = next(node);
+    p.next.set(addr(n));
+    set_prev(n, p);
+    append(node, head);
+}
+
+/// Moves every element of `from` to the tail of `to`; `from` becomes empty.
+pub(crate) fn merge(from: &GcLink, to: &GcLink) {
+    if is_empty(from) {
+        return;
+    }
+    let to_tail = prev(to);
+    let from_head = next(from);
+    let from_tail = prev(from);
+    to_tail.next.set(addr(from_head));
+    set_prev(from_head, to_tail);
+    from_tail.next.set(addr(to));
+    set_prev(to, from_tail);
+    init(from);
+}
+
+/// Number of elements (O(n), as CPython's `gc_list_size`).
+pub(crate) fn len(head: &GcLink) -> usize {
+    let mut n = 0;
+    let mut l = next(head);
+    while !std::ptr::eq(l, head) {
+        n += 1;
+        l = next(l);
+    }
+    n
+}
+
+/// The objects of a list, in order.
+pub(crate) fn objects(head: &GcLink) -> Vec<ObjPtr> {
+    let mut out = Vec::new();
+    let mut l = next(head);
+    while !std::ptr::eq(l, head) {
+        out.push(ObjPtr::from_link(addr(l)));
+        l = next(l);
+    }
+    out
+}
+
+/// Thread exit: unhooks every element (`next = 0`, flags kept) so later
+/// deallocations never touch the vanishing heads.
+pub(crate) fn detach_all(head: &GcLink) {
+    if head.next.get() == 0 {
+        return;
+    }
+    let mut l = head.next.get();
+    while l != addr(head) {
+        let link = link_at(l);
+        l = link.next.get();
+        link.next.set(0);
+        link.prev.set(link.prev.get() & PREV_FLAGS);
+    }
+    init(head);
+}
+
+/// Rebuilds the `prev` pointers of a list whose `next` chain is intact
+/// (after a collection phase was abandoned), clearing COLLECTING and any
+/// UNREACHABLE bits on the way.
+pub(crate) fn repair(head: &GcLink) {
+    use crate::heap::header::{NEXT_UNREACHABLE, PREV_FINALIZED};
+    head.next.set(head.next.get() & !NEXT_UNREACHABLE);
+    let mut p = head;
+    let mut a = head.next.get();
+    while a != addr(head) {
+        let link = link_at(a);
+        link.next.set(link.next.get() & !NEXT_UNREACHABLE);
+        let finalized = link.prev.get() & PREV_FINALIZED;
+        link.prev.set(finalized | addr(p));
+        p = link;
+        a = link.next.get();
+    }
+    head.prev.set(addr(p));
+}

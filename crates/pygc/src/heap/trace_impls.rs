@@ -1,0 +1,204 @@
+//! `Trace` for std types. Leaves hold no handles (untracked); containers
+//! are tracked exactly when their elements are.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, LinkedList, VecDeque};
+use std::marker::PhantomData;
+
+use super::trace::{Trace, Visitor};
+
+macro_rules! leaf {
+    ($($t:ty),* $(,)?) => {$(
+        impl Trace for $t {
+            const TRACKED: bool = false;
+            #[inline]
+            fn trace<V: Visitor>(&self, _: &mut V) {}
+        }
+    )*};
+}
+
+leaf!(
+    (),
+    bool,
+    char,
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    usize,
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    isize,
+    f32,
+    f64,
+    String,
+    str,
+    &'static str,
+    std::path::PathBuf,
+    std::ffi::OsString,
+    std::time::Duration,
+    std::time::Instant,
+    std::time::SystemTime,
+    std::num::NonZeroUsize,
+    std::num::NonZeroU64,
+    std::num::NonZeroU32,
+    std::sync::atomic::AtomicUsize,
+    std::sync::atomic::AtomicBool,
+    std::any::TypeId,
+);
+
+impl<T: ?Sized> Trace for PhantomData<T> {
+    const TRACKED: bool = false;
+    fn trace<V: Visitor>(&self, _: &mut V) {}
+}
+
+impl<T: Copy> Trace for Cell<T> {
+    // A `Cell` can only hand out copies, and `Gc` is not `Copy`.
+    const TRACKED: bool = false;
+    fn trace<V: Visitor>(&self, _: &mut V) {}
+}
+
+/// Shared ownership escapes the collector: the handles inside an `Rc` may be
+/// reachable from several objects, so they are never reported (reporting
+/// them would over-count). Cycles through an `Rc` therefore leak.
+impl<T: ?Sized> Trace for std::rc::Rc<T> {
+    const TRACKED: bool = false;
+    fn trace<V: Visitor>(&self, _: &mut V) {}
+}
+
+/// As for `Rc`.
+impl<T: ?Sized> Trace for std::sync::Arc<T> {
+    const TRACKED: bool = false;
+    fn trace<V: Visitor>(&self, _: &mut V) {}
+}
+
+impl<T: Trace + ?Sized> Trace for Box<T> {
+    const TRACKED: bool = T::TRACKED;
+    #[inline]
+    fn trace<V: Visitor>(&self, v: &mut V) {
+        (**self).trace(v)
+    }
+}
+
+impl<T: Trace> Trace for Option<T> {
+    const TRACKED: bool = T::TRACKED;
+    #[inline]
+    fn trace<V: Visitor>(&self, v: &mut V) {
+        if let Some(x) = self {
+            x.trace(v)
+        }
+    }
+}
+
+impl<T: Trace, E: Trace> Trace for Result<T, E> {
+    const TRACKED: bool = T::TRACKED || E::TRACKED;
+    fn trace<V: Visitor>(&self, v: &mut V) {
+        match self {
+            Ok(x) => x.trace(v),
+            Err(e) => e.trace(v),
+        }
+    }
+}
+
+impl<T: Trace> Trace for RefCell<T> {
+    const TRACKED: bool = T::TRACKED;
+    fn trace<V: Visitor>(&self, v: &mut V) {
+        match self.try_borrow() {
+            Ok(inner) => inner.trace(v),
+            Err(_) => v.untraceable(),
+        }
+    }
+}
+
+macro_rules! sequence {
+    ($($t:ident),*) => {$(
+        impl<T: Trace> Trace for $t<T> {
+            const TRACKED: bool = T::TRACKED;
+            fn trace<V: Visitor>(&self, v: &mut V) {
+                if T::TRACKED {
+                    for (i, x) in self.iter().enumerate() {
+                        v.index(i, |v| x.trace(v));
+                    }
+                }
+            }
+        }
+    )*};
+}
+
+sequence!(Vec, VecDeque, LinkedList, BinaryHeap, BTreeSet);
+
+impl<T: Trace> Trace for [T] {
+    const TRACKED: bool = T::TRACKED;
+    fn trace<V: Visitor>(&self, v: &mut V) {
+        if T::TRACKED {
+            for (i, x) in self.iter().enumerate() {
+                v.index(i, |v| x.trace(v));
+            }
+        }
+    }
+}
+
+impl<T: Trace, const N: usize> Trace for [T; N] {
+    const TRACKED: bool = T::TRACKED;
+    fn trace<V: Visitor>(&self, v: &mut V) {
+        self.as_slice().trace(v)
+    }
+}
+
+impl<T: Trace, S: 'static> Trace for HashSet<T, S> {
+    const TRACKED: bool = T::TRACKED;
+    fn trace<V: Visitor>(&self, v: &mut V) {
+        if T::TRACKED {
+            for (i, x) in self.iter().enumerate() {
+                v.index(i, |v| x.trace(v));
+            }
+        }
+    }
+}
+
+macro_rules! map {
+    ($t:ident $(, $s:ident)?) => {
+        impl<K: Trace, T: Trace $(, $s: 'static)?> Trace for $t<K, T $(, $s)?> {
+            const TRACKED: bool = K::TRACKED || T::TRACKED;
+            fn trace<V: Visitor>(&self, v: &mut V) {
+                if Self::TRACKED {
+                    for (i, (k, x)) in self.iter().enumerate() {
+                        v.index(i, |v| {
+                            v.field("key", |v| k.trace(v));
+                            v.field("value", |v| x.trace(v));
+                        });
+                    }
+                }
+            }
+        }
+    };
+}
+
+map!(HashMap, S);
+map!(BTreeMap);
+
+macro_rules! tuple {
+    ($(($($n:tt $t:ident),+)),* $(,)?) => {$(
+        impl<$($t: Trace),+> Trace for ($($t,)+) {
+            const TRACKED: bool = false $(|| $t::TRACKED)+;
+            fn trace<V: Visitor>(&self, v: &mut V) {
+                $( v.index($n, |v| self.$n.trace(v)); )+
+            }
+        }
+    )*};
+}
+
+tuple!(
+    (0 A),
+    (0 A, 1 B),
+    (0 A, 1 B, 2 C),
+    (0 A, 1 B, 2 C, 3 D),
+    (0 A, 1 B, 2 C, 3 D, 4 E),
+    (0 A, 1 B, 2 C, 3 D, 4 E, 5 F),
+    (0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G),
+    (0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H),
+);
