@@ -5,7 +5,7 @@ use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
 
 use super::handle::{decref, incref, Gc};
-use super::header::{ObjPtr, TRACKED_HEADER_SIZE, UNTRACKED_HEADER_SIZE};
+use super::header::{ObjPtr, CLEARED, TRACKED_HEADER_SIZE, UNTRACKED_HEADER_SIZE, WEAK_DEAD};
 use super::trace::{sealed, Trace};
 use crate::collect::visitors::{CoreVisitor, LabelVisitor, Mode};
 
@@ -87,7 +87,9 @@ impl GcAny {
         v.edges
             .into_iter()
             .map(|e| {
-                let target = if e.weak && e.target.header().refcnt.get() == 0 {
+                let dead = e.target.header().refcnt.get() == 0
+                    || e.target.flags() & (CLEARED | WEAK_DEAD) != 0;
+                let target = if e.weak && dead {
                     None
                 } else {
                     Some(GcAny::from_ptr_incref(e.target))

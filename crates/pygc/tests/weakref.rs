@@ -1,0 +1,150 @@
+//! Weak references: ports of the relevant scenarios of test_weakref.py.
+
+mod common;
+
+use common::*;
+use pygc::{gc, Gc, GcCell, Trace, Weak};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+#[test]
+fn weak_dies_with_refcount() {
+    let s = Gc::new(String::from("x"));
+    let w = Gc::downgrade(&s);
+    assert_eq!(w.strong_count(), 1);
+    assert_eq!(w.weak_count(), 1);
+    let w2 = w.clone();
+    assert_eq!(w.weak_count(), 2);
+    drop(s);
+    assert!(w.upgrade().is_none());
+    assert_eq!(w.strong_count(), 0);
+    drop((w, w2));
+}
+
+#[test]
+fn callback_runs_on_refcount_death() {
+    let hits = Rc::new(Cell::new(0));
+    let h2 = hits.clone();
+    let s = Gc::new(5u32);
+    let w = Gc::downgrade_with_callback(&s, move || h2.set(h2.get() + 1));
+    drop(s);
+    assert_eq!(hits.get(), 1);
+    drop(w);
+    assert_eq!(hits.get(), 1);
+}
+
+#[test]
+fn callback_not_run_when_the_weakref_died_first() {
+    let hits = Rc::new(Cell::new(0));
+    let h2 = hits.clone();
+    let s = Gc::new(5u32);
+    let w = Gc::downgrade_with_callback(&s, move || h2.set(h2.get() + 1));
+    let w_clone = w.clone();
+    drop(w);
+    drop(s); // w_clone still alive: the callback runs once
+    assert_eq!(hits.get(), 1);
+    drop(w_clone);
+
+    let s = Gc::new(6u32);
+    let h3 = hits.clone();
+    drop(Gc::downgrade_with_callback(&s, move || {
+        h3.set(h3.get() + 100)
+    }));
+    drop(s);
+    assert_eq!(hits.get(), 1, "no callback for a dead weakref");
+}
+
+#[test]
+fn callbacks_run_for_collected_cycles_and_weakrefs_are_cleared_before_finalizers() {
+    thread_local!(static SEEN_BY_FINALIZER: Cell<Option<bool>> = const { Cell::new(None) });
+    thread_local!(static WEAK_TO_SELF: RefCell<Option<Weak<F>>> = const { RefCell::new(None) });
+    #[derive(Trace)]
+    #[pygc(finalize)]
+    struct F(GcCell<Option<Gc<F>>>);
+    impl pygc::Finalize for F {
+        fn finalize(&self) {
+            let alive = WEAK_TO_SELF.with(|w| w.borrow().as_ref().unwrap().upgrade().is_some());
+            SEEN_BY_FINALIZER.with(|s| s.set(Some(alive)));
+        }
+    }
+    let order = Rc::new(RefCell::new(Vec::new()));
+    let o2 = order.clone();
+    let f = Gc::new(F(GcCell::new(None)));
+    *f.0.borrow_mut() = Some(f.clone());
+    let w = Gc::downgrade_with_callback(&f, move || o2.borrow_mut().push("callback"));
+    WEAK_TO_SELF.with(|s| *s.borrow_mut() = Some(Gc::downgrade(&f)));
+    drop(f);
+    assert_eq!(gc::collect(), 1);
+    assert_eq!(*order.borrow(), vec!["callback"]);
+    assert_eq!(
+        SEEN_BY_FINALIZER.with(Cell::get),
+        Some(false),
+        "weakrefs are cleared before finalizers run"
+    );
+    assert!(w.upgrade().is_none());
+    WEAK_TO_SELF.with(|s| s.borrow_mut().take());
+}
+
+#[test]
+fn callback_of_a_weakref_inside_the_garbage_is_not_called() {
+    // CPython: a weakref that is itself part of the garbage never has its
+    // callback called.
+    #[derive(Trace)]
+    struct Holder {
+        me: GcCell<Option<Gc<Holder>>>,
+        weak_to_me: GcCell<Option<Weak<Holder>>>,
+    }
+    let hits = Rc::new(Cell::new(0));
+    let h = Gc::new(Holder {
+        me: GcCell::new(None),
+        weak_to_me: GcCell::new(None),
+    });
+    *h.me.borrow_mut() = Some(h.clone());
+    let h2 = hits.clone();
+    *h.weak_to_me.borrow_mut() = Some(Gc::downgrade_with_callback(&h, move || {
+        h2.set(h2.get() + 1)
+    }));
+    // A second, external weakref with a callback: that one runs.
+    let h3 = hits.clone();
+    let outside = Gc::downgrade_with_callback(&h, move || h3.set(h3.get() + 10));
+    drop(h);
+    assert_eq!(gc::collect(), 1);
+    assert_eq!(hits.get(), 10);
+    drop(outside);
+}
+
+#[test]
+fn weak_edges_are_labelled_and_marked_weak() {
+    #[derive(Trace)]
+    struct Parent {
+        child: Gc<Child>,
+    }
+    #[derive(Trace)]
+    struct Child {
+        parent: GcCell<Option<Weak<Parent>>>,
+    }
+    let c = Gc::new(Child {
+        parent: GcCell::new(None),
+    });
+    let p = Gc::new(Parent { child: c.clone() });
+    *c.parent.borrow_mut() = Some(Gc::downgrade(&p));
+    let edges = Gc::to_any(&c).labeled_referents();
+    assert_eq!(edges.len(), 1);
+    assert_eq!(edges[0].0, "parent");
+    assert!(edges[0].2, "weak");
+    drop(edges);
+    // Weak-only back references make no cycle: refcounting frees both.
+    drop((p, c));
+    assert_eq!(gc::collect(), 0);
+    assert!(gc::get_objects(None).unwrap().is_empty());
+}
+
+#[test]
+fn weak_keeps_block_not_value() {
+    let n = Node::new("n");
+    let w = Gc::downgrade(&n);
+    drop(n);
+    assert!(w.upgrade().is_none());
+    assert_eq!(dropped(), 0);
+    drop(w); // frees the block now
+}
