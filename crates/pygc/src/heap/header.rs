@@ -220,10 +220,6 @@ impl ObjPtr {
         // SAFETY: a link address is never near zero.
         ObjPtr(unsafe { NonNull::new_unchecked(p) })
     }
-    #[inline]
-    pub(crate) fn link_addr(self) -> usize {
-        self.addr() - std::mem::size_of::<GcLink>()
-    }
     pub(crate) fn block_start(self) -> *mut u8 {
         (self.addr() - self.info().header_offset) as *mut u8
     }

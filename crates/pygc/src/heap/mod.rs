@@ -28,7 +28,7 @@ use header::ObjPtr;
 pub(crate) fn short_type_name(full: &str) -> String {
     let mut out = String::with_capacity(full.len());
     let mut segment_start = 0;
-    for (i, ch) in full.char_indices() {
+    for ch in full.chars() {
         match ch {
             ':' => {
                 out.truncate(segment_start);
@@ -37,10 +37,7 @@ pub(crate) fn short_type_name(full: &str) -> String {
                 out.push(ch);
                 segment_start = out.len();
             }
-            _ => {
-                let _ = i;
-                out.push(ch);
-            }
+            _ => out.push(ch),
         }
     }
     out

@@ -1,5 +1,5 @@
 //! Types shared by the integration tests.
-#![allow(dead_code)]
+#![allow(dead_code, missing_docs)]
 
 use pygc::{Finalize, Gc, GcCell, Trace};
 use std::cell::Cell;
