@@ -42,14 +42,11 @@ impl fmt::Display for GcError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             GcError::InvalidGeneration => f.write_str("invalid generation"),
-            GcError::GenerationTooLarge => f.write_str(
-                "generation parameter must be less than the number of available generations (3)",
-            ),
+            GcError::GenerationTooLarge => {
+                f.write_str("generation parameter must be less than the number of available generations (3)")
+            }
             GcError::ThresholdOverflow(v) => {
-                write!(
-                    f,
-                    "threshold {v} is greater than the maximum of a C int (2147483647)"
-                )
+                write!(f, "threshold {v} is greater than the maximum of a C int (2147483647)")
             }
         }
     }
@@ -134,11 +131,8 @@ pub struct GenerationStats {
 }
 
 impl GenerationStats {
-    pub(crate) const ZERO: GenerationStats = GenerationStats {
-        collections: 0,
-        collected: 0,
-        uncollectable: 0,
-    };
+    pub(crate) const ZERO: GenerationStats =
+        GenerationStats { collections: 0, collected: 0, uncollectable: 0 };
 }
 
 /// The phase a gc callback is called for.
@@ -213,13 +207,7 @@ pub fn get_count() -> (usize, usize, usize) {
 
 /// The collection thresholds (`gc.get_threshold()`), (700, 10, 10) by default.
 pub fn get_threshold() -> (usize, usize, usize) {
-    state::with(|h| {
-        (
-            h.threshold[0].get(),
-            h.threshold[1].get(),
-            h.threshold[2].get(),
-        )
-    })
+    state::with(|h| (h.threshold[0].get(), h.threshold[1].get(), h.threshold[2].get()))
 }
 
 /// Sets the thresholds (`gc.set_threshold(t0, t1, t2)`). `t0 = 0` turns
@@ -246,11 +234,7 @@ pub fn get_objects(generation: Option<usize>) -> Result<Vec<GcAny>, GcError> {
         Some(g) if g < NUM_GENERATIONS => g..g + 1,
         Some(_) => return Err(GcError::GenerationTooLarge),
     };
-    Ok(state::with(|h| {
-        gens.flat_map(|g| list::objects(h.head(g)))
-            .map(GcAny::from_ptr_incref)
-            .collect()
-    }))
+    Ok(state::with(|h| gens.flat_map(|g| list::objects(h.head(g))).map(GcAny::from_ptr_incref).collect()))
 }
 
 /// Objects of generations 0–2 that hold a strong handle to any of `objs`
@@ -354,9 +338,7 @@ pub fn add_callback(cb: impl FnMut(Phase, &CallbackInfo) + 'static) -> CallbackI
     state::with(|h| {
         let id = h.next_callback_id.get();
         h.next_callback_id.set(id + 1);
-        h.callbacks
-            .borrow_mut()
-            .push((id, std::rc::Rc::new(std::cell::RefCell::new(cb))));
+        h.callbacks.borrow_mut().push((id, std::rc::Rc::new(std::cell::RefCell::new(cb))));
         CallbackId(id)
     })
 }
@@ -365,9 +347,7 @@ pub fn add_callback(cb: impl FnMut(Phase, &CallbackInfo) + 'static) -> CallbackI
 pub fn remove_callback(id: CallbackId) -> bool {
     let removed = state::with(|h| {
         let mut cbs = h.callbacks.borrow_mut();
-        cbs.iter()
-            .position(|(i, _)| *i == id.0)
-            .map(|i| cbs.remove(i))
+        cbs.iter().position(|(i, _)| *i == id.0).map(|i| cbs.remove(i))
     });
     removed.is_some()
 }

@@ -192,11 +192,7 @@ mod tests {
         assert_eq!(nodes[1].next.get(), 0, "removed means untracked");
         assert_eq!(order(&a, &nodes), [0, 2]);
         append(&nodes[1], &a);
-        assert_eq!(
-            nodes[1].prev.get() & PREV_FINALIZED,
-            PREV_FINALIZED,
-            "flags survive list moves"
-        );
+        assert_eq!(nodes[1].prev.get() & PREV_FINALIZED, PREV_FINALIZED, "flags survive list moves");
         merge(&b, &a);
         assert!(is_empty(&b));
         assert_eq!(order(&a, &nodes), [0, 2, 1, 3, 4]);
@@ -219,8 +215,7 @@ mod tests {
         // Simulate an abandoned phase: prev holds counts, COLLECTING set,
         // an UNREACHABLE mark on a next link.
         for (i, n) in nodes.iter().enumerate() {
-            n.prev
-                .set((n.prev.get() & PREV_FINALIZED) | PREV_COLLECTING | (i << 2));
+            n.prev.set((n.prev.get() & PREV_FINALIZED) | PREV_COLLECTING | (i << 2));
         }
         nodes[0].next.set(nodes[0].next.get() | NEXT_UNREACHABLE);
         repair(&head);

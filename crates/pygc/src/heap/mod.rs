@@ -57,10 +57,7 @@ mod tests {
     #[test]
     fn short_names() {
         assert_eq!(short_type_name("a::b::Node"), "Node");
-        assert_eq!(
-            short_type_name("alloc::vec::Vec<pygc::Gc<x::Node>>"),
-            "Vec<Gc<Node>>"
-        );
+        assert_eq!(short_type_name("alloc::vec::Vec<pygc::Gc<x::Node>>"), "Vec<Gc<Node>>");
         assert_eq!(short_type_name("(i32, a::B)"), "(i32, B)");
         assert_eq!(short_type_name("[a::B; 3]"), "[B; 3]");
     }
