@@ -180,7 +180,9 @@ impl Profile {
                     p.hwm = Some((v[0], v[1]));
                 }
                 "CHLD" => {
-                    let (pid, rest) = value.split_once(' ').ok_or_else(|| err("CHLD needs a pid, MiB and a time".into()))?;
+                    let (pid, rest) = value
+                        .split_once(' ')
+                        .ok_or_else(|| err("CHLD needs a pid, MiB and a time".into()))?;
                     let v: Vec<f64> = rest
                         .split(' ')
                         .take(2)
@@ -188,12 +190,17 @@ impl Profile {
                         .collect::<Option<_>>()
                         .filter(|v: &Vec<f64>| v.len() == 2)
                         .ok_or_else(|| err(format!("CHLD: bad numbers {rest:?}")))?;
-                    p.children.entry(pid.to_string()).or_default().push((v[0], v[1]));
+                    p.children
+                        .entry(pid.to_string())
+                        .or_default()
+                        .push((v[0], v[1]));
                 }
                 "FUNC" => {
                     let parts: Vec<&str> = value.split(' ').collect();
                     if parts.len() < 5 {
-                        return Err(err(format!("FUNC needs a name and 4 numbers, found {value:?}")));
+                        return Err(err(format!(
+                            "FUNC needs a name and 4 numbers, found {value:?}"
+                        )));
                     }
                     let num = |s: &str| {
                         s.parse::<f64>()
@@ -202,7 +209,9 @@ impl Profile {
                             .ok_or_else(|| err(format!("FUNC: {s:?} is not a number")))
                     };
                     let stack_level = match parts.get(5) {
-                        Some(s) => Some(s.trim().parse::<u32>().map_err(|_| err(format!("FUNC: stack level {s:?} is not an integer")))?),
+                        Some(s) => Some(s.trim().parse::<u32>().map_err(|_| {
+                            err(format!("FUNC: stack level {s:?} is not an integer"))
+                        })?),
                         None => None,
                     };
                     p.funcs.push(FuncRecord {
@@ -263,8 +272,14 @@ mod tests {
 
     #[test]
     fn formats_have_memory_profilers_decimals() {
-        assert_eq!(mem_line(0.644531, 1795587920.2162), "MEM 0.644531 1795587920.2162\n");
-        assert_eq!(chld_line("5384", 41.277344, 1795587926.6776), "CHLD 5384 41.277344 1795587926.6776\n");
+        assert_eq!(
+            mem_line(0.644531, 1795587920.2162),
+            "MEM 0.644531 1795587920.2162\n"
+        );
+        assert_eq!(
+            chld_line("5384", 41.277344, 1795587926.6776),
+            "CHLD 5384 41.277344 1795587926.6776\n"
+        );
         let f = FuncRecord {
             name: "__main__.alloc".into(),
             mem_start: 22.9141,
@@ -273,7 +288,10 @@ mod tests {
             t_end: 1795587920.6825,
             stack_level: Some(1),
         };
-        assert_eq!(func_line(&f), "FUNC __main__.alloc 22.9141 1795587920.3632 61.0625 1795587920.6825 1\n");
+        assert_eq!(
+            func_line(&f),
+            "FUNC __main__.alloc 22.9141 1795587920.3632 61.0625 1795587920.6825 1\n"
+        );
     }
 
     #[test]
@@ -298,7 +316,10 @@ mod tests {
         let e = Profile::parse(b"MEM 1 2\n\xff\xfe\n", Path::new("b.dat")).unwrap_err();
         assert_eq!(e.to_string(), "b.dat:2: not UTF-8 text");
         let e = Profile::read("/nonexistent/q.dat").unwrap_err();
-        assert!(e.to_string().starts_with("/nonexistent/q.dat: cannot read"), "{e}");
+        assert!(
+            e.to_string().starts_with("/nonexistent/q.dat: cannot read"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -309,7 +330,10 @@ mod tests {
 
     #[test]
     fn cmdline_quoting() {
-        assert_eq!(join_cmdline(&["python3", "-c", "print(1)"]), "python3 -c print(1)");
+        assert_eq!(
+            join_cmdline(&["python3", "-c", "print(1)"]),
+            "python3 -c print(1)"
+        );
         assert_eq!(join_cmdline(&["sh", "-c", "echo hi"]), "sh -c 'echo hi'");
     }
 }

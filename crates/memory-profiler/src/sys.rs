@@ -50,12 +50,15 @@ fn not_found(pid: Option<u32>, e: io::Error) -> io::Error {
 /// Resident set size in bytes of `pid` (`None` = this process), from
 /// `/proc/<pid>/statm`.
 pub fn rss_bytes(pid: Option<u32>) -> io::Result<u64> {
-    let text = fs::read_to_string(format!("{}/statm", proc_dir(pid))).map_err(|e| not_found(pid, e))?;
+    let text =
+        fs::read_to_string(format!("{}/statm", proc_dir(pid))).map_err(|e| not_found(pid, e))?;
     let pages = text
         .split_ascii_whitespace()
         .nth(1)
         .and_then(|s| s.parse::<u64>().ok())
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "unexpected /proc statm format"))?;
+        .ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidData, "unexpected /proc statm format")
+        })?;
     Ok(pages * page_size())
 }
 
@@ -63,7 +66,8 @@ pub fn rss_bytes(pid: Option<u32>) -> io::Result<u64> {
 /// `/proc/<pid>/status`. `Ok(None)` for a zombie or kernel thread, which has
 /// no memory map any more.
 pub fn hwm_bytes(pid: Option<u32>) -> io::Result<Option<u64>> {
-    let text = fs::read_to_string(format!("{}/status", proc_dir(pid))).map_err(|e| not_found(pid, e))?;
+    let text =
+        fs::read_to_string(format!("{}/status", proc_dir(pid))).map_err(|e| not_found(pid, e))?;
     Ok(text.lines().find_map(|l| {
         let rest = l.strip_prefix("VmHWM:")?;
         let kb: u64 = rest.trim().trim_end_matches("kB").trim().parse().ok()?;
@@ -97,7 +101,11 @@ pub fn descendants(pid: u32) -> Vec<u32> {
     };
     let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
     for entry in dir.flatten() {
-        let Some(p) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+        let Some(p) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
             continue;
         };
         let Ok(stat) = fs::read_to_string(format!("/proc/{p}/stat")) else {
@@ -159,7 +167,10 @@ mod tests {
 
     #[test]
     fn child_is_a_descendant() {
-        let mut child = std::process::Command::new("sleep").arg("5").spawn().unwrap();
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
         let me = std::process::id();
         let d = descendants(me);
         assert!(d.contains(&child.id()), "{d:?}");

@@ -89,7 +89,10 @@ impl MemoryUsage {
         let mut bytes = rss_bytes(pid)?;
         if self.include_children {
             let me = pid.unwrap_or_else(std::process::id);
-            bytes += descendants(me).into_iter().filter_map(|c| rss_bytes(Some(c)).ok()).sum::<u64>();
+            bytes += descendants(me)
+                .into_iter()
+                .filter_map(|c| rss_bytes(Some(c)).ok())
+                .sum::<u64>();
         }
         Ok(to_mib(bytes))
     }
@@ -111,12 +114,21 @@ impl MemoryUsage {
     /// until the process ends. Errors if the pid does not exist.
     pub fn sample(&self) -> io::Result<Usage<()>> {
         if self.interval.is_zero() && self.timeout.is_some() {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "interval must be positive"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "interval must be positive",
+            ));
         }
-        let mut u = Usage { samples: Vec::new(), timestamps: Vec::new(), retval: () };
+        let mut u = Usage {
+            samples: Vec::new(),
+            timestamps: Vec::new(),
+            retval: (),
+        };
         let first = self.read(self.pid)?;
         self.push(&mut u, first);
-        let Some(timeout) = self.timeout else { return Ok(u) };
+        let Some(timeout) = self.timeout else {
+            return Ok(u);
+        };
         let start = Instant::now();
         while start.elapsed() + self.interval <= timeout {
             std::thread::sleep(self.interval);
@@ -138,9 +150,16 @@ impl MemoryUsage {
     /// and `f`'s value.
     pub fn call<R>(&self, f: impl FnOnce() -> R) -> io::Result<Usage<R>> {
         if self.interval.is_zero() {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "interval must be positive"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "interval must be positive",
+            ));
         }
-        let shared = Arc::new(Mutex::new(Usage { samples: Vec::new(), timestamps: Vec::new(), retval: () }));
+        let shared = Arc::new(Mutex::new(Usage {
+            samples: Vec::new(),
+            timestamps: Vec::new(),
+            retval: (),
+        }));
         let first = self.read(None)?;
         if let Ok(mut u) = shared.lock() {
             self.push(&mut u, first);
@@ -152,7 +171,9 @@ impl MemoryUsage {
                 let start = Instant::now();
                 while !done.load(Ordering::Acquire) {
                     std::thread::park_timeout(me.interval);
-                    if done.load(Ordering::Acquire) || me.timeout.is_some_and(|t| start.elapsed() > t) {
+                    if done.load(Ordering::Acquire)
+                        || me.timeout.is_some_and(|t| start.elapsed() > t)
+                    {
                         break;
                     }
                     if let (Ok(m), Ok(mut u)) = (me.read(None), shared.lock()) {
@@ -166,11 +187,18 @@ impl MemoryUsage {
         done.store(true, Ordering::Release);
         sampler.thread().unpark();
         let _ = sampler.join();
-        let mut u = shared.lock().map(|u| u.clone()).unwrap_or_else(|e| e.into_inner().clone());
+        let mut u = shared
+            .lock()
+            .map(|u| u.clone())
+            .unwrap_or_else(|e| e.into_inner().clone());
         if let Ok(m) = last {
             self.push(&mut u, m);
         }
-        Ok(Usage { samples: u.samples, timestamps: u.timestamps, retval })
+        Ok(Usage {
+            samples: u.samples,
+            timestamps: u.timestamps,
+            retval,
+        })
     }
 }
 
@@ -204,7 +232,10 @@ mod tests {
 
     #[test]
     fn pid_with_timeout_and_missing_pid() {
-        let mut child = std::process::Command::new("sleep").arg("5").spawn().unwrap();
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
         let u = memory_usage()
             .pid(child.id())
             .interval(Duration::from_millis(20))
@@ -221,9 +252,16 @@ mod tests {
 
     #[test]
     fn children_are_added() {
-        let mut child = std::process::Command::new("sleep").arg("5").spawn().unwrap();
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
         let alone = memory_usage().sample().unwrap().max();
-        let with = memory_usage().include_children(true).sample().unwrap().max();
+        let with = memory_usage()
+            .include_children(true)
+            .sample()
+            .unwrap()
+            .max();
         child.kill().unwrap();
         child.wait().unwrap();
         assert!(with > alone, "{with} vs {alone}");

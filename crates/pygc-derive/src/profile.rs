@@ -28,26 +28,39 @@ struct Args {
 }
 
 fn parse_args(attr: TokenStream) -> syn::Result<Args> {
-    let mut args = Args { krate: parse_quote!(::pygc::memory_profiler), precision: None, measure: None, stream: None };
+    let mut args = Args {
+        krate: parse_quote!(::pygc::memory_profiler),
+        precision: None,
+        measure: None,
+        stream: None,
+    };
     let parser = syn::meta::parser(|meta| {
         if meta.path.is_ident("crate") {
             args.krate = meta.value()?.parse()?;
         } else if meta.path.is_ident("precision") {
             let e: Expr = meta.value()?.parse()?;
-            if let Expr::Lit(ExprLit { lit: Lit::Int(i), .. }) = &e {
+            if let Expr::Lit(ExprLit {
+                lit: Lit::Int(i), ..
+            }) = &e
+            {
                 i.base10_parse::<usize>()?;
             }
             args.precision = Some(e);
         } else if meta.path.is_ident("measure") {
             let id: Ident = meta.value()?.parse()?;
             if !["Rss", "Heap", "Auto"].contains(&id.to_string().as_str()) {
-                return Err(syn::Error::new(id.span(), "measure must be Rss, Heap or Auto"));
+                return Err(syn::Error::new(
+                    id.span(),
+                    "measure must be Rss, Heap or Auto",
+                ));
             }
             args.measure = Some(id);
         } else if meta.path.is_ident("stream") {
             args.stream = Some(meta.value()?.parse()?);
         } else {
-            return Err(meta.error("unknown #[profile] argument; expected precision, measure, stream or crate"));
+            return Err(meta.error(
+                "unknown #[profile] argument; expected precision, measure, stream or crate",
+            ));
         }
         Ok(())
     });
@@ -72,10 +85,14 @@ fn expand_inner(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream
     let krate = &args.krate;
     let prof = Ident::new("__pygc_prof", Span::mixed_site());
 
-    let first_span = f.attrs.first().map(|a| a.pound_token.span).unwrap_or_else(|| match &f.vis {
-        syn::Visibility::Inherited => f.sig.fn_token.span,
-        v => v.span(),
-    });
+    let first_span = f
+        .attrs
+        .first()
+        .map(|a| a.pound_token.span)
+        .unwrap_or_else(|| match &f.vis {
+            syn::Visibility::Inherited => f.sig.fn_token.span,
+            v => v.span(),
+        });
     let first_line = line_of(first_span);
     let last_line = line_of(f.block.brace_token.span.close());
     let name = f.sig.ident.to_string();
@@ -141,14 +158,21 @@ impl Instrument<'_> {
             block.stmts.push(parse_quote!(#prof.enter(#line);));
             match stmt {
                 Stmt::Expr(e, None) if fn_body && i + 1 == n => {
-                    block.stmts.push(Stmt::Expr(parse_quote!(#prof.ret(#e)), None));
+                    block
+                        .stmts
+                        .push(Stmt::Expr(parse_quote!(#prof.ret(#e)), None));
                 }
                 s => block.stmts.push(s),
             }
         }
-        let ends = matches!(block.stmts.last(), Some(Stmt::Expr(_, None) | Stmt::Expr(Expr::Return(_), _)));
+        let ends = matches!(
+            block.stmts.last(),
+            Some(Stmt::Expr(_, None) | Stmt::Expr(Expr::Return(_), _))
+        );
         if fn_body && self.unit && !ends {
-            block.stmts.push(Stmt::Expr(parse_quote!(#prof.ret(())), None));
+            block
+                .stmts
+                .push(Stmt::Expr(parse_quote!(#prof.ret(())), None));
         }
     }
 
