@@ -368,7 +368,7 @@ mod tests {
         }
         p.iter(11);
         p.enter(13);
-        let _ = p.ret(());
+        p.ret(());
         let st = p.state.borrow();
         let occ: Vec<u64> = st
             .entries
@@ -387,7 +387,7 @@ mod tests {
             let p =
                 LineProfiler::start(&SITE, Options::default().measure(Measure::Rss).precision(2));
             p.enter(11);
-            let _ = p.ret(());
+            p.ret(());
             buf.extend_from_slice(p.table().as_bytes());
             std::mem::forget(p);
         }

@@ -124,7 +124,7 @@ fn expand_inner(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream
         );
         #(#stmts)*
     }};
-    f.block = Box::new(syn::parse2(body)?);
+    *f.block = syn::parse2(body)?;
     Ok(quote!(#f))
 }
 
