@@ -319,12 +319,19 @@ pub(crate) fn layout(g: &ObjectGraph) -> Scene {
     let spread = |i: usize, top: bool, k: usize, out: bool| -> f32 {
         let (outs, ins) = ports.get(&(i, top)).copied().unwrap_or((0, 0));
         let total = outs + ins;
-        let slot = if out { k } else { outs + k };
+        // Downward edges take the left slots, upward ones the right, so a
+        // pair of edges in opposite directions never crosses.
+        let slot = match (top, out) {
+            (true, true) => ins + k,
+            (true, false) => k,
+            (false, true) => k,
+            (false, false) => outs + k,
+        };
         if total <= 1 {
             return 0.0;
         }
         let w = (geom[i].w - 2.0 * PAD_X).max(0.0);
-        let step = (w / total as f32).min(18.0);
+        let step = (w / total as f32).min(40.0);
         (slot as f32 - (total - 1) as f32 / 2.0) * step
     };
     for (e, top_a, top_b, ka, kb) in plans {
@@ -361,9 +368,13 @@ pub(crate) fn layout(g: &ObjectGraph) -> Scene {
         } else {
             (Rgb::BLACK, Stroke::Solid)
         };
+        // Labels go to the outer side of the edge, away from its twin.
         let label = e.label.as_ref().map(|l| {
             let m = bezier(&p, 0.5);
-            (m.0 + 3.0, m.1, l.clone())
+            let centre = (ga.x + ga.w / 2.0 + gb.x + gb.w / 2.0) / 2.0;
+            let left = m.0 < centre - 0.5;
+            let x = if left { m.0 - 4.0 - text_width(l) } else { m.0 + 4.0 };
+            (x.max(2.0), m.1, l.clone())
         });
         items.push(Item::Edge {
             p,
@@ -406,6 +417,19 @@ pub(crate) fn layout(g: &ObjectGraph) -> Scene {
                 lines: node.lines.clone(),
                 text,
             }),
+        }
+    }
+    // Self-loops and labels may stick out of the boxes' extent.
+    let (mut width, mut height) = (width, height);
+    for item in &items {
+        if let Item::Edge { p, label, .. } = item {
+            for q in p {
+                width = width.max(q.0 + MARGIN);
+                height = height.max(q.1 + MARGIN);
+            }
+            if let Some((x, _, l)) = label {
+                width = width.max(x + text_width(l) + MARGIN);
+            }
         }
     }
     Scene {
