@@ -334,6 +334,7 @@ pub(crate) fn layout(g: &ObjectGraph) -> Scene {
         let step = (w / total as f32).min(40.0);
         (slot as f32 - (total - 1) as f32 / 2.0) * step
     };
+    let mut placed_labels: Vec<(f32, f32, f32)> = Vec::new();
     for (e, top_a, top_b, ka, kb) in plans {
         let (a, b) = (e.from, e.to);
         let ga = geom[a];
@@ -368,13 +369,33 @@ pub(crate) fn layout(g: &ObjectGraph) -> Scene {
         } else {
             (Rgb::BLACK, Stroke::Solid)
         };
-        // Labels go to the outer side of the edge, away from its twin.
+        // Labels go to the outer side of the edge, away from its twin, and
+        // slide along it until they overlap no label placed before.
         let label = e.label.as_ref().map(|l| {
-            let m = bezier(&p, 0.5);
             let centre = (ga.x + ga.w / 2.0 + gb.x + gb.w / 2.0) / 2.0;
-            let left = m.0 < centre - 0.5;
-            let x = if left { m.0 - 4.0 - text_width(l) } else { m.0 + 4.0 };
-            (x.max(2.0), m.1, l.clone())
+            let place = |t: f32| {
+                let m = bezier(&p, t);
+                let left = m.0 < centre - 0.5;
+                let x = if left {
+                    m.0 - 4.0 - text_width(l)
+                } else {
+                    m.0 + 4.0
+                };
+                (x.max(2.0), m.1)
+            };
+            let w = text_width(l);
+            let free = |x: f32, y: f32, placed: &[(f32, f32, f32)]| {
+                placed
+                    .iter()
+                    .all(|&(px, py, pw)| x + w < px || px + pw < x || (y - py).abs() >= LINE_H)
+            };
+            let (x, y) = [0.5, 0.35, 0.65, 0.25, 0.75, 0.15, 0.85]
+                .iter()
+                .map(|&t| place(t))
+                .find(|&(x, y)| free(x, y, &placed_labels))
+                .unwrap_or_else(|| place(0.5));
+            placed_labels.push((x, y, w));
+            (x, y, l.clone())
         });
         items.push(Item::Edge {
             p,
