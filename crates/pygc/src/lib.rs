@@ -25,6 +25,7 @@
 #![warn(missing_docs)]
 
 pub mod gc;
+pub mod objgraph;
 pub mod sys;
 
 mod collect;

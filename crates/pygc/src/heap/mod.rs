@@ -10,6 +10,7 @@ pub(crate) mod cell;
 pub(crate) mod dealloc;
 pub(crate) mod handle;
 pub(crate) mod header;
+pub(crate) mod inspect;
 pub(crate) mod state;
 pub(crate) mod trace;
 mod trace_impls;

@@ -1,0 +1,503 @@
+//! A small layered layout (after Sugiyama): objects go in rows by search
+//! depth, rows are ordered by the barycentre heuristic, then centred over
+//! their neighbours; edges are cubic curves. Text is measured with the
+//! monospace font the PNG renderer draws, so SVG and PNG agree.
+
+use std::collections::HashMap;
+
+use noto_sans_mono_bitmap::{get_raster_width, FontWeight, RasterHeight};
+
+use super::graph::{FontColor, NodeKind, ObjectGraph};
+
+/// Width of one character in pixels.
+pub(crate) const CHAR_W: f32 = get_raster_width(FontWeight::Regular, RasterHeight::Size16) as f32;
+/// Height of one text line in pixels.
+pub(crate) const LINE_H: f32 = 17.0;
+const PAD_X: f32 = 8.0;
+const PAD_Y: f32 = 5.0;
+const GAP_X: f32 = 28.0;
+const GAP_Y: f32 = 64.0;
+const MARGIN: f32 = 16.0;
+const DEL_R: f32 = 16.0;
+
+/// 8-bit RGB.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Rgb(pub(crate) u8, pub(crate) u8, pub(crate) u8);
+
+impl Rgb {
+    pub(crate) const BLACK: Rgb = Rgb(0, 0, 0);
+    pub(crate) const WHITE: Rgb = Rgb(255, 255, 255);
+    pub(crate) const RED: Rgb = Rgb(255, 0, 0);
+
+    /// Graphviz's HSV colours ("h,s,v", each in 0..=1).
+    pub(crate) fn from_hsv(h: f64, s: f64, v: f64) -> Rgb {
+        let h = (h.rem_euclid(1.0)) * 6.0;
+        let i = h.floor();
+        let f = h - i;
+        let p = v * (1.0 - s);
+        let q = v * (1.0 - s * f);
+        let t = v * (1.0 - s * (1.0 - f));
+        let (r, g, b) = match i as i32 {
+            0 => (v, t, p),
+            1 => (q, v, p),
+            2 => (p, v, t),
+            3 => (p, q, v),
+            4 => (t, p, v),
+            _ => (v, p, q),
+        };
+        let c = |x: f64| (x.clamp(0.0, 1.0) * 255.0).round() as u8;
+        Rgb(c(r), c(g), c(b))
+    }
+
+    pub(crate) fn hex(self) -> String {
+        format!("#{:02x}{:02x}{:02x}", self.0, self.1, self.2)
+    }
+}
+
+/// How an edge is stroked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stroke {
+    Solid,
+    Dashed,
+    Dotted,
+}
+
+/// Something to draw.
+#[derive(Clone, Debug)]
+pub(crate) enum Item {
+    /// A node box with centred lines of text.
+    Box {
+        id: String,
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+        fill: Rgb,
+        stroke: Rgb,
+        lines: Vec<String>,
+        text: Rgb,
+    },
+    /// objgraph's `__del__` double circle.
+    Circle {
+        cx: f32,
+        cy: f32,
+        r: f32,
+        fill: Rgb,
+        stroke: Rgb,
+        text: String,
+    },
+    /// A cubic curve from `p[0]` to `p[3]` with an arrowhead at `p[3]`.
+    Edge {
+        p: [(f32, f32); 4],
+        color: Rgb,
+        stroke: Stroke,
+        label: Option<(f32, f32, String)>,
+    },
+}
+
+/// A laid-out graph, in pixels.
+#[derive(Clone, Debug)]
+pub(crate) struct Scene {
+    pub(crate) width: f32,
+    pub(crate) height: f32,
+    pub(crate) items: Vec<Item>,
+}
+
+#[derive(Clone, Copy, Default)]
+struct Geom {
+    x: f32,
+    y: f32,
+    w: f32,
+    h: f32,
+}
+
+fn text_width(s: &str) -> f32 {
+    s.chars().count() as f32 * CHAR_W
+}
+
+/// Lays `g` out.
+pub(crate) fn layout(g: &ObjectGraph) -> Scene {
+    let n = g.nodes.len();
+    // Finalizer markers ride beside their object instead of taking a slot.
+    let mut owner_of_del: HashMap<usize, usize> = HashMap::new();
+    for e in &g.edges {
+        if e.marker && g.nodes[e.to].kind == NodeKind::Finalizer {
+            owner_of_del.insert(e.to, e.from);
+        }
+    }
+    let has_del: Vec<bool> = {
+        let mut v = vec![false; n];
+        for &o in owner_of_del.values() {
+            v[o] = true;
+        }
+        v
+    };
+    let max_depth = g.nodes.iter().map(|x| x.depth).max().unwrap_or(0);
+    let rank = |i: usize| {
+        let d = g.nodes[i].depth;
+        if g.backrefs {
+            max_depth - d
+        } else {
+            d
+        }
+    };
+    let mut layers: Vec<Vec<usize>> = vec![Vec::new(); max_depth + 1];
+    for i in 0..n {
+        if !owner_of_del.contains_key(&i) {
+            layers[rank(i)].push(i);
+        }
+    }
+    let mut geom = vec![Geom::default(); n];
+    for i in 0..n {
+        let node = &g.nodes[i];
+        let w = node.lines.iter().map(|l| text_width(l)).fold(0.0, f32::max) + 2.0 * PAD_X;
+        let h = node.lines.len() as f32 * LINE_H + 2.0 * PAD_Y;
+        geom[i].w = w;
+        geom[i].h = h;
+    }
+    // Neighbours (either direction), ignoring finalizer markers.
+    let mut adj: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for e in &g.edges {
+        if owner_of_del.contains_key(&e.to) || e.from == e.to {
+            continue;
+        }
+        adj[e.from].push(e.to);
+        adj[e.to].push(e.from);
+    }
+    // Barycentre ordering, a few sweeps down and up.
+    let mut pos = vec![0.0f32; n];
+    let set_pos = |layers: &Vec<Vec<usize>>, pos: &mut Vec<f32>| {
+        for layer in layers {
+            for (k, &i) in layer.iter().enumerate() {
+                pos[i] = k as f32;
+            }
+        }
+    };
+    set_pos(&layers, &mut pos);
+    let rank_of: Vec<usize> = (0..n).map(rank).collect();
+    for sweep in 0..6 {
+        let down = sweep % 2 == 0;
+        let order: Vec<usize> = if down {
+            (1..layers.len()).collect()
+        } else {
+            (0..layers.len().saturating_sub(1)).rev().collect()
+        };
+        for l in order {
+            let near = if down { l - 1 } else { l + 1 };
+            let mut keyed: Vec<(f32, usize)> = layers[l]
+                .iter()
+                .map(|&i| {
+                    let ns: Vec<f32> = adj[i]
+                        .iter()
+                        .filter(|&&j| rank_of[j] == near)
+                        .map(|&j| pos[j])
+                        .collect();
+                    let key = if ns.is_empty() {
+                        pos[i]
+                    } else {
+                        ns.iter().sum::<f32>() / ns.len() as f32
+                    };
+                    (key, i)
+                })
+                .collect();
+            keyed.sort_by(|a, b| a.0.total_cmp(&b.0));
+            layers[l] = keyed.into_iter().map(|(_, i)| i).collect();
+            for (k, &i) in layers[l].iter().enumerate() {
+                pos[i] = k as f32;
+            }
+        }
+    }
+    let slot_w = |i: usize| geom[i].w + if has_del[i] { 2.0 * DEL_R + 14.0 } else { 0.0 };
+    // Pack every layer, then pull each towards its neighbours' centres.
+    let mut cx = vec![0.0f32; n];
+    for layer in &layers {
+        let total: f32 = layer.iter().map(|&i| slot_w(i)).sum::<f32>()
+            + GAP_X * layer.len().saturating_sub(1) as f32;
+        let mut x = -total / 2.0;
+        for &i in layer {
+            cx[i] = x + geom[i].w / 2.0;
+            x += slot_w(i) + GAP_X;
+        }
+    }
+    for sweep in 0..4 {
+        let down = sweep % 2 == 0;
+        let order: Vec<usize> = if down {
+            (1..layers.len()).collect()
+        } else {
+            (0..layers.len().saturating_sub(1)).rev().collect()
+        };
+        for l in order {
+            let near = if down { l - 1 } else { l + 1 };
+            let layer = &layers[l];
+            let want: Vec<f32> = layer
+                .iter()
+                .map(|&i| {
+                    let ns: Vec<f32> = adj[i]
+                        .iter()
+                        .filter(|&&j| rank_of[j] == near)
+                        .map(|&j| cx[j])
+                        .collect();
+                    if ns.is_empty() {
+                        cx[i]
+                    } else {
+                        ns.iter().sum::<f32>() / ns.len() as f32
+                    }
+                })
+                .collect();
+            // Left to right at the wanted places, keeping gaps; then shift
+            // the row so it is centred on what it wanted.
+            let mut placed = Vec::with_capacity(layer.len());
+            let mut right = f32::NEG_INFINITY;
+            for (k, &i) in layer.iter().enumerate() {
+                let left = (want[k] - geom[i].w / 2.0).max(right);
+                placed.push(left + geom[i].w / 2.0);
+                right = left + slot_w(i) + GAP_X;
+            }
+            let shift = want.iter().zip(&placed).map(|(w, p)| w - p).sum::<f32>()
+                / layer.len().max(1) as f32;
+            for (k, &i) in layer.iter().enumerate() {
+                cx[i] = placed[k] + shift;
+            }
+        }
+    }
+    // Rows top to bottom.
+    let mut y = MARGIN;
+    for layer in &layers {
+        let h = layer.iter().map(|&i| geom[i].h).fold(0.0, f32::max);
+        for &i in layer {
+            geom[i].y = y + (h - geom[i].h) / 2.0;
+        }
+        y += h + GAP_Y;
+    }
+    let min_x = (0..n)
+        .filter(|i| !owner_of_del.contains_key(i))
+        .map(|i| cx[i] - geom[i].w / 2.0)
+        .fold(f32::INFINITY, f32::min);
+    let min_x = if min_x.is_finite() { min_x } else { 0.0 };
+    for i in 0..n {
+        geom[i].x = cx[i] - geom[i].w / 2.0 - min_x + MARGIN;
+    }
+    for (&d, &o) in &owner_of_del {
+        geom[d] = Geom {
+            x: geom[o].x + geom[o].w + 14.0,
+            y: geom[o].y + geom[o].h / 2.0 - DEL_R,
+            w: 2.0 * DEL_R,
+            h: 2.0 * DEL_R,
+        };
+    }
+    let width = (0..n).map(|i| geom[i].x + geom[i].w).fold(0.0, f32::max) + MARGIN;
+    let height = (0..n).map(|i| geom[i].y + geom[i].h).fold(0.0, f32::max) + MARGIN;
+
+    let mut items = Vec::new();
+    // Edges first, so boxes cover their ends.
+    let mut ports: HashMap<(usize, bool), (usize, usize)> = HashMap::new();
+    let port_key = |i: usize, top: bool| (i, top);
+    let mut plans = Vec::new();
+    for e in &g.edges {
+        let (a, b) = (e.from, e.to);
+        let (top_a, top_b) = if a == b {
+            (false, false)
+        } else if rank_of[a] < rank_of[b] {
+            (false, true)
+        } else if rank_of[a] > rank_of[b] {
+            (true, false)
+        } else {
+            (true, true)
+        };
+        if owner_of_del.contains_key(&b) || a == b {
+            plans.push((e, top_a, top_b, 0, 0));
+            continue;
+        }
+        let pa = ports.entry(port_key(a, top_a)).or_insert((0, 0));
+        let ka = pa.0;
+        pa.0 += 1;
+        let pb = ports.entry(port_key(b, top_b)).or_insert((0, 0));
+        let kb = pb.1;
+        pb.1 += 1;
+        plans.push((e, top_a, top_b, ka, kb));
+    }
+    let spread = |i: usize, top: bool, k: usize, out: bool| -> f32 {
+        let (outs, ins) = ports.get(&(i, top)).copied().unwrap_or((0, 0));
+        let total = outs + ins;
+        // Downward edges take the left slots, upward ones the right, so a
+        // pair of edges in opposite directions never crosses.
+        let slot = match (top, out) {
+            (true, true) => ins + k,
+            (true, false) => k,
+            (false, true) => k,
+            (false, false) => outs + k,
+        };
+        if total <= 1 {
+            return 0.0;
+        }
+        let w = (geom[i].w - 2.0 * PAD_X).max(0.0);
+        let step = (w / total as f32).min(40.0);
+        (slot as f32 - (total - 1) as f32 / 2.0) * step
+    };
+    let mut placed_labels: Vec<(f32, f32, f32)> = Vec::new();
+    for (e, top_a, top_b, ka, kb) in plans {
+        let (a, b) = (e.from, e.to);
+        let ga = geom[a];
+        let gb = geom[b];
+        let p = if owner_of_del.contains_key(&b) {
+            let s = (ga.x + ga.w, ga.y + ga.h / 2.0);
+            let t = (gb.x, gb.y + gb.h / 2.0);
+            [s, (s.0 + 5.0, s.1), (t.0 - 5.0, t.1), t]
+        } else if a == b {
+            let r = ga.x + ga.w;
+            let cy = ga.y + ga.h / 2.0;
+            [
+                (r, cy - 6.0),
+                (r + 36.0, cy - 34.0),
+                (r + 36.0, cy + 34.0),
+                (r, cy + 6.0),
+            ]
+        } else {
+            let sx = ga.x + ga.w / 2.0 + spread(a, top_a, ka, true);
+            let sy = if top_a { ga.y } else { ga.y + ga.h };
+            let tx = gb.x + gb.w / 2.0 + spread(b, top_b, kb, false);
+            let ty = if top_b { gb.y } else { gb.y + gb.h };
+            let bend = ((ty - sy).abs() / 2.0).max(30.0);
+            let c1 = (sx, if top_a { sy - bend } else { sy + bend });
+            let c2 = (tx, if top_b { ty - bend } else { ty + bend });
+            [(sx, sy), c1, c2, (tx, ty)]
+        };
+        let (color, stroke) = if e.marker {
+            (Rgb::RED, Stroke::Dotted)
+        } else if e.weak {
+            (Rgb(80, 80, 80), Stroke::Dashed)
+        } else {
+            (Rgb::BLACK, Stroke::Solid)
+        };
+        // Labels go to the outer side of the edge, away from its twin, and
+        // slide along it until they overlap no label placed before.
+        let label = e.label.as_ref().map(|l| {
+            let centre = (ga.x + ga.w / 2.0 + gb.x + gb.w / 2.0) / 2.0;
+            let place = |t: f32| {
+                let m = bezier(&p, t);
+                let left = m.0 < centre - 0.5;
+                let x = if left {
+                    m.0 - 4.0 - text_width(l)
+                } else {
+                    m.0 + 4.0
+                };
+                (x.max(2.0), m.1)
+            };
+            let w = text_width(l);
+            let free = |x: f32, y: f32, placed: &[(f32, f32, f32)]| {
+                placed
+                    .iter()
+                    .all(|&(px, py, pw)| x + w < px || px + pw < x || (y - py).abs() >= LINE_H)
+            };
+            let (x, y) = [0.5, 0.35, 0.65, 0.25, 0.75, 0.15, 0.85]
+                .iter()
+                .map(|&t| place(t))
+                .find(|&(x, y)| free(x, y, &placed_labels))
+                .unwrap_or_else(|| place(0.5));
+            placed_labels.push((x, y, w));
+            (x, y, l.clone())
+        });
+        items.push(Item::Edge {
+            p,
+            color,
+            stroke,
+            label,
+        });
+    }
+    for i in 0..n {
+        let node = &g.nodes[i];
+        let gi = geom[i];
+        let (h, s, v) = node.hsv;
+        let fill = Rgb::from_hsv(h, s, v);
+        let text = match node.font {
+            FontColor::Black => Rgb::BLACK,
+            FontColor::Red => Rgb::RED,
+            FontColor::White => Rgb::WHITE,
+        };
+        match node.kind {
+            NodeKind::Finalizer => items.push(Item::Circle {
+                cx: gi.x + DEL_R,
+                cy: gi.y + DEL_R,
+                r: DEL_R,
+                fill,
+                stroke: Rgb::RED,
+                text: "del".into(),
+            }),
+            NodeKind::TooMany | NodeKind::Object => items.push(Item::Box {
+                id: node.id.clone(),
+                x: gi.x,
+                y: gi.y,
+                w: gi.w,
+                h: gi.h,
+                fill,
+                stroke: if node.kind == NodeKind::TooMany {
+                    Rgb::RED
+                } else {
+                    Rgb::BLACK
+                },
+                lines: node.lines.clone(),
+                text,
+            }),
+        }
+    }
+    // Self-loops and labels may stick out of the boxes' extent.
+    let (mut width, mut height) = (width, height);
+    for item in &items {
+        if let Item::Edge { p, label, .. } = item {
+            for q in p {
+                width = width.max(q.0 + MARGIN);
+                height = height.max(q.1 + MARGIN);
+            }
+            if let Some((x, _, l)) = label {
+                width = width.max(x + text_width(l) + MARGIN);
+            }
+        }
+    }
+    Scene {
+        width: width.max(2.0 * MARGIN),
+        height: height.max(2.0 * MARGIN),
+        items,
+    }
+}
+
+/// A point of a cubic Bézier curve.
+pub(crate) fn bezier(p: &[(f32, f32); 4], t: f32) -> (f32, f32) {
+    let u = 1.0 - t;
+    let a = u * u * u;
+    let b = 3.0 * u * u * t;
+    let c = 3.0 * u * t * t;
+    let d = t * t * t;
+    (
+        a * p[0].0 + b * p[1].0 + c * p[2].0 + d * p[3].0,
+        a * p[0].1 + b * p[1].1 + c * p[2].1 + d * p[3].1,
+    )
+}
+
+/// The arrowhead triangle at the end of an edge: tip, and two corners.
+pub(crate) fn arrow(p: &[(f32, f32); 4]) -> [(f32, f32); 3] {
+    let tip = p[3];
+    let from = bezier(p, 0.92);
+    let (dx, dy) = (tip.0 - from.0, tip.1 - from.1);
+    let len = (dx * dx + dy * dy).sqrt().max(1e-3);
+    let (ux, uy) = (dx / len, dy / len);
+    let (l, w) = (9.0, 4.0);
+    let base = (tip.0 - ux * l, tip.1 - uy * l);
+    [
+        tip,
+        (base.0 - uy * w, base.1 + ux * w),
+        (base.0 + uy * w, base.1 - ux * w),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Rgb;
+
+    #[test]
+    fn hsv() {
+        assert_eq!(Rgb::from_hsv(0.0, 0.0, 1.0), Rgb::WHITE);
+        assert_eq!(Rgb::from_hsv(0.0, 1.0, 1.0), Rgb::RED);
+        assert_eq!(Rgb::from_hsv(0.0, 0.0, 0.3), Rgb(77, 77, 77));
+        assert_eq!(Rgb::from_hsv(0.6, 0.6, 1.0).hex(), "#66a3ff");
+    }
+}
