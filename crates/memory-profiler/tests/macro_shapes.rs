@@ -1,6 +1,7 @@
 //! `#[profile]` on the shapes of Rust functions: methods, generics, `while`,
 //! `loop` with a value, closures holding `return`, `?`, unit functions.
 //! Occurrence counts are exact whatever the measure, so these use RSS.
+#![allow(clippy::needless_return)]
 
 use pygc_derive::profile;
 use std::io::Write;
@@ -52,7 +53,7 @@ impl Counter {
             self.n += 1;
         }
         let found = loop {
-            if self.n % 7 == 0 {
+            if self.n.is_multiple_of(7) {
                 break self.n;
             }
             self.n += 1;
