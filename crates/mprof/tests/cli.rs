@@ -419,3 +419,43 @@ fn pythons_reader_loads_our_files() {
         .collect();
     assert_eq!(text(&theirs.stdout), mine_python_part);
 }
+
+#[test]
+fn attach_samples_until_the_process_ends() {
+    let d = tempfile::tempdir().unwrap();
+    let mut child = Command::new("sleep").arg("0.6").spawn().unwrap();
+    let pid = child.id().to_string();
+    let out = mprof(
+        d.path(),
+        &["attach", "-q", "-T", "0.05", "-o", "a.dat", &pid],
+    );
+    child.wait().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let p = Profile::read(d.path().join("a.dat")).unwrap();
+    assert_eq!(p.cmdline.as_deref(), Some("sleep 0.6"));
+    assert!(p.mem.len() >= 2, "{:?}", p.mem);
+    assert!(p.hwm.is_some());
+}
+
+#[test]
+fn timeout_stops_sampling_and_says_so() {
+    let d = tempfile::tempdir().unwrap();
+    let out = mprof(
+        d.path(),
+        &[
+            "run", "-q", "-t", "0.2", "-T", "0.05", "-o", "t.dat", "sleep", "3",
+        ],
+    );
+    assert!(out.status.success());
+    assert!(
+        text(&out.stderr).contains("timeout: stopped sampling"),
+        "{}",
+        text(&out.stderr)
+    );
+    let p = Profile::read(d.path().join("t.dat")).unwrap();
+    assert!(!p.mem.is_empty());
+    assert!(
+        p.mem.iter().all(|m| m.1 - p.mem[0].1 < 1.0),
+        "sampling went on past the timeout"
+    );
+}
