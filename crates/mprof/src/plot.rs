@@ -334,6 +334,37 @@ where
             }
         }
 
+        // The largest child sample gets its own red dashed cross, as in Python.
+        let child_max = p
+            .children
+            .values()
+            .flatten()
+            .map(|&(m, t)| (t - t0, m))
+            .fold(None, |best: Option<(f64, f64)>, x| match best {
+                Some(b) if b.1 >= x.1 => Some(b),
+                _ => Some(x),
+            });
+        if let Some((t, m)) = child_max {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    vec![(xa, m), (xb, m)],
+                    8,
+                    5,
+                    RED.stroke_width(1),
+                ))
+                .map_err(e)?;
+            if in_x(t) {
+                chart
+                    .draw_series(DashedLineSeries::new(
+                        vec![(t, ya), (t, yb)],
+                        8,
+                        5,
+                        RED.stroke_width(1),
+                    ))
+                    .map_err(e)?;
+            }
+        }
+
         if !single {
             continue;
         }
