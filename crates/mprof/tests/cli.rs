@@ -474,10 +474,13 @@ fn ctrl_c_reaches_the_command_and_the_profile_is_finished() {
     // Wait until sampling has begun (the first MEM record), then interrupt
     // the whole group as a terminal's Ctrl-C does.
     let dat = d.path().join("i.dat");
-    while !std::fs::read_to_string(&dat)
-        .unwrap_or_default()
-        .contains("MEM ")
-    {
+    for _ in 0..1000 {
+        if std::fs::read_to_string(&dat)
+            .unwrap_or_default()
+            .contains("MEM ")
+        {
+            break;
+        }
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     // SAFETY: kill has no memory preconditions; the group is the one we made.
