@@ -250,6 +250,11 @@ pub fn memit<R>(f: impl FnOnce() -> R) -> io::Result<(Memit, R)> {
     ))
 }
 
+/// RSS-measuring tests of this module run one at a time: a neighbour's
+/// allocation would move the numbers they compare.
+#[cfg(test)]
+static RSS_TESTS: Mutex<()> = Mutex::new(());
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,6 +268,7 @@ mod tests {
 
     #[test]
     fn closure_sees_touched_memory() {
+        let _serial = RSS_TESTS.lock().unwrap_or_else(|e| e.into_inner());
         let before = memory_usage().sample().unwrap().max();
         let u = memory_usage()
             .interval(Duration::from_millis(5))
@@ -300,6 +306,7 @@ mod tests {
 
     #[test]
     fn children_are_added() {
+        let _serial = RSS_TESTS.lock().unwrap_or_else(|e| e.into_inner());
         let mut child = std::process::Command::new("sleep")
             .arg("5")
             .spawn()
@@ -322,6 +329,7 @@ mod memit_tests {
 
     #[test]
     fn memit_line_format_and_increment() {
+        let _serial = RSS_TESTS.lock().unwrap_or_else(|e| e.into_inner());
         let m = Memit {
             peak: 52.1,
             increment: 31.08,
