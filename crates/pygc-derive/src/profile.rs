@@ -39,11 +39,16 @@ fn parse_args(attr: TokenStream) -> syn::Result<Args> {
             args.krate = meta.value()?.parse()?;
         } else if meta.path.is_ident("precision") {
             let e: Expr = meta.value()?.parse()?;
-            if let Expr::Lit(ExprLit {
-                lit: Lit::Int(i), ..
-            }) = &e
-            {
-                i.base10_parse::<usize>()?;
+            match &e {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Int(i), ..
+                }) => {
+                    i.base10_parse::<usize>()?;
+                }
+                Expr::Lit(l) => {
+                    return Err(syn::Error::new(l.span(), "precision must be an integer"));
+                }
+                _ => {}
             }
             args.precision = Some(e);
         } else if meta.path.is_ident("measure") {
