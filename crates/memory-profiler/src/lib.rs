@@ -6,7 +6,7 @@
 //!   function returns, and appends a `FUNC` record to the file named by
 //!   [`FUNC_FILE_ENV`] when `mprof run` set it.
 //! * [`memory_usage`] samples this process, another pid, or this process
-//!   while a closure runs, in MiB.
+//!   while a closure runs, in MiB; [`memit`] is IPython's `%memit`.
 //! * [`dat`] reads and writes mprof's `.dat` format; [`sys`] reads `/proc`.
 //!
 //! # Which memory
@@ -39,5 +39,5 @@ pub mod sys;
 mod usage;
 
 pub use line::{LineProfiler, Options, Site, FUNC_FILE_ENV};
-pub use measure::{heap_live_bytes, heap_tracking, CountingAlloc, Measure};
-pub use usage::{memory_usage, MemoryUsage, Usage};
+pub use measure::{heap_live_bytes, heap_tracking, set_heap_source, CountingAlloc, Measure};
+pub use usage::{memit, memory_usage, Memit, MemoryUsage, Usage};

@@ -317,9 +317,13 @@ type Lines = Option<Arc<Vec<String>>>;
 /// workspace root, the manifest directory, or the current directory,
 /// depending on how the crate was built, so each is tried.
 fn source_lines(site: &Site) -> Lines {
-    static CACHE: OnceLock<Mutex<HashMap<&'static str, Lines>>> = OnceLock::new();
+    static CACHE: OnceLock<Mutex<HashMap<(&'static str, &'static str), Lines>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
-    if let Some(l) = cache.lock().ok().and_then(|c| c.get(site.file).cloned()) {
+    if let Some(l) = cache
+        .lock()
+        .ok()
+        .and_then(|c| c.get(&(site.manifest_dir, site.file)).cloned())
+    {
         return l;
     }
     let lines = candidates(site)
@@ -327,7 +331,7 @@ fn source_lines(site: &Site) -> Lines {
         .find_map(|p| std::fs::read_to_string(p).ok())
         .map(|text| Arc::new(text.lines().map(str::to_string).collect::<Vec<_>>()));
     if let Ok(mut c) = cache.lock() {
-        c.insert(site.file, lines.clone());
+        c.insert((site.manifest_dir, site.file), lines.clone());
     }
     lines
 }

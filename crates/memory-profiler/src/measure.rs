@@ -3,6 +3,7 @@
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
 
 /// Which number the line profiler and [`crate::LineProfiler`] record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -13,7 +14,7 @@ pub enum Measure {
     /// show an increment of 0.0.
     Rss,
     /// Exact bytes currently allocated through a counting allocator
-    /// ([`CountingAlloc`]). Every increment is what the line allocated
+    /// ([`CountingAlloc`], or a counter given to [`set_heap_source`]). Every increment is what the line allocated
     /// minus what it freed; nothing else moves it.
     Heap,
     /// [`Measure::Heap`] when a counting allocator is installed (it has seen
@@ -44,17 +45,31 @@ impl Measure {
 }
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
+static SOURCE: OnceLock<fn() -> usize> = OnceLock::new();
 
-/// Bytes currently allocated through every [`CountingAlloc`] in this
-/// process (allocated minus freed).
-#[inline]
-pub fn heap_live_bytes() -> usize {
-    LIVE.load(Ordering::Relaxed)
+/// Registers another exact live-bytes counter that [`Measure::Heap`] adds
+/// to [`CountingAlloc`]'s: obmalloc's `live_bytes` or tracemalloc's tracing
+/// allocator, so the runtime needs no dependency on either. Only the first
+/// registration counts; returns false if one was already set.
+pub fn set_heap_source(source: fn() -> usize) -> bool {
+    SOURCE.set(source).is_ok()
 }
 
-/// True when a [`CountingAlloc`] is in use (it has live bytes).
+/// Bytes currently allocated through every [`CountingAlloc`] in this
+/// process (allocated minus freed), plus the registered heap source.
+#[inline]
+pub fn heap_live_bytes() -> usize {
+    let own = LIVE.load(Ordering::Relaxed);
+    match SOURCE.get() {
+        Some(f) => own + f(),
+        None => own,
+    }
+}
+
+/// True when an exact counter is in use: a [`CountingAlloc`] with live
+/// bytes, or a source given to [`set_heap_source`].
 pub fn heap_tracking() -> bool {
-    heap_live_bytes() != 0
+    SOURCE.get().is_some() || LIVE.load(Ordering::Relaxed) != 0
 }
 
 /// A `#[global_allocator]` wrapper that counts live bytes, so

@@ -232,7 +232,13 @@ where
     let ya = -0.05 * yb;
     let in_x = |t: f64| t >= xa && t <= xb;
 
-    let mut chart = ChartBuilder::on(&root)
+    // The legend sits right of the axes, as matplotlib's `bbox_to_anchor=(1,
+    // 0.5)` puts it, so it never hides the data.
+    let legend_w = if opts.slope { 400 } else { 330 };
+    let (w, _) = root.dim_in_pixel();
+    let (plot_area, legend_area) = root.split_horizontally(w.saturating_sub(legend_w));
+    let mut legend: Vec<(String, RGBColor)> = Vec::new();
+    let mut chart = ChartBuilder::on(&plot_area)
         .caption(&title, ("sans-serif", 20))
         .margin(15)
         .x_label_area_size(40)
@@ -265,11 +271,8 @@ where
         }
         chart
             .draw_series(LineSeries::new(pts.clone(), color.stroke_width(1)))
-            .map_err(e)?
-            .label(label)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-            });
+            .map_err(e)?;
+        legend.push((label, color));
         chart
             .draw_series(pts.iter().map(|&pt| {
                 EmptyElement::at(pt)
@@ -306,11 +309,8 @@ where
             }
             chart
                 .draw_series(LineSeries::new(cpts.clone(), cc.stroke_width(1)))
-                .map_err(e)?
-                .label(label)
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], cc.stroke_width(2))
-                });
+                .map_err(e)?;
+            legend.push((label, cc));
             chart
                 .draw_series(cpts.iter().map(|&pt| {
                     EmptyElement::at(pt)
@@ -329,6 +329,37 @@ where
                         6,
                         4,
                         BLACK.stroke_width(1),
+                    ))
+                    .map_err(e)?;
+            }
+        }
+
+        // The largest child sample gets its own red dashed cross, as in Python.
+        let child_max = p
+            .children
+            .values()
+            .flatten()
+            .map(|&(m, t)| (t - t0, m))
+            .fold(None, |best: Option<(f64, f64)>, x| match best {
+                Some(b) if b.1 >= x.1 => Some(b),
+                _ => Some(x),
+            });
+        if let Some((t, m)) = child_max {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    vec![(xa, m), (xb, m)],
+                    8,
+                    5,
+                    RED.stroke_width(1),
+                ))
+                .map_err(e)?;
+            if in_x(t) {
+                chart
+                    .draw_series(DashedLineSeries::new(
+                        vec![(t, ya), (t, yb)],
+                        8,
+                        5,
+                        RED.stroke_width(1),
                     ))
                     .map_err(e)?;
             }
@@ -381,18 +412,12 @@ where
                             (b - hsize, f.mem_end - vsize),
                         ];
                         if in_x(a) {
-                            let s = chart
+                            chart
                                 .draw_series(LineSeries::new(open, fc.stroke_width(2)))
                                 .map_err(e)?;
                             if !labelled {
                                 labelled = true;
-                                s.label(format!("{short} {:.3}s", b - a))
-                                    .legend(move |(x, y)| {
-                                        PathElement::new(
-                                            vec![(x, y), (x + 20, y)],
-                                            fc.stroke_width(2),
-                                        )
-                                    });
+                                legend.push((format!("{short} {:.3}s", b - a), fc));
                             }
                         }
                         if in_x(b) {
@@ -436,24 +461,41 @@ where
                             4,
                             RED.stroke_width(1),
                         ))
-                        .map_err(e)?
-                        .label(format!("exact peak (VmHWM) {h:.1} MiB"))
-                        .legend(|(x, y)| {
-                            PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(1))
-                        });
+                        .map_err(e)?;
+                    legend.push((format!("exact peak (VmHWM) {h:.1} MiB"), RED));
                 }
             }
         }
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.6))
-        .border_style(BLACK.mix(0.4))
-        .label_font(("sans-serif", 13))
-        .draw()
-        .map_err(e)?;
+    draw_legend(&legend_area, &legend).map_err(e)?;
     root.present().map_err(e)?;
+    Ok(())
+}
+
+/// Entries centred vertically in `area`: a colour bar and the label.
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    entries: &[(String, RGBColor)],
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let (w, h) = area.dim_in_pixel();
+    let row = 20i32;
+    let height = row * entries.len() as i32 + 10;
+    let top = (h as i32 - height) / 2;
+    area.draw(&Rectangle::new(
+        [(4, top), (w as i32 - 10, top + height)],
+        BLACK.mix(0.3).stroke_width(1),
+    ))?;
+    for (i, (label, color)) in entries.iter().enumerate() {
+        let y = top + 15 + row * i as i32;
+        area.draw(&PathElement::new(
+            vec![(12, y), (36, y)],
+            color.stroke_width(2),
+        ))?;
+        area.draw(&Text::new(label.clone(), (44, y - 7), ("sans-serif", 13)))?;
+    }
     Ok(())
 }
 

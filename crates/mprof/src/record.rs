@@ -156,6 +156,7 @@ pub fn record(cfg: &Config, target: &Target) -> Result<Outcome, Error> {
                     "no command given: usage `mprof run [options] COMMAND [ARGS...]`",
                 ));
             };
+            ignore_interrupts_while_child_runs();
             let child = Command::new(program)
                 .args(&argv[1..])
                 .env(FUNC_FILE_ENV, &abs_output)
@@ -272,6 +273,20 @@ pub fn record(cfg: &Config, target: &Target) -> Result<Outcome, Error> {
         sink.line(&hwm_line(mib, unix_time()))?;
     }
     Ok(out)
+}
+
+extern "C" fn on_interrupt(_: libc::c_int) {}
+
+/// Ctrl-C reaches the whole foreground process group. Like `time`, we let
+/// the command decide what to do and keep sampling until it exits, so the
+/// file gets its last samples, the exact peak and the exit code (130). A
+/// handler (not `SIG_IGN`) is used because handlers reset to the default at
+/// `exec`, so the command still sees a normal SIGINT.
+fn ignore_interrupts_while_child_runs() {
+    let handler: extern "C" fn(libc::c_int) = on_interrupt;
+    // SAFETY: installs an async-signal-safe handler that does nothing;
+    // `signal` has no other precondition.
+    unsafe { libc::signal(libc::SIGINT, handler as libc::sighandler_t) };
 }
 
 fn progress_bar(enabled: bool) -> ProgressBar {

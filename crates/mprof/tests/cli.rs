@@ -419,3 +419,90 @@ fn pythons_reader_loads_our_files() {
         .collect();
     assert_eq!(text(&theirs.stdout), mine_python_part);
 }
+
+#[test]
+fn attach_samples_until_the_process_ends() {
+    let d = tempfile::tempdir().unwrap();
+    let mut child = Command::new("sleep").arg("0.6").spawn().unwrap();
+    let pid = child.id().to_string();
+    let out = mprof(
+        d.path(),
+        &["attach", "-q", "-T", "0.05", "-o", "a.dat", &pid],
+    );
+    child.wait().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let p = Profile::read(d.path().join("a.dat")).unwrap();
+    assert_eq!(p.cmdline.as_deref(), Some("sleep 0.6"));
+    assert!(p.mem.len() >= 2, "{:?}", p.mem);
+    assert!(p.hwm.is_some());
+}
+
+#[test]
+fn timeout_stops_sampling_and_says_so() {
+    let d = tempfile::tempdir().unwrap();
+    let out = mprof(
+        d.path(),
+        &[
+            "run", "-q", "-t", "0.2", "-T", "0.05", "-o", "t.dat", "sleep", "3",
+        ],
+    );
+    assert!(out.status.success());
+    assert!(
+        text(&out.stderr).contains("timeout: stopped sampling"),
+        "{}",
+        text(&out.stderr)
+    );
+    let p = Profile::read(d.path().join("t.dat")).unwrap();
+    assert!(!p.mem.is_empty());
+    assert!(
+        p.mem.iter().all(|m| m.1 - p.mem[0].1 < 1.0),
+        "sampling went on past the timeout"
+    );
+}
+
+#[test]
+fn ctrl_c_reaches_the_command_and_the_profile_is_finished() {
+    use std::os::unix::process::CommandExt;
+    let d = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mprof"))
+        .args(["run", "-q", "-T", "0.05", "-o", "i.dat", "sleep", "5"])
+        .current_dir(d.path())
+        .process_group(0)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until sampling has begun (the first MEM record), then interrupt
+    // the whole group as a terminal's Ctrl-C does.
+    let dat = d.path().join("i.dat");
+    for _ in 0..1000 {
+        if std::fs::read_to_string(&dat)
+            .unwrap_or_default()
+            .contains("MEM ")
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    // SAFETY: kill has no memory preconditions; the group is the one we made.
+    unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "128 + SIGINT, from the command");
+    let p = Profile::read(&dat).unwrap();
+    assert!(p.hwm.is_some(), "mprof survived to write the exact peak");
+}
+
+#[test]
+fn python_fixtures_round_trip_through_our_writer() {
+    for name in ["mprofile_example.dat", "mprofile_multiprocess.dat"] {
+        let p = Profile::read(fixture(name)).unwrap();
+        let mut out = Vec::new();
+        p.write_to(&mut out).unwrap();
+        let again = Profile::parse(&out, Path::new(name)).unwrap();
+        assert_eq!(again, p, "{name}");
+        // Every line we wrote is byte-identical to one in the original.
+        let original = std::fs::read_to_string(fixture(name)).unwrap();
+        for line in String::from_utf8(out).unwrap().lines() {
+            assert!(original.lines().any(|l| l == line), "{name}: {line}");
+        }
+    }
+}

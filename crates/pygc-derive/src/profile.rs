@@ -39,11 +39,16 @@ fn parse_args(attr: TokenStream) -> syn::Result<Args> {
             args.krate = meta.value()?.parse()?;
         } else if meta.path.is_ident("precision") {
             let e: Expr = meta.value()?.parse()?;
-            if let Expr::Lit(ExprLit {
-                lit: Lit::Int(i), ..
-            }) = &e
-            {
-                i.base10_parse::<usize>()?;
+            match &e {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Int(i), ..
+                }) => {
+                    i.base10_parse::<usize>()?;
+                }
+                Expr::Lit(l) => {
+                    return Err(syn::Error::new(l.span(), "precision must be an integer"));
+                }
+                _ => {}
             }
             args.precision = Some(e);
         } else if meta.path.is_ident("measure") {
@@ -264,4 +269,87 @@ impl VisitMut for ReturnRewriter<'_> {
         }
     }
     fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expanded(attr: TokenStream, item: TokenStream) -> String {
+        expand(attr, item).to_string()
+    }
+
+    #[test]
+    fn default_runtime_path_and_calls() {
+        let out = expanded(
+            quote!(),
+            quote!(
+                fn f(x: u32) -> u32 {
+                    let y = x;
+                    y
+                }
+            ),
+        );
+        assert!(
+            out.contains(":: pygc :: memory_profiler :: LineProfiler :: start"),
+            "{out}"
+        );
+        assert!(out.contains(". enter ("), "{out}");
+        assert!(out.contains(". ret (y)"), "{out}");
+    }
+
+    #[test]
+    fn crate_argument_and_options() {
+        let out = expanded(
+            quote!(crate = my::rt, precision = 3, measure = Heap, stream = w()),
+            quote!(
+                fn f() {}
+            ),
+        );
+        assert!(out.contains("my :: rt :: LineProfiler :: start"), "{out}");
+        assert!(out.contains(". precision (3)"), "{out}");
+        assert!(out.contains("my :: rt :: Measure :: Heap"), "{out}");
+        assert!(out.contains(". stream (w ())"), "{out}");
+    }
+
+    #[test]
+    fn bad_arguments_are_compile_errors() {
+        for attr in [
+            quote!(bogus = 1),
+            quote!(measure = Fast),
+            quote!(precision = "x"),
+        ] {
+            let out = expanded(
+                attr.clone(),
+                quote!(
+                    fn f() {}
+                ),
+            );
+            assert!(out.contains("compile_error"), "{attr}: {out}");
+        }
+        let out = expanded(
+            quote!(),
+            quote!(
+                struct S;
+            ),
+        );
+        assert!(out.contains("compile_error"), "{out}");
+    }
+
+    #[test]
+    fn closures_keep_their_returns() {
+        let out = expanded(
+            quote!(),
+            quote!(
+                fn f() -> u8 {
+                    let c = || {
+                        return 1u8;
+                    };
+                    c()
+                }
+            ),
+        );
+        assert!(out.contains("return 1u8"), "{out}");
+        assert!(!out.contains("ret (1u8)"), "{out}");
+    }
 }
