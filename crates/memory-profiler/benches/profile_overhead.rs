@@ -85,12 +85,6 @@ fn main() {
     println!("| function | time per call | ratio |");
     println!("|---|---|---|");
     println!("| unprofiled ({lines} line events) | {base:.2?} | 1.00x |");
-    println!(
-        "| #[profile] measure = Heap | {heap:.2?} | {:.2}x |",
-        heap.as_secs_f64() / base.as_secs_f64()
-    );
-    println!(
-        "| #[profile] measure = Rss | {rss:.2?} | {:.2}x |",
-        rss.as_secs_f64() / base.as_secs_f64()
-    );
+    println!("| #[profile] measure = Heap | {heap:.2?} | {:.2}x |", heap.as_secs_f64() / base.as_secs_f64());
+    println!("| #[profile] measure = Rss | {rss:.2?} | {:.2}x |", rss.as_secs_f64() / base.as_secs_f64());
 }

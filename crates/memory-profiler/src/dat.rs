@@ -73,10 +73,8 @@ pub fn hwm_line(mib: f64, ts: f64) -> String {
 
 /// Formats a `FUNC` record.
 pub fn func_line(f: &FuncRecord) -> String {
-    let mut s = format!(
-        "FUNC {} {:.4} {:.4} {:.4} {:.4}",
-        f.name, f.mem_start, f.t_start, f.mem_end, f.t_end
-    );
+    let mut s =
+        format!("FUNC {} {:.4} {:.4} {:.4} {:.4}", f.name, f.mem_start, f.t_start, f.mem_end, f.t_end);
     if let Some(l) = f.stack_level {
         s.push_str(&format!(" {l}"));
     }
@@ -143,11 +141,7 @@ impl Profile {
         let mut p = Profile::default();
         for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
             let lineno = i + 1;
-            let err = |message: String| DatError {
-                path: path.to_path_buf(),
-                line: Some(lineno),
-                message,
-            };
+            let err = |message: String| DatError { path: path.to_path_buf(), line: Some(lineno), message };
             let line = std::str::from_utf8(raw).map_err(|_| err("not UTF-8 text".into()))?;
             let line = line.strip_suffix('\r').unwrap_or(line);
             if line.trim().is_empty() {
@@ -190,17 +184,12 @@ impl Profile {
                         .collect::<Option<_>>()
                         .filter(|v: &Vec<f64>| v.len() == 2)
                         .ok_or_else(|| err(format!("CHLD: bad numbers {rest:?}")))?;
-                    p.children
-                        .entry(pid.to_string())
-                        .or_default()
-                        .push((v[0], v[1]));
+                    p.children.entry(pid.to_string()).or_default().push((v[0], v[1]));
                 }
                 "FUNC" => {
                     let parts: Vec<&str> = value.split(' ').collect();
                     if parts.len() < 5 {
-                        return Err(err(format!(
-                            "FUNC needs a name and 4 numbers, found {value:?}"
-                        )));
+                        return Err(err(format!("FUNC needs a name and 4 numbers, found {value:?}")));
                     }
                     let num = |s: &str| {
                         s.parse::<f64>()
@@ -209,9 +198,11 @@ impl Profile {
                             .ok_or_else(|| err(format!("FUNC: {s:?} is not a number")))
                     };
                     let stack_level = match parts.get(5) {
-                        Some(s) => Some(s.trim().parse::<u32>().map_err(|_| {
-                            err(format!("FUNC: stack level {s:?} is not an integer"))
-                        })?),
+                        Some(s) => Some(
+                            s.trim()
+                                .parse::<u32>()
+                                .map_err(|_| err(format!("FUNC: stack level {s:?} is not an integer")))?,
+                        ),
                         None => None,
                     };
                     p.funcs.push(FuncRecord {
@@ -272,14 +263,8 @@ mod tests {
 
     #[test]
     fn formats_have_memory_profilers_decimals() {
-        assert_eq!(
-            mem_line(0.644531, 1795587920.2162),
-            "MEM 0.644531 1795587920.2162\n"
-        );
-        assert_eq!(
-            chld_line("5384", 41.277344, 1795587926.6776),
-            "CHLD 5384 41.277344 1795587926.6776\n"
-        );
+        assert_eq!(mem_line(0.644531, 1795587920.2162), "MEM 0.644531 1795587920.2162\n");
+        assert_eq!(chld_line("5384", 41.277344, 1795587926.6776), "CHLD 5384 41.277344 1795587926.6776\n");
         let f = FuncRecord {
             name: "__main__.alloc".into(),
             mem_start: 22.9141,
@@ -288,10 +273,7 @@ mod tests {
             t_end: 1795587920.6825,
             stack_level: Some(1),
         };
-        assert_eq!(
-            func_line(&f),
-            "FUNC __main__.alloc 22.9141 1795587920.3632 61.0625 1795587920.6825 1\n"
-        );
+        assert_eq!(func_line(&f), "FUNC __main__.alloc 22.9141 1795587920.3632 61.0625 1795587920.6825 1\n");
     }
 
     #[test]
@@ -316,10 +298,7 @@ mod tests {
         let e = Profile::parse(b"MEM 1 2\n\xff\xfe\n", Path::new("b.dat")).unwrap_err();
         assert_eq!(e.to_string(), "b.dat:2: not UTF-8 text");
         let e = Profile::read("/nonexistent/q.dat").unwrap_err();
-        assert!(
-            e.to_string().starts_with("/nonexistent/q.dat: cannot read"),
-            "{e}"
-        );
+        assert!(e.to_string().starts_with("/nonexistent/q.dat: cannot read"), "{e}");
     }
 
     #[test]
@@ -330,10 +309,7 @@ mod tests {
 
     #[test]
     fn cmdline_quoting() {
-        assert_eq!(
-            join_cmdline(&["python3", "-c", "print(1)"]),
-            "python3 -c print(1)"
-        );
+        assert_eq!(join_cmdline(&["python3", "-c", "print(1)"]), "python3 -c print(1)");
         assert_eq!(join_cmdline(&["sh", "-c", "echo hi"]), "sh -c 'echo hi'");
     }
 }

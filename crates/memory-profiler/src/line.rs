@@ -49,11 +49,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options {
-            precision: 1,
-            measure: Measure::Auto,
-            stream: None,
-        }
+        Options { precision: 1, measure: Measure::Auto, stream: None }
     }
 }
 
@@ -125,10 +121,7 @@ impl LineProfiler {
             measure: options.measure.resolve(),
             precision: options.precision,
             stream: RefCell::new(options.stream),
-            state: RefCell::new(State {
-                entries: vec![None; n],
-                prev: None,
-            }),
+            state: RefCell::new(State { entries: vec![None; n], prev: None }),
             pending: Cell::new(Some(start_line)),
             func,
         }
@@ -144,12 +137,7 @@ impl LineProfiler {
         let mut st = self.state.borrow_mut();
         let prev_mem = st
             .prev
-            .and_then(|p| {
-                st.entries
-                    .get(p.wrapping_sub(self.start_line) as usize)
-                    .copied()
-                    .flatten()
-            })
+            .and_then(|p| st.entries.get(p.wrapping_sub(self.start_line) as usize).copied().flatten())
             .map_or(0, |e| e.mem);
         let idx = line.wrapping_sub(self.start_line) as usize;
         if idx >= st.entries.len() {
@@ -199,40 +187,22 @@ impl LineProfiler {
             "{:>6} {:>12} {:>12}  {:>10}   {:<}",
             "Line #", "Mem usage", "Increment", "Occurrences", "Line Contents"
         );
-        let mut out = format!(
-            "Filename: {}\n\n{header}\n{}\n",
-            self.site.file,
-            "=".repeat(header.len())
-        );
+        let mut out = format!("Filename: {}\n\n{header}\n{}\n", self.site.file, "=".repeat(header.len()));
         for line in self.start_line..=self.site.last_line {
-            let text = lines
-                .as_ref()
-                .and_then(|l| l.get(line as usize - 1))
-                .map_or("", |s| s.as_str());
-            let entry = st
-                .entries
-                .get((line - self.start_line) as usize)
-                .copied()
-                .flatten();
+            let text = lines.as_ref().and_then(|l| l.get(line as usize - 1)).map_or("", |s| s.as_str());
+            let entry = st.entries.get((line - self.start_line) as usize).copied().flatten();
             let (mem, inc, occ) = match entry {
-                Some(e) => (
-                    mib(e.mem as f64),
-                    mib(e.inc as f64),
-                    e.occurrences.to_string(),
-                ),
+                Some(e) => (mib(e.mem as f64), mib(e.inc as f64), e.occurrences.to_string()),
                 None => (String::new(), String::new(), String::new()),
             };
-            out.push_str(&format!(
-                "{line:>6} {mem:>12} {inc:>12}  {occ:>10}   {text}\n"
-            ));
+            out.push_str(&format!("{line:>6} {mem:>12} {inc:>12}  {occ:>10}   {text}\n"));
         }
         out.push_str("\n\n");
         out
     }
 
     fn write_func_record(&self) {
-        let (Some((mem0, t0, depth)), Some(path)) = (self.func, std::env::var_os(FUNC_FILE_ENV))
-        else {
+        let (Some((mem0, t0, depth)), Some(path)) = (self.func, std::env::var_os(FUNC_FILE_ENV)) else {
             return;
         };
         DEPTH.with(|d| d.set(depth));
@@ -246,11 +216,7 @@ impl LineProfiler {
         };
         // One write of one line on an O_APPEND file: atomic next to the
         // sampler's own records.
-        if let Ok(mut f) = std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(path)
-        {
+        if let Ok(mut f) = std::fs::OpenOptions::new().append(true).create(true).open(path) {
             let _ = f.write_all(func_line(&rec).as_bytes());
         }
     }
@@ -274,10 +240,7 @@ impl Drop for LineProfiler {
             }
         };
         if let Err(e) = result {
-            eprintln!(
-                "memory_profiler: cannot write the table of {}: {e}",
-                self.site.name
-            );
+            eprintln!("memory_profiler: cannot write the table of {}: {e}", self.site.name);
         }
     }
 }
@@ -299,11 +262,7 @@ fn attribute_line(site: &Site) -> u32 {
             line = l;
             break;
         }
-        if !(t.starts_with("#[")
-            || t.starts_with("///")
-            || t.starts_with("//")
-            || l == site.first_line)
-        {
+        if !(t.starts_with("#[") || t.starts_with("///") || t.starts_with("//") || l == site.first_line) {
             break;
         }
         l -= 1;
@@ -319,11 +278,7 @@ type Lines = Option<Arc<Vec<String>>>;
 fn source_lines(site: &Site) -> Lines {
     static CACHE: OnceLock<Mutex<HashMap<(&'static str, &'static str), Lines>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
-    if let Some(l) = cache
-        .lock()
-        .ok()
-        .and_then(|c| c.get(&(site.manifest_dir, site.file)).cloned())
-    {
+    if let Some(l) = cache.lock().ok().and_then(|c| c.get(&(site.manifest_dir, site.file)).cloned()) {
         return l;
     }
     let lines = candidates(site)
@@ -340,11 +295,7 @@ fn candidates(site: &Site) -> Vec<PathBuf> {
     let file = Path::new(site.file);
     let mut out = vec![file.to_path_buf()];
     if file.is_relative() {
-        out.extend(
-            Path::new(site.manifest_dir)
-                .ancestors()
-                .map(|a| a.join(file)),
-        );
+        out.extend(Path::new(site.manifest_dir).ancestors().map(|a| a.join(file)));
     }
     out
 }
@@ -374,11 +325,7 @@ mod tests {
         p.enter(13);
         p.ret(());
         let st = p.state.borrow();
-        let occ: Vec<u64> = st
-            .entries
-            .iter()
-            .map(|e| e.map_or(0, |e| e.occurrences))
-            .collect();
+        let occ: Vec<u64> = st.entries.iter().map(|e| e.map_or(0, |e| e.occurrences)).collect();
         assert_eq!(occ, vec![1, 4, 3, 1]);
         drop(st);
         std::mem::forget(p);
@@ -388,8 +335,7 @@ mod tests {
     fn unreadable_source_degrades_to_empty_contents() {
         let mut buf = Vec::new();
         {
-            let p =
-                LineProfiler::start(&SITE, Options::default().measure(Measure::Rss).precision(2));
+            let p = LineProfiler::start(&SITE, Options::default().measure(Measure::Rss).precision(2));
             p.enter(11);
             p.ret(());
             buf.extend_from_slice(p.table().as_bytes());
@@ -398,10 +344,7 @@ mod tests {
         let text = String::from_utf8(buf).unwrap();
         let rows: Vec<&str> = text.lines().collect();
         assert_eq!(rows[0], "Filename: no/such/file.rs");
-        assert_eq!(
-            rows[2],
-            "Line #    Mem usage    Increment  Occurrences   Line Contents"
-        );
+        assert_eq!(rows[2], "Line #    Mem usage    Increment  Occurrences   Line Contents");
         assert_eq!(rows[3], "=".repeat(61));
         assert!(rows[4].starts_with("    10 "), "{}", rows[4]);
         assert!(rows[4].ends_with(" MiB           1   "), "{:?}", rows[4]);

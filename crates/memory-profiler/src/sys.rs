@@ -78,8 +78,7 @@ pub fn rss_bytes(pid: Option<u32>) -> io::Result<u64> {
             std::str::from_utf8(&buf[..n]).unwrap_or("")
         }
         Some(_) => {
-            owned = fs::read_to_string(format!("{}/statm", proc_dir(pid)))
-                .map_err(|e| not_found(pid, e))?;
+            owned = fs::read_to_string(format!("{}/statm", proc_dir(pid))).map_err(|e| not_found(pid, e))?;
             &owned
         }
     };
@@ -87,9 +86,7 @@ pub fn rss_bytes(pid: Option<u32>) -> io::Result<u64> {
         .split_ascii_whitespace()
         .nth(1)
         .and_then(|s| s.parse::<u64>().ok())
-        .ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidData, "unexpected /proc statm format")
-        })?;
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "unexpected /proc statm format"))?;
     Ok(pages * page_size())
 }
 
@@ -97,8 +94,7 @@ pub fn rss_bytes(pid: Option<u32>) -> io::Result<u64> {
 /// `/proc/<pid>/status`. `Ok(None)` for a zombie or kernel thread, which has
 /// no memory map any more.
 pub fn hwm_bytes(pid: Option<u32>) -> io::Result<Option<u64>> {
-    let text =
-        fs::read_to_string(format!("{}/status", proc_dir(pid))).map_err(|e| not_found(pid, e))?;
+    let text = fs::read_to_string(format!("{}/status", proc_dir(pid))).map_err(|e| not_found(pid, e))?;
     Ok(text.lines().find_map(|l| {
         let rest = l.strip_prefix("VmHWM:")?;
         let kb: u64 = rest.trim().trim_end_matches("kB").trim().parse().ok()?;
@@ -132,11 +128,7 @@ pub fn descendants(pid: u32) -> Vec<u32> {
     };
     let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
     for entry in dir.flatten() {
-        let Some(p) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
+        let Some(p) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
             continue;
         };
         let Ok(stat) = fs::read_to_string(format!("/proc/{p}/stat")) else {
@@ -166,10 +158,7 @@ pub fn descendants(pid: u32) -> Vec<u32> {
 
 /// Current time as seconds since the Unix epoch (the .dat timestamps).
 pub fn unix_time() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
 #[cfg(test)]
@@ -198,10 +187,7 @@ mod tests {
 
     #[test]
     fn child_is_a_descendant() {
-        let mut child = std::process::Command::new("sleep")
-            .arg("5")
-            .spawn()
-            .unwrap();
+        let mut child = std::process::Command::new("sleep").arg("5").spawn().unwrap();
         let me = std::process::id();
         let d = descendants(me);
         assert!(d.contains(&child.id()), "{d:?}");

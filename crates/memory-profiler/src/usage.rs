@@ -89,10 +89,7 @@ impl MemoryUsage {
         let mut bytes = rss_bytes(pid)?;
         if self.include_children {
             let me = pid.unwrap_or_else(std::process::id);
-            bytes += descendants(me)
-                .into_iter()
-                .filter_map(|c| rss_bytes(Some(c)).ok())
-                .sum::<u64>();
+            bytes += descendants(me).into_iter().filter_map(|c| rss_bytes(Some(c)).ok()).sum::<u64>();
         }
         Ok(to_mib(bytes))
     }
@@ -114,16 +111,9 @@ impl MemoryUsage {
     /// until the process ends. Errors if the pid does not exist.
     pub fn sample(&self) -> io::Result<Usage<()>> {
         if self.interval.is_zero() && self.timeout.is_some() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "interval must be positive",
-            ));
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "interval must be positive"));
         }
-        let mut u = Usage {
-            samples: Vec::new(),
-            timestamps: Vec::new(),
-            retval: (),
-        };
+        let mut u = Usage { samples: Vec::new(), timestamps: Vec::new(), retval: () };
         let first = self.read(self.pid)?;
         self.push(&mut u, first);
         let Some(timeout) = self.timeout else {
@@ -150,16 +140,9 @@ impl MemoryUsage {
     /// and `f`'s value.
     pub fn call<R>(&self, f: impl FnOnce() -> R) -> io::Result<Usage<R>> {
         if self.interval.is_zero() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "interval must be positive",
-            ));
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "interval must be positive"));
         }
-        let shared = Arc::new(Mutex::new(Usage {
-            samples: Vec::new(),
-            timestamps: Vec::new(),
-            retval: (),
-        }));
+        let shared = Arc::new(Mutex::new(Usage { samples: Vec::new(), timestamps: Vec::new(), retval: () }));
         let first = self.read(None)?;
         if let Ok(mut u) = shared.lock() {
             self.push(&mut u, first);
@@ -171,9 +154,7 @@ impl MemoryUsage {
                 let start = Instant::now();
                 while !done.load(Ordering::Acquire) {
                     std::thread::park_timeout(me.interval);
-                    if done.load(Ordering::Acquire)
-                        || me.timeout.is_some_and(|t| start.elapsed() > t)
-                    {
+                    if done.load(Ordering::Acquire) || me.timeout.is_some_and(|t| start.elapsed() > t) {
                         break;
                     }
                     if let (Ok(m), Ok(mut u)) = (me.read(None), shared.lock()) {
@@ -187,18 +168,11 @@ impl MemoryUsage {
         done.store(true, Ordering::Release);
         sampler.thread().unpark();
         let _ = sampler.join();
-        let mut u = shared
-            .lock()
-            .map(|u| u.clone())
-            .unwrap_or_else(|e| e.into_inner().clone());
+        let mut u = shared.lock().map(|u| u.clone()).unwrap_or_else(|e| e.into_inner().clone());
         if let Ok(m) = last {
             self.push(&mut u, m);
         }
-        Ok(Usage {
-            samples: u.samples,
-            timestamps: u.timestamps,
-            retval,
-        })
+        Ok(Usage { samples: u.samples, timestamps: u.timestamps, retval })
     }
 }
 
@@ -214,11 +188,7 @@ pub struct Memit {
 
 impl std::fmt::Display for Memit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "peak memory: {:.2} MiB, increment: {:.2} MiB",
-            self.peak, self.increment
-        )
+        write!(f, "peak memory: {:.2} MiB, increment: {:.2} MiB", self.peak, self.increment)
     }
 }
 
@@ -231,23 +201,14 @@ impl std::fmt::Display for Memit {
 pub fn memit<R>(f: impl FnOnce() -> R) -> io::Result<(Memit, R)> {
     let base = memory_usage().sample()?.max();
     let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
-    let u = memory_usage()
-        .interval(Duration::from_millis(10))
-        .max_usage(true)
-        .call(f)?;
+    let u = memory_usage().interval(Duration::from_millis(10)).max_usage(true).call(f)?;
     let mut peak = u.max();
     if reset {
         if let Ok(Some(h)) = crate::sys::hwm_bytes(None) {
             peak = peak.max(to_mib(h));
         }
     }
-    Ok((
-        Memit {
-            peak,
-            increment: peak - base,
-        },
-        u.retval,
-    ))
+    Ok((Memit { peak, increment: peak - base }, u.retval))
 }
 
 /// RSS-measuring tests of this module run one at a time: a neighbour's
@@ -286,10 +247,7 @@ mod tests {
 
     #[test]
     fn pid_with_timeout_and_missing_pid() {
-        let mut child = std::process::Command::new("sleep")
-            .arg("5")
-            .spawn()
-            .unwrap();
+        let mut child = std::process::Command::new("sleep").arg("5").spawn().unwrap();
         let u = memory_usage()
             .pid(child.id())
             .interval(Duration::from_millis(20))
@@ -307,16 +265,9 @@ mod tests {
     #[test]
     fn children_are_added() {
         let _serial = RSS_TESTS.lock().unwrap_or_else(|e| e.into_inner());
-        let mut child = std::process::Command::new("sleep")
-            .arg("5")
-            .spawn()
-            .unwrap();
+        let mut child = std::process::Command::new("sleep").arg("5").spawn().unwrap();
         let alone = memory_usage().sample().unwrap().max();
-        let with = memory_usage()
-            .include_children(true)
-            .sample()
-            .unwrap()
-            .max();
+        let with = memory_usage().include_children(true).sample().unwrap().max();
         child.kill().unwrap();
         child.wait().unwrap();
         assert!(with > alone, "{with} vs {alone}");
@@ -330,14 +281,8 @@ mod memit_tests {
     #[test]
     fn memit_line_format_and_increment() {
         let _serial = RSS_TESTS.lock().unwrap_or_else(|e| e.into_inner());
-        let m = Memit {
-            peak: 52.1,
-            increment: 31.08,
-        };
-        assert_eq!(
-            m.to_string(),
-            "peak memory: 52.10 MiB, increment: 31.08 MiB"
-        );
+        let m = Memit { peak: 52.1, increment: 31.08 };
+        assert_eq!(m.to_string(), "peak memory: 52.10 MiB, increment: 31.08 MiB");
         let (m, n) = memit(|| {
             let v = vec![1u8; 16 << 20];
             v.iter().step_by(4096).count()

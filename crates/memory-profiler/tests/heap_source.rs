@@ -39,26 +39,14 @@ fn registered_source_is_the_auto_measure() {
     assert!(!heap_tracking(), "no CountingAlloc and no source yet");
     assert_eq!(Measure::Auto.resolve(), Measure::Rss);
     assert!(set_heap_source(fake_live));
-    assert!(
-        !set_heap_source(fake_live),
-        "only the first registration counts"
-    );
+    assert!(!set_heap_source(fake_live), "only the first registration counts");
     assert!(heap_tracking());
     assert_eq!(Measure::Auto.resolve(), Measure::Heap);
     FAKE_LIVE.store(1 << 20, Ordering::Relaxed);
     assert_eq!(heap_live_bytes(), 1 << 20);
     grows();
     let t = String::from_utf8(OUT.0.lock().unwrap().clone()).unwrap();
-    assert!(
-        t.contains("      1.0 MiB      1.0 MiB           1   #[profile"),
-        "{t}"
-    );
-    assert!(
-        t.contains("      4.0 MiB      3.0 MiB           1       FAKE_LIVE.fetch_add"),
-        "{t}"
-    );
-    assert!(
-        t.contains("      3.0 MiB     -1.0 MiB           1       FAKE_LIVE.fetch_sub"),
-        "{t}"
-    );
+    assert!(t.contains("      1.0 MiB      1.0 MiB           1   #[profile"), "{t}");
+    assert!(t.contains("      4.0 MiB      3.0 MiB           1       FAKE_LIVE.fetch_add"), "{t}");
+    assert!(t.contains("      3.0 MiB     -1.0 MiB           1       FAKE_LIVE.fetch_sub"), "{t}");
 }

@@ -90,50 +90,22 @@ Line #    Mem usage    Increment  Occurrences   Line Contents
 
     assert_eq!(early(0), Err("zero".to_string()));
     let got = OUT.take();
-    assert!(
-        got.contains("    50      2.0 MiB      2.0 MiB           1       let big"),
-        "\n{got}"
-    );
-    assert!(
-        got.contains("    51      2.0 MiB      0.0 MiB           1       if n == 0 {"),
-        "\n{got}"
-    );
-    assert!(
-        got.contains("    52      2.0 MiB      0.0 MiB           1           return Err"),
-        "\n{got}"
-    );
-    assert!(
-        got.contains("    54                                             let parsed"),
-        "\n{got}"
-    );
+    assert!(got.contains("    50      2.0 MiB      2.0 MiB           1       let big"), "\n{got}");
+    assert!(got.contains("    51      2.0 MiB      0.0 MiB           1       if n == 0 {"), "\n{got}");
+    assert!(got.contains("    52      2.0 MiB      0.0 MiB           1           return Err"), "\n{got}");
+    assert!(got.contains("    54                                             let parsed"), "\n{got}");
 
     assert_eq!(early(7), Ok(7 + (2 << 20)));
     let got = OUT.take();
-    assert!(
-        got.contains("    54      2.0 MiB      0.0 MiB           1       let parsed"),
-        "\n{got}"
-    );
-    assert!(
-        got.contains("    55      2.0 MiB      0.0 MiB           1       Ok(parsed"),
-        "\n{got}"
-    );
+    assert!(got.contains("    54      2.0 MiB      0.0 MiB           1       let parsed"), "\n{got}");
+    assert!(got.contains("    55      2.0 MiB      0.0 MiB           1       Ok(parsed"), "\n{got}");
 
     assert_eq!(keep_alive_at_return(), 5 << 20);
     let got = OUT.take();
     // x is still alive when the return line is measured, as in Python.
-    assert!(
-        got.contains("    5.000 MiB           1       let x"),
-        "\n{got}"
-    );
-    assert!(
-        got.contains("    0.000 MiB           1       return x.len();"),
-        "\n{got}"
-    );
+    assert!(got.contains("    5.000 MiB           1       let x"), "\n{got}");
+    assert!(got.contains("    0.000 MiB           1       return x.len();"), "\n{got}");
     let ret_row = got.lines().find(|l| l.starts_with("    61 ")).unwrap();
-    let mem: f64 = ret_row[7..19]
-        .trim()
-        .trim_end_matches(" MiB")
-        .parse()
-        .unwrap();
+    let mem: f64 = ret_row[7..19].trim().trim_end_matches(" MiB").parse().unwrap();
     assert!(mem >= 5.0, "{ret_row}");
 }

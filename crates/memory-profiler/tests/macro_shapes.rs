@@ -32,12 +32,7 @@ fn occurrences(table: &str) -> Vec<(String, u64)> {
         .lines()
         .skip(4)
         .filter(|l| l.len() > 47 && !l[7..46].trim().is_empty())
-        .map(|l| {
-            (
-                l[47..].trim().to_string(),
-                l[34..44].trim().parse().unwrap(),
-            )
-        })
+        .map(|l| (l[47..].trim().to_string(), l[34..44].trim().parse().unwrap()))
         .collect()
 }
 
@@ -98,25 +93,13 @@ thread_local! {
 
 #[test]
 fn method_while_and_loop_with_value() {
-    let mut c = Counter {
-        n: 0,
-        out: Capture::default(),
-    };
+    let mut c = Counter { n: 0, out: Capture::default() };
     assert_eq!(c.count_to(3), 7);
     let t = c.out.take();
     let occ = occurrences(&t);
-    assert!(
-        t.starts_with("Filename: crates/memory-profiler/tests/macro_shapes.rs\n"),
-        "{t}"
-    );
-    assert_eq!(
-        occ[0].0,
-        "#[profile(crate = memory_profiler, measure = Rss, stream = self.out.clone())]"
-    );
-    assert!(
-        occ.contains(&("while self.n < limit {".into(), 4)),
-        "{occ:?}\n{t}"
-    );
+    assert!(t.starts_with("Filename: crates/memory-profiler/tests/macro_shapes.rs\n"), "{t}");
+    assert_eq!(occ[0].0, "#[profile(crate = memory_profiler, measure = Rss, stream = self.out.clone())]");
+    assert!(occ.contains(&("while self.n < limit {".into(), 4)), "{occ:?}\n{t}");
     assert!(
         occ.contains(&("self.n += 1;".into(), 3))
             || occ.iter().filter(|o| o.0 == "self.n += 1;").count() == 2,
@@ -130,16 +113,10 @@ fn generics_closures_with_return_and_for() {
     assert_eq!(generic_sum(&[1u8, 2, 3]), 12);
     let t = OUT.with(|o| o.take());
     let occ = occurrences(&t);
-    assert!(
-        occ.contains(&("for &i in items {".into(), 4)),
-        "{occ:?}\n{t}"
-    );
+    assert!(occ.contains(&("for &i in items {".into(), 4)), "{occ:?}\n{t}");
     assert!(occ.contains(&("s += f(i);".into(), 3)), "{occ:?}");
     // The closure's own `return` is left alone (not a row of its own).
-    assert!(
-        !occ.iter().any(|o| o.0.starts_with("return x.into()")),
-        "{occ:?}"
-    );
+    assert!(!occ.iter().any(|o| o.0.starts_with("return x.into()")), "{occ:?}");
 }
 
 #[test]
@@ -147,10 +124,7 @@ fn question_mark_early_exit_still_prints() {
     assert!(parse_all(&["1", "x", "3"]).is_err());
     let t = OUT.with(|o| o.take());
     let occ = occurrences(&t);
-    assert!(
-        occ.contains(&("total += w.parse::<u32>()?;".into(), 2)),
-        "{occ:?}\n{t}"
-    );
+    assert!(occ.contains(&("total += w.parse::<u32>()?;".into(), 2)), "{occ:?}\n{t}");
     assert!(!occ.iter().any(|o| o.0 == "Ok(total)"), "{occ:?}");
     assert_eq!(parse_all(&["1", "2"]), Ok(3));
     let occ = occurrences(&OUT.with(|o| o.take()));

@@ -8,17 +8,15 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-const PROGRAM: &str =
-    "s = 0\nfor i in range(6_000_000):\n    s += i * i\nassert s == 71999982000001000000\n";
+const PROGRAM: &str = "s = 0\nfor i in range(6_000_000):\n    s += i * i\nassert s == 71999982000001000000\n";
 
 fn children_cpu() -> Duration {
     // SAFETY: an all-zero rusage is a valid value of this plain C struct.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: `ru` is valid for writes; RUSAGE_CHILDREN is a valid selector.
     unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) };
-    let tv = |t: libc::timeval| {
-        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
-    };
+    let tv =
+        |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
     tv(ru.ru_utime) + tv(ru.ru_stime)
 }
 
@@ -49,9 +47,7 @@ fn main() {
         let t = median(|| {
             time(
                 Command::new(mprof)
-                    .args([
-                        "run", "-q", "-T", interval, "-o", "b.dat", "python3", "-c", PROGRAM,
-                    ])
+                    .args(["run", "-q", "-T", interval, "-o", "b.dat", "python3", "-c", PROGRAM])
                     .current_dir(dir.path())
                     .stderr(std::process::Stdio::null()),
             )

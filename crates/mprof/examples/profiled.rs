@@ -27,10 +27,7 @@ fn outer(mib: usize) -> usize {
 }
 
 fn main() {
-    let mib = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(50);
+    let mib = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(50);
     let touched = outer(mib);
     assert_eq!(touched, (mib << 20) / 4096);
 }

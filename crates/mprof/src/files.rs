@@ -31,28 +31,17 @@ pub fn profiles_in(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     names.sort();
     Ok(names
         .into_iter()
-        .map(|n| {
-            if dir == Path::new(".") {
-                PathBuf::from(n)
-            } else {
-                dir.join(n)
-            }
-        })
+        .map(|n| if dir == Path::new(".") { PathBuf::from(n) } else { dir.join(n) })
         .collect())
 }
 
 /// One `mprof list` line: `0 mprofile_20261125062520.dat 06:25:20 25/11/2026`.
 pub fn list_line(index: usize, path: &Path) -> String {
     let name = path.to_string_lossy();
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let ts: Vec<char> = stem.rsplit('_').next().unwrap_or("").chars().collect();
     let part = |a: usize, b: usize| {
-        ts.get(a..b.min(ts.len()))
-            .map(|c| c.iter().collect::<String>())
-            .unwrap_or_default()
+        ts.get(a..b.min(ts.len())).map(|c| c.iter().collect::<String>()).unwrap_or_default()
     };
     format!(
         "{index} {name} {}:{}:{} {}/{}/{}",
@@ -74,16 +63,12 @@ pub fn resolve(dir: &Path, args: &[String]) -> Result<Vec<PathBuf>, Error> {
     for a in args {
         let p = if let Ok(i) = a.parse::<i64>() {
             let idx = if i < 0 { profiles.len() as i64 + i } else { i };
-            usize::try_from(idx)
-                .ok()
-                .and_then(|i| profiles.get(i))
-                .cloned()
-                .ok_or_else(|| {
-                    Error::new(format!(
-                        "invalid index (no such profile): {a}; `mprof list` shows {} profile(s)",
-                        profiles.len()
-                    ))
-                })?
+            usize::try_from(idx).ok().and_then(|i| profiles.get(i)).cloned().ok_or_else(|| {
+                Error::new(format!(
+                    "invalid index (no such profile): {a}; `mprof list` shows {} profile(s)",
+                    profiles.len()
+                ))
+            })?
         } else {
             let p = PathBuf::from(a);
             if p.is_dir() {
@@ -141,19 +126,13 @@ mod tests {
         let r = resolve(d.path(), &["-1".into(), "0".into(), "-1".into()]).unwrap();
         assert_eq!(r.len(), 2);
         assert!(r[0].ends_with("mprofile_20260102000000.dat"));
-        assert!(resolve(d.path(), &["5".into()])
-            .unwrap_err()
-            .message
-            .contains("invalid index"));
+        assert!(resolve(d.path(), &["5".into()]).unwrap_err().message.contains("invalid index"));
         assert!(resolve(d.path(), &["nope.dat".into()])
             .unwrap_err()
             .message
             .contains("file not found: nope.dat"));
         assert_eq!(inputs(d.path(), &[]).unwrap().len(), 1);
         let empty = tempfile::tempdir().unwrap();
-        assert!(inputs(empty.path(), &[])
-            .unwrap_err()
-            .message
-            .contains("no input file found"));
+        assert!(inputs(empty.path(), &[]).unwrap_err().message.contains("no input file found"));
     }
 }

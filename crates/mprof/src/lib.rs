@@ -27,10 +27,7 @@ pub struct Error {
 impl Error {
     /// An error with exit code 1.
     pub fn new(message: impl Into<String>) -> Error {
-        Error {
-            message: message.into(),
-            code: 1,
-        }
+        Error { message: message.into(), code: 1 }
     }
 }
 

@@ -10,11 +10,7 @@ use clap::{Parser, Subcommand};
 use mprof::{files, plot, record, Error, Profile};
 
 #[derive(Parser)]
-#[command(
-    name = "mprof",
-    version,
-    about = "Record and plot the memory use of any command over time"
-)]
+#[command(name = "mprof", version, about = "Record and plot the memory use of any command over time")]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -52,12 +48,7 @@ enum Cmd {
         #[arg(short = 'E', long)]
         exit_code: bool,
         /// The command and its arguments.
-        #[arg(
-            required = true,
-            trailing_var_arg = true,
-            allow_hyphen_values = true,
-            value_name = "COMMAND"
-        )]
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
         command: Vec<OsString>,
     },
     /// Sample a running process (default timeout 3600 s).
@@ -120,26 +111,15 @@ enum Cmd {
 }
 
 fn parse_timeout(s: &str) -> Result<Duration, String> {
-    let v: f64 = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("invalid timeout {s:?}: expected seconds"))?;
+    let v: f64 = s.trim().parse().map_err(|_| format!("invalid timeout {s:?}: expected seconds"))?;
     if !v.is_finite() || v <= 0.0 {
-        return Err(format!(
-            "invalid timeout {s:?}: must be more than 0 seconds"
-        ));
+        return Err(format!("invalid timeout {s:?}: must be more than 0 seconds"));
     }
     Ok(Duration::from_secs_f64(v))
 }
 
-fn sample(
-    s: Sampling,
-    target: record::Target,
-    default_timeout: Option<Duration>,
-) -> Result<i32, Error> {
-    let output = s
-        .output
-        .unwrap_or_else(|| record::default_output(Path::new(".")));
+fn sample(s: Sampling, target: record::Target, default_timeout: Option<Duration>) -> Result<i32, Error> {
+    let output = s.output.unwrap_or_else(|| record::default_output(Path::new(".")));
     let cfg = record::Config {
         interval: s.interval,
         include_children: s.include_children,
@@ -150,10 +130,7 @@ fn sample(
     };
     eprintln!("mprof: Sampling memory every {}s", s.interval.as_secs_f64());
     let out = record::record(&cfg, &target)?;
-    let exact = out
-        .exact_peak
-        .map(|p| format!(", exact peak {p:.1} MiB (VmHWM)"))
-        .unwrap_or_default();
+    let exact = out.exact_peak.map(|p| format!(", exact peak {p:.1} MiB (VmHWM)")).unwrap_or_default();
     eprintln!(
         "mprof: wrote {}: {} samples, sampled peak {:.1} MiB{exact}",
         output.display(),
@@ -164,10 +141,7 @@ fn sample(
 }
 
 fn load(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Profile)>, Error> {
-    paths
-        .iter()
-        .map(|p| Ok((p.clone(), Profile::read(p)?)))
-        .collect()
+    paths.iter().map(|p| Ok((p.clone(), Profile::read(p)?))).collect()
 }
 
 fn peak(func: Option<String>, profiles: Vec<String>) -> Result<i32, Error> {
@@ -175,12 +149,8 @@ fn peak(func: Option<String>, profiles: Vec<String>) -> Result<i32, Error> {
         let mem: Vec<f64> = match &func {
             None => p.mem.iter().map(|m| m.0).collect(),
             Some(f) => {
-                let ranges: Vec<(f64, f64)> = p
-                    .funcs
-                    .iter()
-                    .filter(|r| &r.name == f)
-                    .map(|r| (r.t_start, r.t_end))
-                    .collect();
+                let ranges: Vec<(f64, f64)> =
+                    p.funcs.iter().filter(|r| &r.name == f).map(|r| (r.t_start, r.t_end)).collect();
                 p.mem
                     .iter()
                     .filter(|m| ranges.iter().any(|r| r.0 <= m.1 && m.1 <= r.1))
@@ -215,8 +185,7 @@ fn remove(paths: Vec<PathBuf>, dry_run: bool) -> Result<i32, Error> {
         return Ok(0);
     }
     for p in &paths {
-        std::fs::remove_file(p)
-            .map_err(|e| Error::new(format!("cannot remove {}: {e}", p.display())))?;
+        std::fs::remove_file(p).map_err(|e| Error::new(format!("cannot remove {}: {e}", p.display())))?;
     }
     Ok(0)
 }
@@ -224,11 +193,7 @@ fn remove(paths: Vec<PathBuf>, dry_run: bool) -> Result<i32, Error> {
 fn run(cli: Cli) -> Result<i32, Error> {
     match cli.cmd {
         Cmd::Run { s, command, .. } => sample(s, record::Target::Spawn(command), None),
-        Cmd::Attach { s, pid } => sample(
-            s,
-            record::Target::Attach(pid),
-            Some(Duration::from_secs(3600)),
-        ),
+        Cmd::Attach { s, pid } => sample(s, record::Target::Attach(pid), Some(Duration::from_secs(3600))),
         Cmd::List => {
             for (i, p) in files::profiles_in(Path::new("."))?.iter().enumerate() {
                 println!("{}", files::list_line(i, p));
@@ -236,29 +201,12 @@ fn run(cli: Cli) -> Result<i32, Error> {
             Ok(0)
         }
         Cmd::Clean { dry_run } => remove(files::profiles_in(Path::new("."))?, dry_run),
-        Cmd::Rm { dry_run, profiles } => {
-            remove(files::resolve(Path::new("."), &profiles)?, dry_run)
-        }
+        Cmd::Rm { dry_run, profiles } => remove(files::resolve(Path::new("."), &profiles)?, dry_run),
         Cmd::Peak { func, profiles } => peak(func, profiles),
-        Cmd::Plot {
-            title,
-            output,
-            window,
-            flame,
-            slope,
-            no_functions,
-            profiles,
-        } => {
+        Cmd::Plot { title, output, window, flame, slope, no_functions, profiles } => {
             let inputs = files::inputs(Path::new("."), &profiles)?;
             let output = output.unwrap_or_else(|| plot::default_output(&inputs[0]));
-            let opts = plot::Options {
-                title,
-                output: output.clone(),
-                window,
-                flame,
-                slope,
-                no_functions,
-            };
+            let opts = plot::Options { title, output: output.clone(), window, flame, slope, no_functions };
             plot::plot(&load(&inputs)?, &opts)?;
             eprintln!("mprof: wrote {}", output.display());
             Ok(0)

@@ -35,17 +35,10 @@ pub struct Options {
 
 /// Parses `-w t0,t1`.
 pub fn parse_window(s: &str) -> Result<(f64, f64), String> {
-    let (a, b) = s
-        .split_once(',')
-        .ok_or_else(|| format!("invalid window {s:?}: expected t0,t1 in seconds"))?;
-    let a: f64 = a
-        .trim()
-        .parse()
-        .map_err(|_| format!("invalid window {s:?}: {a:?} is not a number"))?;
-    let b: f64 = b
-        .trim()
-        .parse()
-        .map_err(|_| format!("invalid window {s:?}: {b:?} is not a number"))?;
+    let (a, b) =
+        s.split_once(',').ok_or_else(|| format!("invalid window {s:?}: expected t0,t1 in seconds"))?;
+    let a: f64 = a.trim().parse().map_err(|_| format!("invalid window {s:?}: {a:?} is not a number"))?;
+    let b: f64 = b.trim().parse().map_err(|_| format!("invalid window {s:?}: {b:?} is not a number"))?;
     if !(a.is_finite() && b.is_finite() && a < b) {
         return Err(format!("invalid window {s:?}: need t0 < t1"));
     }
@@ -142,10 +135,7 @@ pub fn trend(pts: &[(f64, f64)]) -> Option<(f64, f64)> {
 fn start_label(ts: f64) -> String {
     let (y, mo, d, h, mi, s) = local_time(ts);
     let ms = ((ts - ts.floor()) * 1000.0).round() as u32;
-    format!(
-        "{d:02} / {mo:02} / {y:04} - start at {h:02}:{mi:02}:{s:02}.{:03}",
-        ms.min(999)
-    )
+    format!("{d:02} / {mo:02} / {y:04} - start at {h:02}:{mi:02}:{s:02}.{:03}", ms.min(999))
 }
 
 /// Draws `profiles` (path and contents) to `opts.output`.
@@ -159,23 +149,11 @@ pub fn plot(profiles: &[(PathBuf, Profile)], opts: &Options) -> Result<(), Error
         }
     }
     ensure_font()?;
-    let ext = opts
-        .output
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
+    let ext = opts.output.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
     let size = (1260, 540);
     let result = match ext.as_deref() {
-        Some("png") => draw(
-            BitMapBackend::new(&opts.output, size).into_drawing_area(),
-            profiles,
-            opts,
-        ),
-        Some("svg") => draw(
-            SVGBackend::new(&opts.output, size).into_drawing_area(),
-            profiles,
-            opts,
-        ),
+        Some("png") => draw(BitMapBackend::new(&opts.output, size).into_drawing_area(), profiles, opts),
+        Some("svg") => draw(SVGBackend::new(&opts.output, size).into_drawing_area(), profiles, opts),
         _ => {
             return Err(Error::new(format!(
                 "cannot write {}: the output must end in .png or .svg",
@@ -225,9 +203,7 @@ where
             y1 = y1.max(h);
         }
     }
-    let (xa, xb) = opts
-        .window
-        .unwrap_or((-0.05 * x1.max(0.1), x1.max(0.1) * 1.05));
+    let (xa, xb) = opts.window.unwrap_or((-0.05 * x1.max(0.1), x1.max(0.1) * 1.05));
     let yb = (y1 * 1.1).max(1.0);
     let ya = -0.05 * yb;
     let in_x = |t: f64| t >= xa && t <= xb;
@@ -258,20 +234,14 @@ where
     for (index, (_, p)) in profiles.iter().enumerate() {
         let t0 = p.mem[0].1;
         let color = LINE_COLORS[index % LINE_COLORS.len()];
-        let pts: Vec<(f64, f64)> = p
-            .mem
-            .iter()
-            .map(|&(m, t)| (t - t0, m))
-            .filter(|&(t, _)| in_x(t))
-            .collect();
+        let pts: Vec<(f64, f64)> =
+            p.mem.iter().map(|&(m, t)| (t - t0, m)).filter(|&(t, _)| in_x(t)).collect();
         let fit = if opts.slope { trend(&pts) } else { None };
         let mut label = start_label(t0);
         if let Some((s, _)) = fit {
             label.push_str(&format!(" slope {s:.5}"));
         }
-        chart
-            .draw_series(LineSeries::new(pts.clone(), color.stroke_width(1)))
-            .map_err(e)?;
+        chart.draw_series(LineSeries::new(pts.clone(), color.stroke_width(1))).map_err(e)?;
         legend.push((label, color));
         chart
             .draw_series(pts.iter().map(|&pt| {
@@ -281,35 +251,22 @@ where
             }))
             .map_err(e)?;
         if let Some((s, b)) = fit {
-            let line = vec![
-                (xa.max(0.0), s * xa.max(0.0) + b),
-                (x1.min(xb), s * x1.min(xb) + b),
-            ];
+            let line = vec![(xa.max(0.0), s * xa.max(0.0) + b), (x1.min(xb), s * x1.min(xb) + b)];
             chart
-                .draw_series(DashedLineSeries::new(
-                    line,
-                    6,
-                    4,
-                    RGBColor(0, 227, 216).stroke_width(1),
-                ))
+                .draw_series(DashedLineSeries::new(line, 6, 4, RGBColor(0, 227, 216).stroke_width(1)))
                 .map_err(e)?;
         }
 
         for (ci, (pid, v)) in p.children.iter().enumerate() {
             let cc = LINE_COLORS[(ci + 1) % LINE_COLORS.len()];
-            let cpts: Vec<(f64, f64)> = v
-                .iter()
-                .map(|&(m, t)| (t - t0, m))
-                .filter(|&(t, _)| in_x(t))
-                .collect();
+            let cpts: Vec<(f64, f64)> =
+                v.iter().map(|&(m, t)| (t - t0, m)).filter(|&(t, _)| in_x(t)).collect();
             let mut label = format!("child {pid}");
             let cfit = if opts.slope { trend(&cpts) } else { None };
             if let Some((s, _)) = cfit {
                 label.push_str(&format!(" slope {s:.5}"));
             }
-            chart
-                .draw_series(LineSeries::new(cpts.clone(), cc.stroke_width(1)))
-                .map_err(e)?;
+            chart.draw_series(LineSeries::new(cpts.clone(), cc.stroke_width(1))).map_err(e)?;
             legend.push((label, cc));
             chart
                 .draw_series(cpts.iter().map(|&pt| {
@@ -319,10 +276,7 @@ where
                 }))
                 .map_err(e)?;
             if let Some((s, b)) = cfit {
-                let (a, z) = (
-                    cpts.first().map_or(0.0, |p| p.0),
-                    cpts.last().map_or(0.0, |p| p.0),
-                );
+                let (a, z) = (cpts.first().map_or(0.0, |p| p.0), cpts.last().map_or(0.0, |p| p.0));
                 chart
                     .draw_series(DashedLineSeries::new(
                         vec![(a, s * a + b), (z, s * z + b)],
@@ -335,32 +289,20 @@ where
         }
 
         // The largest child sample gets its own red dashed cross, as in Python.
-        let child_max = p
-            .children
-            .values()
-            .flatten()
-            .map(|&(m, t)| (t - t0, m))
-            .fold(None, |best: Option<(f64, f64)>, x| match best {
+        let child_max = p.children.values().flatten().map(|&(m, t)| (t - t0, m)).fold(
+            None,
+            |best: Option<(f64, f64)>, x| match best {
                 Some(b) if b.1 >= x.1 => Some(b),
                 _ => Some(x),
-            });
+            },
+        );
         if let Some((t, m)) = child_max {
             chart
-                .draw_series(DashedLineSeries::new(
-                    vec![(xa, m), (xb, m)],
-                    8,
-                    5,
-                    RED.stroke_width(1),
-                ))
+                .draw_series(DashedLineSeries::new(vec![(xa, m), (xb, m)], 8, 5, RED.stroke_width(1)))
                 .map_err(e)?;
             if in_x(t) {
                 chart
-                    .draw_series(DashedLineSeries::new(
-                        vec![(t, ya), (t, yb)],
-                        8,
-                        5,
-                        RED.stroke_width(1),
-                    ))
+                    .draw_series(DashedLineSeries::new(vec![(t, ya), (t, yb)], 8, 5, RED.stroke_width(1)))
                     .map_err(e)?;
             }
         }
@@ -412,55 +354,35 @@ where
                             (b - hsize, f.mem_end - vsize),
                         ];
                         if in_x(a) {
-                            chart
-                                .draw_series(LineSeries::new(open, fc.stroke_width(2)))
-                                .map_err(e)?;
+                            chart.draw_series(LineSeries::new(open, fc.stroke_width(2))).map_err(e)?;
                             if !labelled {
                                 labelled = true;
                                 legend.push((format!("{short} {:.3}s", b - a), fc));
                             }
                         }
                         if in_x(b) {
-                            chart
-                                .draw_series(LineSeries::new(close, fc.stroke_width(2)))
-                                .map_err(e)?;
+                            chart.draw_series(LineSeries::new(close, fc.stroke_width(2))).map_err(e)?;
                         }
                     }
                 }
             }
         }
         // Peak: red dashed lines through the largest sample.
-        if let Some(&(m, t)) = p
-            .mem
-            .iter()
-            .fold(None, |best: Option<&(f64, f64)>, x| match best {
-                Some(b) if b.0 >= x.0 => Some(b),
-                _ => Some(x),
-            })
-        {
+        if let Some(&(m, t)) = p.mem.iter().fold(None, |best: Option<&(f64, f64)>, x| match best {
+            Some(b) if b.0 >= x.0 => Some(b),
+            _ => Some(x),
+        }) {
             let red = RED.stroke_width(1);
-            chart
-                .draw_series(DashedLineSeries::new(vec![(xa, m), (xb, m)], 8, 5, red))
-                .map_err(e)?;
+            chart.draw_series(DashedLineSeries::new(vec![(xa, m), (xb, m)], 8, 5, red)).map_err(e)?;
             if in_x(t - t0) {
                 chart
-                    .draw_series(DashedLineSeries::new(
-                        vec![(t - t0, ya), (t - t0, yb)],
-                        8,
-                        5,
-                        red,
-                    ))
+                    .draw_series(DashedLineSeries::new(vec![(t - t0, ya), (t - t0, yb)], 8, 5, red))
                     .map_err(e)?;
             }
             if let Some((h, _)) = p.hwm {
                 if h > m + 0.05 {
                     chart
-                        .draw_series(DashedLineSeries::new(
-                            vec![(xa, h), (xb, h)],
-                            2,
-                            4,
-                            RED.stroke_width(1),
-                        ))
+                        .draw_series(DashedLineSeries::new(vec![(xa, h), (xb, h)], 2, 4, RED.stroke_width(1)))
                         .map_err(e)?;
                     legend.push((format!("exact peak (VmHWM) {h:.1} MiB"), RED));
                 }
@@ -484,16 +406,10 @@ fn draw_legend<DB: DrawingBackend>(
     let row = 20i32;
     let height = row * entries.len() as i32 + 10;
     let top = (h as i32 - height) / 2;
-    area.draw(&Rectangle::new(
-        [(4, top), (w as i32 - 10, top + height)],
-        BLACK.mix(0.3).stroke_width(1),
-    ))?;
+    area.draw(&Rectangle::new([(4, top), (w as i32 - 10, top + height)], BLACK.mix(0.3).stroke_width(1)))?;
     for (i, (label, color)) in entries.iter().enumerate() {
         let y = top + 15 + row * i as i32;
-        area.draw(&PathElement::new(
-            vec![(12, y), (36, y)],
-            color.stroke_width(2),
-        ))?;
+        area.draw(&PathElement::new(vec![(12, y), (36, y)], color.stroke_width(2)))?;
         area.draw(&Text::new(label.clone(), (44, y - 7), ("sans-serif", 13)))?;
     }
     Ok(())
@@ -507,10 +423,7 @@ mod tests {
     fn windows_and_trend() {
         assert_eq!(parse_window("0.5,2").unwrap(), (0.5, 2.0));
         for bad in ["1", "a,b", "2,1", "1,nan"] {
-            assert!(
-                parse_window(bad).unwrap_err().contains("invalid window"),
-                "{bad}"
-            );
+            assert!(parse_window(bad).unwrap_err().contains("invalid window"), "{bad}");
         }
         let (s, b) = trend(&[(0.0, 1.0), (1.0, 3.0), (2.0, 5.0)]).unwrap();
         assert!((s - 2.0).abs() < 1e-12 && (b - 1.0).abs() < 1e-12);

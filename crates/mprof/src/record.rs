@@ -49,14 +49,10 @@ pub struct Config {
 
 /// Parses an interval in seconds: finite and positive.
 pub fn parse_interval(s: &str) -> Result<Duration, String> {
-    let v: f64 = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("invalid interval {s:?}: expected seconds, e.g. 0.1"))?;
+    let v: f64 =
+        s.trim().parse().map_err(|_| format!("invalid interval {s:?}: expected seconds, e.g. 0.1"))?;
     if !v.is_finite() || v <= 0.0 || v > 86_400.0 {
-        return Err(format!(
-            "invalid interval {s:?}: must be more than 0 and at most 86400 seconds"
-        ));
+        return Err(format!("invalid interval {s:?}: must be more than 0 and at most 86400 seconds"));
     }
     Ok(Duration::from_secs_f64(v))
 }
@@ -93,18 +89,11 @@ impl Sink {
 fn spawn_error(program: &OsString, e: std::io::Error) -> Error {
     let name = program.to_string_lossy();
     match e.kind() {
-        std::io::ErrorKind::NotFound => Error {
-            message: format!("command not found: {name}"),
-            code: 127,
-        },
-        std::io::ErrorKind::PermissionDenied => Error {
-            message: format!("permission denied: {name}"),
-            code: 126,
-        },
-        _ => Error {
-            message: format!("cannot run {name}: {e}"),
-            code: 126,
-        },
+        std::io::ErrorKind::NotFound => Error { message: format!("command not found: {name}"), code: 127 },
+        std::io::ErrorKind::PermissionDenied => {
+            Error { message: format!("permission denied: {name}"), code: 126 }
+        }
+        _ => Error { message: format!("cannot run {name}: {e}"), code: 126 },
     }
 }
 
@@ -138,39 +127,25 @@ pub fn record(cfg: &Config, target: &Target) -> Result<Outcome, Error> {
         .create(true)
         .append(true)
         .open(&cfg.output)
-        .map_err(|e| {
-            Error::new(format!(
-                "cannot open {} for writing: {e}",
-                cfg.output.display()
-            ))
-        })?;
-    let mut sink = Sink {
-        file,
-        path: cfg.output.clone(),
-    };
+        .map_err(|e| Error::new(format!("cannot open {} for writing: {e}", cfg.output.display())))?;
+    let mut sink = Sink { file, path: cfg.output.clone() };
 
     let (pid, cmdline, spawned) = match target {
         Target::Spawn(argv) => {
             let Some(program) = argv.first() else {
-                return Err(Error::new(
-                    "no command given: usage `mprof run [options] COMMAND [ARGS...]`",
-                ));
+                return Err(Error::new("no command given: usage `mprof run [options] COMMAND [ARGS...]`"));
             };
             ignore_interrupts_while_child_runs();
-            let child = Command::new(program)
-                .args(&argv[1..])
-                .env(FUNC_FILE_ENV, &abs_output)
-                .spawn()
-                .map_err(|e| {
-                    if !existed {
-                        let _ = std::fs::remove_file(&cfg.output);
-                    }
-                    spawn_error(program, e)
-                })?;
-            let words: Vec<String> = argv
-                .iter()
-                .map(|w| w.to_string_lossy().into_owned())
-                .collect();
+            let child =
+                Command::new(program).args(&argv[1..]).env(FUNC_FILE_ENV, &abs_output).spawn().map_err(
+                    |e| {
+                        if !existed {
+                            let _ = std::fs::remove_file(&cfg.output);
+                        }
+                        spawn_error(program, e)
+                    },
+                )?;
+            let words: Vec<String> = argv.iter().map(|w| w.to_string_lossy().into_owned()).collect();
             (child.id(), join_cmdline(&words), true)
         }
         Target::Attach(pid) => {
@@ -186,11 +161,7 @@ pub fn record(cfg: &Config, target: &Target) -> Result<Outcome, Error> {
                 .filter(|w| !w.is_empty())
                 .map(|w| String::from_utf8_lossy(w).into_owned())
                 .collect();
-            let cmdline = if words.is_empty() {
-                pid.to_string()
-            } else {
-                join_cmdline(&words)
-            };
+            let cmdline = if words.is_empty() { pid.to_string() } else { join_cmdline(&words) };
             (*pid, cmdline, false)
         }
     };
@@ -198,12 +169,7 @@ pub fn record(cfg: &Config, target: &Target) -> Result<Outcome, Error> {
 
     let bar = progress_bar(cfg.progress);
     let start = Instant::now();
-    let mut out = Outcome {
-        exit_code: None,
-        samples: 0,
-        sampled_peak: 0.0,
-        exact_peak: None,
-    };
+    let mut out = Outcome { exit_code: None, samples: 0, sampled_peak: 0.0, exact_peak: None };
     let mut hwm: Option<u64> = None;
     let mut next = start;
     loop {
@@ -229,11 +195,7 @@ pub fn record(cfg: &Config, target: &Target) -> Result<Outcome, Error> {
             if let Ok(Some(h)) = hwm_bytes(Some(pid)) {
                 hwm = Some(hwm.map_or(h, |x| x.max(h)));
             }
-            let kids = if cfg.include_children || cfg.multiprocess {
-                descendants(pid)
-            } else {
-                Vec::new()
-            };
+            let kids = if cfg.include_children || cfg.multiprocess { descendants(pid) } else { Vec::new() };
             let mut chld = String::new();
             for k in kids {
                 if let Ok(b) = rss_bytes(Some(k)) {
@@ -320,12 +282,7 @@ mod tests {
     fn intervals() {
         assert_eq!(parse_interval("0.1").unwrap(), Duration::from_millis(100));
         for bad in ["0", "-1", "abc", "nan", "inf", ""] {
-            assert!(
-                parse_interval(bad)
-                    .unwrap_err()
-                    .contains("invalid interval"),
-                "{bad}"
-            );
+            assert!(parse_interval(bad).unwrap_err().contains("invalid interval"), "{bad}");
         }
     }
 }

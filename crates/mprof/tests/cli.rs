@@ -7,11 +7,7 @@ use std::process::{Command, Output};
 use mprof::Profile;
 
 fn mprof(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mprof"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("mprof runs")
+    Command::new(env!("CARGO_BIN_EXE_mprof")).args(args).current_dir(dir).output().expect("mprof runs")
 }
 
 fn text(b: &[u8]) -> String {
@@ -19,9 +15,7 @@ fn text(b: &[u8]) -> String {
 }
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
 /// `cargo test` builds the examples next to the test binaries' `deps`.
@@ -38,50 +32,24 @@ fn run_records_a_known_allocation_and_func_records() {
         return;
     };
     let d = tempfile::tempdir().unwrap();
-    let out = mprof(
-        d.path(),
-        &[
-            "run",
-            "-q",
-            "-T",
-            "0.05",
-            "-o",
-            "p.dat",
-            prog.to_str().unwrap(),
-            "100",
-        ],
-    );
+    let out = mprof(d.path(), &["run", "-q", "-T", "0.05", "-o", "p.dat", prog.to_str().unwrap(), "100"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let p = Profile::read(d.path().join("p.dat")).unwrap();
-    assert_eq!(
-        p.cmdline.as_deref(),
-        Some(format!("{} 100", prog.display()).as_str())
-    );
+    assert_eq!(p.cmdline.as_deref(), Some(format!("{} 100", prog.display()).as_str()));
     assert!(p.mem.len() >= 5, "{:?}", p.mem);
     let exact = p.hwm.expect("HWM record").0;
     assert!((100.0..115.0).contains(&exact), "exact peak {exact}");
     let sampled = p.peak().unwrap();
-    assert!(
-        (sampled - exact).abs() <= 0.1 * exact,
-        "sampled {sampled} exact {exact}"
-    );
+    assert!((sampled - exact).abs() <= 0.1 * exact, "sampled {sampled} exact {exact}");
     // The profiled program's FUNC records, nested.
-    let names: Vec<(&str, Option<u32>)> = p
-        .funcs
-        .iter()
-        .map(|f| (f.name.as_str(), f.stack_level))
-        .collect();
+    let names: Vec<(&str, Option<u32>)> = p.funcs.iter().map(|f| (f.name.as_str(), f.stack_level)).collect();
     assert!(names.contains(&("profiled.alloc", Some(1))), "{names:?}");
     assert!(names.contains(&("profiled.outer", Some(0))), "{names:?}");
     let alloc = p.funcs.iter().find(|f| f.name == "profiled.alloc").unwrap();
     assert!(alloc.t_end > alloc.t_start);
     // The samples taken while alloc ran hold its 100 MiB (`peak --func`).
-    let during = p
-        .mem
-        .iter()
-        .filter(|m| alloc.t_start <= m.1 && m.1 <= alloc.t_end)
-        .map(|m| m.0)
-        .fold(0.0, f64::max);
+    let during =
+        p.mem.iter().filter(|m| alloc.t_start <= m.1 && m.1 <= alloc.t_end).map(|m| m.0).fold(0.0, f64::max);
     assert!(during - alloc.mem_start > 90.0, "{alloc:?} {during}");
     let peak = mprof(d.path(), &["peak", "--func", "profiled.alloc", "p.dat"]);
     let shown: f64 = text(&peak.stdout)
@@ -96,10 +64,7 @@ fn run_records_a_known_allocation_and_func_records() {
     assert!((shown - during).abs() < 0.001, "{shown} {during}");
     // The line table went to the program's stdout.
     let stdout = text(&out.stdout);
-    assert!(
-        stdout.contains("Line #    Mem usage    Increment  Occurrences   Line Contents"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("Line #    Mem usage    Increment  Occurrences   Line Contents"), "{stdout}");
     assert!(stdout.contains("let v = vec![1u8; mib << 20];"), "{stdout}");
 }
 
@@ -111,10 +76,7 @@ fn exit_code_is_passed_through_and_default_name_is_used() {
     let list = mprof(d.path(), &["list"]);
     let line = text(&list.stdout);
     assert!(
-        line.starts_with("0 mprofile_")
-            && line
-                .trim_end()
-                .ends_with(&line[24..].trim_end().to_string()),
+        line.starts_with("0 mprofile_") && line.trim_end().ends_with(&line[24..].trim_end().to_string()),
         "{line}"
     );
     let name = line.split(' ').nth(1).unwrap();
@@ -129,71 +91,33 @@ fn children_are_summed_and_recorded_separately() {
     let d = tempfile::tempdir().unwrap();
     let out = mprof(
         d.path(),
-        &[
-            "run",
-            "-q",
-            "-C",
-            "-M",
-            "-T",
-            "0.05",
-            "-o",
-            "c.dat",
-            "sh",
-            "-c",
-            "sleep 0.4 & sleep 0.4; wait",
-        ],
+        &["run", "-q", "-C", "-M", "-T", "0.05", "-o", "c.dat", "sh", "-c", "sleep 0.4 & sleep 0.4; wait"],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let p = Profile::read(d.path().join("c.dat")).unwrap();
     assert!(p.children.len() >= 2, "{:?}", p.children.keys());
     // -C: each MEM sample includes the children, so it exceeds the shell alone.
-    let shell_alone = p
-        .children
-        .values()
-        .flatten()
-        .map(|c| c.0)
-        .fold(0.0, f64::max);
+    let shell_alone = p.children.values().flatten().map(|c| c.0).fold(0.0, f64::max);
     assert!(p.peak().unwrap() > shell_alone);
 }
 
 #[test]
 fn python_fixtures_load_and_peak_prints_pythons_lines() {
     let d = tempfile::tempdir().unwrap();
-    let out = mprof(
-        d.path(),
-        &["peak", fixture("mprofile_example.dat").to_str().unwrap()],
-    );
+    let out = mprof(d.path(), &["peak", fixture("mprofile_example.dat").to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(
-        text(&out.stdout),
-        format!(
-            "{}\t61.062 MiB\n",
-            fixture("mprofile_example.dat").display()
-        )
-    );
+    assert_eq!(text(&out.stdout), format!("{}\t61.062 MiB\n", fixture("mprofile_example.dat").display()));
     let m = fixture("mprofile_multiprocess.dat");
     let out = mprof(d.path(), &["peak", m.to_str().unwrap()]);
     assert_eq!(
         text(&out.stdout),
-        format!(
-            "{}\t127.289 MiB\n  Child 5384\t\t\t41.277 MiB\n  Child 5385\t\t\t71.277 MiB\n",
-            m.display()
-        )
+        format!("{}\t127.289 MiB\n  Child 5384\t\t\t41.277 MiB\n  Child 5385\t\t\t71.277 MiB\n", m.display())
     );
     let out = mprof(
         d.path(),
-        &[
-            "peak",
-            "--func",
-            "__main__.alloc",
-            fixture("mprofile_example.dat").to_str().unwrap(),
-        ],
+        &["peak", "--func", "__main__.alloc", fixture("mprofile_example.dat").to_str().unwrap()],
     );
-    assert!(
-        text(&out.stdout).ends_with("\t61.062 MiB\n"),
-        "{}",
-        text(&out.stdout)
-    );
+    assert!(text(&out.stdout).ends_with("\t61.062 MiB\n"), "{}", text(&out.stdout));
     let p = Profile::read(fixture("mprofile_example.dat")).unwrap();
     assert_eq!(p.funcs.len(), 2);
     assert_eq!(p.mem.len(), 10);
@@ -202,11 +126,7 @@ fn python_fixtures_load_and_peak_prints_pythons_lines() {
 #[test]
 fn list_rm_clean() {
     let d = tempfile::tempdir().unwrap();
-    for n in [
-        "mprofile_20260101000000.dat",
-        "mprofile_20260102030405.dat",
-        "other.dat",
-    ] {
+    for n in ["mprofile_20260101000000.dat", "mprofile_20260102030405.dat", "other.dat"] {
         std::fs::write(d.path().join(n), "MEM 1.0 2.0\n").unwrap();
     }
     let out = mprof(d.path(), &["list"]);
@@ -215,34 +135,20 @@ fn list_rm_clean() {
         "0 mprofile_20260101000000.dat 00:00:00 01/01/2026\n1 mprofile_20260102030405.dat 03:04:05 02/01/2026\n"
     );
     let out = mprof(d.path(), &["rm", "--dry-run", "0"]);
-    assert_eq!(
-        text(&out.stdout),
-        "Files to be removed: \nmprofile_20260101000000.dat\n"
-    );
+    assert_eq!(text(&out.stdout), "Files to be removed: \nmprofile_20260101000000.dat\n");
     assert!(d.path().join("mprofile_20260101000000.dat").exists());
     assert!(mprof(d.path(), &["rm", "-1"]).status.success());
     assert!(!d.path().join("mprofile_20260102030405.dat").exists());
     assert!(mprof(d.path(), &["clean"]).status.success());
     assert!(!d.path().join("mprofile_20260101000000.dat").exists());
-    assert!(
-        d.path().join("other.dat").exists(),
-        "clean only removes mprof's own files"
-    );
+    assert!(d.path().join("other.dat").exists(), "clean only removes mprof's own files");
 }
 
 #[test]
 fn plot_writes_png_and_svg() {
     let d = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        fixture("mprofile_example.dat"),
-        d.path().join("mprofile_20261125062520.dat"),
-    )
-    .unwrap();
-    std::fs::copy(
-        fixture("mprofile_multiprocess.dat"),
-        d.path().join("multi.dat"),
-    )
-    .unwrap();
+    std::fs::copy(fixture("mprofile_example.dat"), d.path().join("mprofile_20261125062520.dat")).unwrap();
+    std::fs::copy(fixture("mprofile_multiprocess.dat"), d.path().join("multi.dat")).unwrap();
     // Default output: the newest profile's name with .png.
     let out = mprof(d.path(), &["plot"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -257,25 +163,15 @@ fn plot_writes_png_and_svg() {
     for (args, name) in [
         (vec!["plot", "-o", "a.svg", "multi.dat"], "a.svg"),
         (vec!["plot", "-s", "-o", "s.svg", "multi.dat"], "s.svg"),
-        (
-            vec!["plot", "--flame", "-w", "0,0.5", "-o", "f.svg"],
-            "f.svg",
-        ),
-        (
-            vec!["plot", "-t", "two files", "-o", "two.svg", "multi.dat", "0"],
-            "two.svg",
-        ),
+        (vec!["plot", "--flame", "-w", "0,0.5", "-o", "f.svg"], "f.svg"),
+        (vec!["plot", "-t", "two files", "-o", "two.svg", "multi.dat", "0"], "two.svg"),
     ] {
         let out = mprof(d.path(), &args);
         assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
         let svg = std::fs::read_to_string(d.path().join(name)).unwrap();
         let doc = roxmltree::Document::parse(&svg).expect("valid SVG XML");
         assert_eq!(doc.root_element().tag_name().name(), "svg");
-        let texts: Vec<&str> = doc
-            .descendants()
-            .filter_map(|n| n.text())
-            .map(str::trim)
-            .collect();
+        let texts: Vec<&str> = doc.descendants().filter_map(|n| n.text()).map(str::trim).collect();
         match name {
             "a.svg" => {
                 assert!(texts.contains(&"python multi.py"), "{texts:?}");
@@ -294,47 +190,23 @@ fn bad_input_gets_a_clear_message_and_nonzero_exit() {
     let d = tempfile::tempdir().unwrap();
     let cases: Vec<(Vec<&str>, i32, &str)> = vec![
         (vec!["run"], 2, "required arguments were not provided"),
-        (
-            vec!["run", "definitely-not-a-command-xyz"],
-            127,
-            "command not found: definitely-not-a-command-xyz",
-        ),
+        (vec!["run", "definitely-not-a-command-xyz"], 127, "command not found: definitely-not-a-command-xyz"),
         (vec!["run", "-T", "0", "true"], 2, "invalid interval \"0\""),
-        (
-            vec!["run", "-T", "fast", "true"],
-            2,
-            "invalid interval \"fast\"",
-        ),
+        (vec!["run", "-T", "fast", "true"], 2, "invalid interval \"fast\""),
         (vec!["run", "-t", "-1", "true"], 2, "invalid timeout"),
         (vec!["attach", "4294967"], 1, "no process with pid 4294967"),
         (vec!["peak"], 1, "no input file found"),
         (vec!["plot"], 1, "no input file found"),
-        (
-            vec!["peak", "missing.dat"],
-            1,
-            "file not found: missing.dat",
-        ),
+        (vec!["peak", "missing.dat"], 1, "file not found: missing.dat"),
         (vec!["rm", "3"], 1, "invalid index"),
-        (
-            vec!["peak", "bad.dat"],
-            1,
-            "bad.dat:3: MEM: \"1.0x\" is not a number",
-        ),
+        (vec!["peak", "bad.dat"], 1, "bad.dat:3: MEM: \"1.0x\" is not a number"),
         (vec!["plot", "bin.dat"], 1, "bin.dat:1: not UTF-8 text"),
         (vec!["plot", "empty.dat"], 1, "empty.dat: no memory samples"),
-        (
-            vec!["plot", "-o", "x.jpg", "good.dat"],
-            1,
-            "must end in .png or .svg",
-        ),
+        (vec!["plot", "-o", "x.jpg", "good.dat"], 1, "must end in .png or .svg"),
         (vec!["plot", "-w", "3,1", "good.dat"], 2, "invalid window"),
         (vec!["peak", "sub"], 1, "sub is a directory"),
     ];
-    std::fs::write(
-        d.path().join("bad.dat"),
-        "CMDLINE x\nMEM 1.0 2.0\nMEM 1.0x 3.0\n",
-    )
-    .unwrap();
+    std::fs::write(d.path().join("bad.dat"), "CMDLINE x\nMEM 1.0 2.0\nMEM 1.0x 3.0\n").unwrap();
     std::fs::write(d.path().join("bin.dat"), b"\x89PNG\xff\n").unwrap();
     std::fs::write(d.path().join("empty.dat"), "CMDLINE x\n").unwrap();
     std::fs::write(d.path().join("good.dat"), "MEM 1.0 2.0\nMEM 2.0 3.0\n").unwrap();
@@ -363,39 +235,16 @@ fn pythons_reader_loads_our_files() {
     let d = tempfile::tempdir().unwrap();
     let out = mprof(
         d.path(),
-        &[
-            "run",
-            "-q",
-            "-M",
-            "-C",
-            "-T",
-            "0.05",
-            "-o",
-            "ours.dat",
-            "sh",
-            "-c",
-            "sleep 0.3 & sleep 0.3; wait",
-        ],
+        &["run", "-q", "-M", "-C", "-T", "0.05", "-o", "ours.dat", "sh", "-c", "sleep 0.3 & sleep 0.3; wait"],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let func = "FUNC m.f 1.0000 1.0000 2.0000 2.0000 0\n";
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .open(d.path().join("ours.dat"))
-        .unwrap();
+    let mut f = std::fs::OpenOptions::new().append(true).open(d.path().join("ours.dat")).unwrap();
     std::io::Write::write_all(&mut f, func.as_bytes()).unwrap();
     let ours = Profile::read(d.path().join("ours.dat")).unwrap();
     let script = "import sys, mprof\np = mprof.read_mprofile_file(sys.argv[1])\nprint(len(p['mem_usage']), '%.6f' % max(p['mem_usage']), len(p['children']), sorted(p['func_timestamp']), p['cmd_line'].strip())";
-    let out = Command::new(&py)
-        .args(["-c", script, "ours.dat"])
-        .current_dir(d.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "Python could not read our file: {}",
-        text(&out.stderr)
-    );
+    let out = Command::new(&py).args(["-c", script, "ours.dat"]).current_dir(d.path()).output().unwrap();
+    assert!(out.status.success(), "Python could not read our file: {}", text(&out.stderr));
     let expected = format!(
         "{} {:.6} {} ['m.f'] {}\n",
         ours.mem.len(),
@@ -412,11 +261,8 @@ fn pythons_reader_loads_our_files() {
         .unwrap();
     let mine = mprof(d.path(), &["peak", "ours.dat"]);
     let mine = text(&mine.stdout);
-    let mine_python_part: String = mine
-        .lines()
-        .filter(|l| !l.contains("VmHWM"))
-        .map(|l| format!("{l}\n"))
-        .collect();
+    let mine_python_part: String =
+        mine.lines().filter(|l| !l.contains("VmHWM")).map(|l| format!("{l}\n")).collect();
     assert_eq!(text(&theirs.stdout), mine_python_part);
 }
 
@@ -425,10 +271,7 @@ fn attach_samples_until_the_process_ends() {
     let d = tempfile::tempdir().unwrap();
     let mut child = Command::new("sleep").arg("0.6").spawn().unwrap();
     let pid = child.id().to_string();
-    let out = mprof(
-        d.path(),
-        &["attach", "-q", "-T", "0.05", "-o", "a.dat", &pid],
-    );
+    let out = mprof(d.path(), &["attach", "-q", "-T", "0.05", "-o", "a.dat", &pid]);
     child.wait().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     let p = Profile::read(d.path().join("a.dat")).unwrap();
@@ -440,24 +283,12 @@ fn attach_samples_until_the_process_ends() {
 #[test]
 fn timeout_stops_sampling_and_says_so() {
     let d = tempfile::tempdir().unwrap();
-    let out = mprof(
-        d.path(),
-        &[
-            "run", "-q", "-t", "0.2", "-T", "0.05", "-o", "t.dat", "sleep", "3",
-        ],
-    );
+    let out = mprof(d.path(), &["run", "-q", "-t", "0.2", "-T", "0.05", "-o", "t.dat", "sleep", "3"]);
     assert!(out.status.success());
-    assert!(
-        text(&out.stderr).contains("timeout: stopped sampling"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(text(&out.stderr).contains("timeout: stopped sampling"), "{}", text(&out.stderr));
     let p = Profile::read(d.path().join("t.dat")).unwrap();
     assert!(!p.mem.is_empty());
-    assert!(
-        p.mem.iter().all(|m| m.1 - p.mem[0].1 < 1.0),
-        "sampling went on past the timeout"
-    );
+    assert!(p.mem.iter().all(|m| m.1 - p.mem[0].1 < 1.0), "sampling went on past the timeout");
 }
 
 #[test]
@@ -475,10 +306,7 @@ fn ctrl_c_reaches_the_command_and_the_profile_is_finished() {
     // the whole group as a terminal's Ctrl-C does.
     let dat = d.path().join("i.dat");
     for _ in 0..1000 {
-        if std::fs::read_to_string(&dat)
-            .unwrap_or_default()
-            .contains("MEM ")
-        {
+        if std::fs::read_to_string(&dat).unwrap_or_default().contains("MEM ") {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(10));

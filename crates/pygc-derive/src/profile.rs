@@ -28,21 +28,15 @@ struct Args {
 }
 
 fn parse_args(attr: TokenStream) -> syn::Result<Args> {
-    let mut args = Args {
-        krate: parse_quote!(::pygc::memory_profiler),
-        precision: None,
-        measure: None,
-        stream: None,
-    };
+    let mut args =
+        Args { krate: parse_quote!(::pygc::memory_profiler), precision: None, measure: None, stream: None };
     let parser = syn::meta::parser(|meta| {
         if meta.path.is_ident("crate") {
             args.krate = meta.value()?.parse()?;
         } else if meta.path.is_ident("precision") {
             let e: Expr = meta.value()?.parse()?;
             match &e {
-                Expr::Lit(ExprLit {
-                    lit: Lit::Int(i), ..
-                }) => {
+                Expr::Lit(ExprLit { lit: Lit::Int(i), .. }) => {
                     i.base10_parse::<usize>()?;
                 }
                 Expr::Lit(l) => {
@@ -54,18 +48,15 @@ fn parse_args(attr: TokenStream) -> syn::Result<Args> {
         } else if meta.path.is_ident("measure") {
             let id: Ident = meta.value()?.parse()?;
             if !["Rss", "Heap", "Auto"].contains(&id.to_string().as_str()) {
-                return Err(syn::Error::new(
-                    id.span(),
-                    "measure must be Rss, Heap or Auto",
-                ));
+                return Err(syn::Error::new(id.span(), "measure must be Rss, Heap or Auto"));
             }
             args.measure = Some(id);
         } else if meta.path.is_ident("stream") {
             args.stream = Some(meta.value()?.parse()?);
         } else {
-            return Err(meta.error(
-                "unknown #[profile] argument; expected precision, measure, stream or crate",
-            ));
+            return Err(
+                meta.error("unknown #[profile] argument; expected precision, measure, stream or crate")
+            );
         }
         Ok(())
     });
@@ -90,14 +81,9 @@ fn expand_inner(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream
     let krate = &args.krate;
     let prof = Ident::new("__pygc_prof", Span::mixed_site());
 
-    let first_span = f
-        .attrs
-        .first()
-        .map(|a| a.pound_token.span)
-        .unwrap_or_else(|| match &f.vis {
-            syn::Visibility::Inherited => f.sig.fn_token.span,
-            v => v.span(),
-        });
+    // The table starts at the attribute, as Python's starts at `@profile`
+    // (doc comments above it are not part of the profiled code).
+    let first_span = Span::call_site();
     let first_line = line_of(first_span);
     let last_line = line_of(f.block.brace_token.span.close());
     let name = f.sig.ident.to_string();
@@ -163,21 +149,14 @@ impl Instrument<'_> {
             block.stmts.push(parse_quote!(#prof.enter(#line);));
             match stmt {
                 Stmt::Expr(e, None) if fn_body && i + 1 == n => {
-                    block
-                        .stmts
-                        .push(Stmt::Expr(parse_quote!(#prof.ret(#e)), None));
+                    block.stmts.push(Stmt::Expr(parse_quote!(#prof.ret(#e)), None));
                 }
                 s => block.stmts.push(s),
             }
         }
-        let ends = matches!(
-            block.stmts.last(),
-            Some(Stmt::Expr(_, None) | Stmt::Expr(Expr::Return(_), _))
-        );
+        let ends = matches!(block.stmts.last(), Some(Stmt::Expr(_, None) | Stmt::Expr(Expr::Return(_), _)));
         if fn_body && self.unit && !ends {
-            block
-                .stmts
-                .push(Stmt::Expr(parse_quote!(#prof.ret(())), None));
+            block.stmts.push(Stmt::Expr(parse_quote!(#prof.ret(())), None));
         }
     }
 
@@ -290,10 +269,7 @@ mod tests {
                 }
             ),
         );
-        assert!(
-            out.contains(":: pygc :: memory_profiler :: LineProfiler :: start"),
-            "{out}"
-        );
+        assert!(out.contains(":: pygc :: memory_profiler :: LineProfiler :: start"), "{out}");
         assert!(out.contains(". enter ("), "{out}");
         assert!(out.contains(". ret (y)"), "{out}");
     }
@@ -314,11 +290,7 @@ mod tests {
 
     #[test]
     fn bad_arguments_are_compile_errors() {
-        for attr in [
-            quote!(bogus = 1),
-            quote!(measure = Fast),
-            quote!(precision = "x"),
-        ] {
+        for attr in [quote!(bogus = 1), quote!(measure = Fast), quote!(precision = "x")] {
             let out = expanded(
                 attr.clone(),
                 quote!(

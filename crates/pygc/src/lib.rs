@@ -36,6 +36,14 @@ pub use heap::RawObj;
 pub use heap::{ClearedError, Finalize, Gc, GcAny, GcCell, Handle, Trace, Visitor, Weak};
 pub use heap::{TRACKED_HEADER_SIZE, UNTRACKED_HEADER_SIZE};
 
+/// Line-by-line memory of a function (`#[pygc::profile]`), and
+/// `memory_usage` of a process, a pid or a closure: Python's memory_profiler.
+pub use memory_profiler;
+
+/// Profiles a function line by line and prints memory_profiler's table when
+/// it returns (`@profile`). See [`memory_profiler`].
+pub use pygc_derive::profile;
+
 /// Derives [`Trace`]: every field is traced and its name labels the edge.
 /// See the attribute options in the `pygc-derive` crate.
 pub use pygc_derive::Trace;

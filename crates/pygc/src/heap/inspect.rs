@@ -64,12 +64,7 @@ pub(crate) fn census(with_ids: bool) -> Vec<TypeCount> {
             last.1
         } else {
             let r = *by_info.entry(key).or_insert_with(|| {
-                rows.push(TypeCount {
-                    type_name: (info.type_name)(),
-                    count: 0,
-                    bytes: 0,
-                    ids: Vec::new(),
-                });
+                rows.push(TypeCount { type_name: (info.type_name)(), count: 0, bytes: 0, ids: Vec::new() });
                 rows.len() - 1
             });
             last = (key, r);
@@ -237,15 +232,7 @@ impl HeapGraph {
                 fill[t] += 1;
             }
         }
-        HeapGraph {
-            objs,
-            tracked,
-            index,
-            fwd_start,
-            fwd,
-            rev_start,
-            rev,
-        }
+        HeapGraph { objs, tracked, index, fwd_start, fwd, rev_start, rev }
     }
 
     /// Number of nodes.

@@ -66,33 +66,11 @@ pub(crate) enum Stroke {
 #[derive(Clone, Debug)]
 pub(crate) enum Item {
     /// A node box with centred lines of text.
-    Box {
-        id: String,
-        x: f32,
-        y: f32,
-        w: f32,
-        h: f32,
-        fill: Rgb,
-        stroke: Rgb,
-        lines: Vec<String>,
-        text: Rgb,
-    },
+    Box { id: String, x: f32, y: f32, w: f32, h: f32, fill: Rgb, stroke: Rgb, lines: Vec<String>, text: Rgb },
     /// objgraph's `__del__` double circle.
-    Circle {
-        cx: f32,
-        cy: f32,
-        r: f32,
-        fill: Rgb,
-        stroke: Rgb,
-        text: String,
-    },
+    Circle { cx: f32, cy: f32, r: f32, fill: Rgb, stroke: Rgb, text: String },
     /// A cubic curve from `p[0]` to `p[3]` with an arrowhead at `p[3]`.
-    Edge {
-        p: [(f32, f32); 4],
-        color: Rgb,
-        stroke: Stroke,
-        label: Option<(f32, f32, String)>,
-    },
+    Edge { p: [(f32, f32); 4], color: Rgb, stroke: Stroke, label: Option<(f32, f32, String)> },
 }
 
 /// A laid-out graph, in pixels.
@@ -187,16 +165,9 @@ pub(crate) fn layout(g: &ObjectGraph) -> Scene {
             let mut keyed: Vec<(f32, usize)> = layers[l]
                 .iter()
                 .map(|&i| {
-                    let ns: Vec<f32> = adj[i]
-                        .iter()
-                        .filter(|&&j| rank_of[j] == near)
-                        .map(|&j| pos[j])
-                        .collect();
-                    let key = if ns.is_empty() {
-                        pos[i]
-                    } else {
-                        ns.iter().sum::<f32>() / ns.len() as f32
-                    };
+                    let ns: Vec<f32> =
+                        adj[i].iter().filter(|&&j| rank_of[j] == near).map(|&j| pos[j]).collect();
+                    let key = if ns.is_empty() { pos[i] } else { ns.iter().sum::<f32>() / ns.len() as f32 };
                     (key, i)
                 })
                 .collect();
@@ -211,8 +182,8 @@ pub(crate) fn layout(g: &ObjectGraph) -> Scene {
     // Pack every layer, then pull each towards its neighbours' centres.
     let mut cx = vec![0.0f32; n];
     for layer in &layers {
-        let total: f32 = layer.iter().map(|&i| slot_w(i)).sum::<f32>()
-            + GAP_X * layer.len().saturating_sub(1) as f32;
+        let total: f32 =
+            layer.iter().map(|&i| slot_w(i)).sum::<f32>() + GAP_X * layer.len().saturating_sub(1) as f32;
         let mut x = -total / 2.0;
         for &i in layer {
             cx[i] = x + geom[i].w / 2.0;
@@ -232,11 +203,8 @@ pub(crate) fn layout(g: &ObjectGraph) -> Scene {
             let want: Vec<f32> = layer
                 .iter()
                 .map(|&i| {
-                    let ns: Vec<f32> = adj[i]
-                        .iter()
-                        .filter(|&&j| rank_of[j] == near)
-                        .map(|&j| cx[j])
-                        .collect();
+                    let ns: Vec<f32> =
+                        adj[i].iter().filter(|&&j| rank_of[j] == near).map(|&j| cx[j]).collect();
                     if ns.is_empty() {
                         cx[i]
                     } else {
@@ -253,8 +221,7 @@ pub(crate) fn layout(g: &ObjectGraph) -> Scene {
                 placed.push(left + geom[i].w / 2.0);
                 right = left + slot_w(i) + GAP_X;
             }
-            let shift = want.iter().zip(&placed).map(|(w, p)| w - p).sum::<f32>()
-                / layer.len().max(1) as f32;
+            let shift = want.iter().zip(&placed).map(|(w, p)| w - p).sum::<f32>() / layer.len().max(1) as f32;
             for (k, &i) in layer.iter().enumerate() {
                 cx[i] = placed[k] + shift;
             }
@@ -346,12 +313,7 @@ pub(crate) fn layout(g: &ObjectGraph) -> Scene {
         } else if a == b {
             let r = ga.x + ga.w;
             let cy = ga.y + ga.h / 2.0;
-            [
-                (r, cy - 6.0),
-                (r + 36.0, cy - 34.0),
-                (r + 36.0, cy + 34.0),
-                (r, cy + 6.0),
-            ]
+            [(r, cy - 6.0), (r + 36.0, cy - 34.0), (r + 36.0, cy + 34.0), (r, cy + 6.0)]
         } else {
             let sx = ga.x + ga.w / 2.0 + spread(a, top_a, ka, true);
             let sy = if top_a { ga.y } else { ga.y + ga.h };
@@ -376,18 +338,12 @@ pub(crate) fn layout(g: &ObjectGraph) -> Scene {
             let place = |t: f32| {
                 let m = bezier(&p, t);
                 let left = m.0 < centre - 0.5;
-                let x = if left {
-                    m.0 - 4.0 - text_width(l)
-                } else {
-                    m.0 + 4.0
-                };
+                let x = if left { m.0 - 4.0 - text_width(l) } else { m.0 + 4.0 };
                 (x.max(2.0), m.1)
             };
             let w = text_width(l);
             let free = |x: f32, y: f32, placed: &[(f32, f32, f32)]| {
-                placed
-                    .iter()
-                    .all(|&(px, py, pw)| x + w < px || px + pw < x || (y - py).abs() >= LINE_H)
+                placed.iter().all(|&(px, py, pw)| x + w < px || px + pw < x || (y - py).abs() >= LINE_H)
             };
             let (x, y) = [0.5, 0.35, 0.65, 0.25, 0.75, 0.15, 0.85]
                 .iter()
@@ -397,12 +353,7 @@ pub(crate) fn layout(g: &ObjectGraph) -> Scene {
             placed_labels.push((x, y, w));
             (x, y, l.clone())
         });
-        items.push(Item::Edge {
-            p,
-            color,
-            stroke,
-            label,
-        });
+        items.push(Item::Edge { p, color, stroke, label });
     }
     for i in 0..n {
         let node = &g.nodes[i];
@@ -430,11 +381,7 @@ pub(crate) fn layout(g: &ObjectGraph) -> Scene {
                 w: gi.w,
                 h: gi.h,
                 fill,
-                stroke: if node.kind == NodeKind::TooMany {
-                    Rgb::RED
-                } else {
-                    Rgb::BLACK
-                },
+                stroke: if node.kind == NodeKind::TooMany { Rgb::RED } else { Rgb::BLACK },
                 lines: node.lines.clone(),
                 text,
             }),
@@ -453,11 +400,7 @@ pub(crate) fn layout(g: &ObjectGraph) -> Scene {
             }
         }
     }
-    Scene {
-        width: width.max(2.0 * MARGIN),
-        height: height.max(2.0 * MARGIN),
-        items,
-    }
+    Scene { width: width.max(2.0 * MARGIN), height: height.max(2.0 * MARGIN), items }
 }
 
 /// A point of a cubic Bézier curve.
@@ -467,10 +410,7 @@ pub(crate) fn bezier(p: &[(f32, f32); 4], t: f32) -> (f32, f32) {
     let b = 3.0 * u * u * t;
     let c = 3.0 * u * t * t;
     let d = t * t * t;
-    (
-        a * p[0].0 + b * p[1].0 + c * p[2].0 + d * p[3].0,
-        a * p[0].1 + b * p[1].1 + c * p[2].1 + d * p[3].1,
-    )
+    (a * p[0].0 + b * p[1].0 + c * p[2].0 + d * p[3].0, a * p[0].1 + b * p[1].1 + c * p[2].1 + d * p[3].1)
 }
 
 /// The arrowhead triangle at the end of an edge: tip, and two corners.
@@ -482,11 +422,7 @@ pub(crate) fn arrow(p: &[(f32, f32); 4]) -> [(f32, f32); 3] {
     let (ux, uy) = (dx / len, dy / len);
     let (l, w) = (9.0, 4.0);
     let base = (tip.0 - ux * l, tip.1 - uy * l);
-    [
-        tip,
-        (base.0 - uy * w, base.1 + ux * w),
-        (base.0 + uy * w, base.1 - ux * w),
-    ]
+    [tip, (base.0 - uy * w, base.1 + ux * w), (base.0 + uy * w, base.1 - ux * w)]
 }
 
 #[cfg(test)]

@@ -33,12 +33,7 @@ pub(crate) fn render(scene: &Scene) -> String {
     let _ = writeln!(s, "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>");
     for item in &scene.items {
         match item {
-            Item::Edge {
-                p,
-                color,
-                stroke,
-                label,
-            } => {
+            Item::Edge { p, color, stroke, label } => {
                 let dash = match stroke {
                     Stroke::Solid => "",
                     Stroke::Dashed => " stroke-dasharray=\"6,4\"",
@@ -72,17 +67,7 @@ pub(crate) fn render(scene: &Scene) -> String {
                     );
                 }
             }
-            Item::Box {
-                id,
-                x,
-                y,
-                w,
-                h,
-                fill,
-                stroke,
-                lines,
-                text,
-            } => {
+            Item::Box { id, x, y, w, h, fill, stroke, lines, text } => {
                 let _ = writeln!(s, "<g id=\"{}\">", esc(id));
                 let _ = writeln!(
                     s,
@@ -103,14 +88,7 @@ pub(crate) fn render(scene: &Scene) -> String {
                 }
                 s.push_str("</g>\n");
             }
-            Item::Circle {
-                cx,
-                cy,
-                r,
-                fill,
-                stroke,
-                text,
-            } => {
+            Item::Circle { cx, cy, r, fill, stroke, text } => {
                 let _ = writeln!(
                     s,
                     "<circle cx=\"{cx:.1}\" cy=\"{cy:.1}\" r=\"{r:.1}\" fill=\"{}\" stroke=\"{}\"/>",
