@@ -155,7 +155,7 @@ fn large_alloc(layout: Layout) -> *mut u8 {
 unsafe fn sized_dealloc(ptr: *mut u8, layout: Layout, api: u8) {
     let size = layout.size();
     // SAFETY: with a direct heap (pymalloc mode) a small layout means a pool block.
-    if is_small(size, layout.align()) && unsafe { heap::free_fast(ptr, size) } {
+    if is_small(size, layout.align()) && unsafe { heap::free_fast(ptr, size_class(size), size) } {
         return;
     }
     // SAFETY: caller contract.
@@ -333,9 +333,10 @@ pub unsafe fn free(p: *mut u8) {
         Allocator::PyMalloc => {
             if arena::address_in_range(p as usize) {
                 // SAFETY: inside an arena: a live pool block.
-                let size = class_size(unsafe { (*arena::pool_of(p)).szidx() });
+                let cls = unsafe { (*arena::pool_of(p)).szidx() };
+                let size = class_size(cls);
                 // SAFETY: as above.
-                if !unsafe { heap::free_fast(p, size) } {
+                if !unsafe { heap::free_fast(p, cls, size) } {
                     // SAFETY: as above.
                     unsafe { heap::pool_free(p, size, true) };
                 }
