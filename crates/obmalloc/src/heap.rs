@@ -50,7 +50,7 @@ static ORPHAN_LIVE: AtomicIsize = AtomicIsize::new(0);
 static FALLBACK_LOCK: Mutex<()> = Mutex::new(());
 static FALLBACK_HEAP: AtomicPtr<Heap> = AtomicPtr::new(null_mut());
 
-const DEAD: *mut Heap = 1 as *mut Heap;
+const DEAD: *mut Heap = core::ptr::dangling_mut::<Heap>();
 
 struct ExitGuard;
 
@@ -663,7 +663,7 @@ pub(crate) fn verify_current() -> Result<(), crate::Invariant> {
             let mut b = pr.freeblock;
             while !b.is_null() && nfree <= cap {
                 let off = b as usize - p as usize;
-                if off < POOL_OVERHEAD || (off - POOL_OVERHEAD) % class_size(cls) != 0 {
+                if off < POOL_OVERHEAD || !(off - POOL_OVERHEAD).is_multiple_of(class_size(cls)) {
                     return Err(E::new("free block misaligned in pool", b as usize));
                 }
                 nfree += 1;

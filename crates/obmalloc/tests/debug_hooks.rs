@@ -15,8 +15,8 @@ fn scenario_runner() {
     let Ok(name) = std::env::var(SCENARIO) else {
         return;
     };
-    // SAFETY (whole block): deliberately corrupts and misuses debug blocks;
-    // the debug hooks must catch it before anything else happens.
+    // SAFETY: deliberately corrupts and misuses debug blocks (only ever in a
+    // child process); the debug hooks must catch it before anything else.
     unsafe {
         match name.as_str() {
             "overflow" => {
