@@ -160,11 +160,7 @@ impl Arenas {
             (a.nfreepools as usize, a.prev, a.next)
         };
         if self.nfp2lasta[n] == i {
-            self.nfp2lasta[n] = if prev != NONE && self.nfree(prev) as usize == n {
-                prev
-            } else {
-                NONE
-            };
+            self.nfp2lasta[n] = if prev != NONE && self.nfree(prev) as usize == n { prev } else { NONE };
         }
         if prev != NONE {
             self.ao(prev).next = next;
@@ -178,11 +174,7 @@ impl Arenas {
 
     /// Inserts `i` right after `after` (or at the head when NONE).
     fn insert_after(&mut self, i: u32, after: u32) {
-        let next = if after == NONE {
-            self.usable
-        } else {
-            self.ao(after).next
-        };
+        let next = if after == NONE { self.usable } else { self.ao(after).next };
         {
             let a = self.ao(i);
             a.prev = after;
@@ -240,16 +232,8 @@ impl Arenas {
         assert!((i as usize) < (1 << 24), "too many arenas");
         self.unused = self.ao(i).next;
         let excess = base & POOL_MASK;
-        let ntotal = if excess != 0 {
-            MAX_POOLS_IN_ARENA - 1
-        } else {
-            MAX_POOLS_IN_ARENA
-        } as u32;
-        let first = if excess != 0 {
-            base + POOL_SIZE - excess
-        } else {
-            base
-        };
+        let ntotal = if excess != 0 { MAX_POOLS_IN_ARENA - 1 } else { MAX_POOLS_IN_ARENA } as u32;
+        let first = if excess != 0 { base + POOL_SIZE - excess } else { base };
         *self.ao(i) = ArenaObject {
             address: base,
             pool_address: first,
@@ -344,11 +328,7 @@ impl Arenas {
         debug_assert_ne!(last_old, NONE);
         if last_old == i {
             let prev = self.ao(i).prev;
-            self.nfp2lasta[old] = if prev != NONE && self.nfree(prev) as usize == old {
-                prev
-            } else {
-                NONE
-            };
+            self.nfp2lasta[old] = if prev != NONE && self.nfree(prev) as usize == old { prev } else { NONE };
         }
         self.ao(i).nfreepools = new as u32;
         if last_old != i {
@@ -413,12 +393,7 @@ impl Arenas {
                 n += 1;
                 p += POOL_SIZE;
             }
-            f(
-                a.address,
-                a.ntotalpools as usize,
-                a.nfreepools as usize,
-                &pools[..n],
-            );
+            f(a.address, a.ntotalpools as usize, a.nfreepools as usize, &pools[..n]);
         }
     }
 
@@ -490,10 +465,7 @@ impl Arenas {
             }
         }
         if with_free != seen {
-            return Err(E::new(
-                "usable_arenas misses an arena with free pools",
-                seen,
-            ));
+            return Err(E::new("usable_arenas misses an arena with free pools", seen));
         }
         Ok(())
     }
@@ -557,12 +529,9 @@ struct Leaf {
 type Bot = [Leaf; MAP_BOT_LEN];
 type Mid = [AtomicPtr<Bot>; MAP_MID_LEN];
 
-static MAP_ROOT: [AtomicPtr<Mid>; MAP_TOP_LEN] =
-    [const { AtomicPtr::new(null_mut()) }; MAP_TOP_LEN];
-pub(crate) static MAP_MID_NODES: core::sync::atomic::AtomicUsize =
-    core::sync::atomic::AtomicUsize::new(0);
-pub(crate) static MAP_BOT_NODES: core::sync::atomic::AtomicUsize =
-    core::sync::atomic::AtomicUsize::new(0);
+static MAP_ROOT: [AtomicPtr<Mid>; MAP_TOP_LEN] = [const { AtomicPtr::new(null_mut()) }; MAP_TOP_LEN];
+pub(crate) static MAP_MID_NODES: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+pub(crate) static MAP_BOT_NODES: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
 
 fn split(p: usize) -> (usize, usize, usize) {
     let top = p >> (64 - MAP_TOP_BITS);
@@ -656,9 +625,7 @@ mod tests {
         let a = 0x5a5a_0030_8000usize;
         let b = a + ARENA_SIZE;
         assert!(map_mark(a, true) && map_mark(b, true));
-        assert!(
-            address_in_range(b - 1) && address_in_range(b) && address_in_range(b + ARENA_SIZE - 1)
-        );
+        assert!(address_in_range(b - 1) && address_in_range(b) && address_in_range(b + ARENA_SIZE - 1));
         assert!(map_mark(a, false));
         assert!(!address_in_range(b - 1) && address_in_range(b));
         assert!(map_mark(b, false));

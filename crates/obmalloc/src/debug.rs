@@ -280,10 +280,8 @@ unsafe fn dump(w: &mut StderrWriter, p: *mut u8) {
     let tail = p.wrapping_add(n);
     if !plausible(p, n) {
         // CPython would read there and may crash; we refuse to.
-        let _ = writeln!(
-            w,
-            "    The {SST} pad bytes at tail={tail:p} are not checked: the byte count is bogus."
-        );
+        let _ =
+            writeln!(w, "    The {SST} pad bytes at tail={tail:p} are not checked: the byte count is bogus.");
         w.write_bytes(b"    Data at p: not shown\n");
     } else {
         let _ = write!(w, "    The {SST} pad bytes at tail={tail:p} are ");

@@ -225,11 +225,7 @@ fn adopt() -> Option<*mut Heap> {
     while !h.is_null() {
         // SAFETY: registered heaps are never freed; state is atomic.
         let hr = unsafe { &*h };
-        if hr
-            .state
-            .compare_exchange(ABANDONED, ACTIVE, Acquire, Relaxed)
-            .is_ok()
-        {
+        if hr.state.compare_exchange(ABANDONED, ACTIVE, Acquire, Relaxed).is_ok() {
             ABANDONED_COUNT.fetch_sub(1, Relaxed);
             return Some(h);
         }
@@ -555,10 +551,7 @@ pub(crate) fn collect_abandoned() {
         // SAFETY: registered heaps are never freed.
         let hr = unsafe { &*h };
         if !hr.remote.load(Relaxed).is_null()
-            && hr
-                .state
-                .compare_exchange(ABANDONED, RECLAIMING, Acquire, Relaxed)
-                .is_ok()
+            && hr.state.compare_exchange(ABANDONED, RECLAIMING, Acquire, Relaxed).is_ok()
         {
             // SAFETY: the RECLAIMING state gives us exclusive use.
             unsafe {
@@ -646,10 +639,7 @@ pub(crate) fn verify_current() -> Result<(), crate::Invariant> {
             // SAFETY: list members are our valid pools.
             let pr = unsafe { &*p };
             if pr.owner.load(Relaxed) != h || pr.szidx() != cls || pr.info & arena::POOL_FREE != 0 {
-                return Err(E::new(
-                    "pool in used list not owned/classed right",
-                    p as usize,
-                ));
+                return Err(E::new("pool in used list not owned/classed right", p as usize));
             }
             // SAFETY: as above.
             if unsafe { (*pr.nextpool).prevpool } != p {
@@ -672,16 +662,10 @@ pub(crate) fn verify_current() -> Result<(), crate::Invariant> {
             }
             let used = pr.ref_count.load(Relaxed) as usize;
             if used == 0 && p != head {
-                return Err(E::new(
-                    "empty pool kept but not at the head of its list",
-                    p as usize,
-                ));
+                return Err(E::new("empty pool kept but not at the head of its list", p as usize));
             }
             if used + nfree + pr.uncarved() != cap {
-                return Err(E::new(
-                    "ref + free + uncarved != blocks per pool",
-                    p as usize,
-                ));
+                return Err(E::new("ref + free + uncarved != blocks per pool", p as usize));
             }
             n += 1;
             if n > 1 << 24 {

@@ -130,9 +130,7 @@ fn sized_alloc_slow(layout: Layout, api: u8) -> *mut u8 {
         return large_alloc(layout);
     }
     match mode {
-        Allocator::PyMalloc if is_small(size, align) => {
-            heap::pool_alloc(size_class(size), size, true)
-        }
+        Allocator::PyMalloc if is_small(size, align) => heap::pool_alloc(size_class(size), size, true),
         Allocator::PyMalloc | Allocator::Malloc => large_alloc(layout),
         Allocator::Debug | Allocator::MallocDebug => debug::alloc(api, mode, size, false),
     }
@@ -287,11 +285,7 @@ fn malloc_slow(size: usize, zero: bool) -> *mut u8 {
 }
 
 fn sys_alloc_counted(size: usize, zero: bool) -> *mut u8 {
-    let p = if zero {
-        os::sys_calloc(1, size.max(1))
-    } else {
-        os::sys_malloc(size.max(1))
-    };
+    let p = if zero { os::sys_calloc(1, size.max(1)) } else { os::sys_malloc(size.max(1)) };
     if !p.is_null() {
         // SAFETY: a live libc block.
         heap::account(unsafe { os::sys_usable_size(p) } as isize);
@@ -365,9 +359,7 @@ pub unsafe fn realloc(p: *mut u8, size: usize) -> *mut u8 {
     let mode = mode::mode_locked();
     match mode {
         // SAFETY: a debug block.
-        Allocator::Debug | Allocator::MallocDebug => unsafe {
-            debug::realloc(API_MEM, mode, p, size)
-        },
+        Allocator::Debug | Allocator::MallocDebug => unsafe { debug::realloc(API_MEM, mode, p, size) },
         Allocator::PyMalloc if arena::address_in_range(p as usize) => {
             // SAFETY: a live pool block.
             let csize = class_size(unsafe { (*arena::pool_of(p)).szidx() });
@@ -531,11 +523,7 @@ impl Invariant {
 
 impl fmt::Display for Invariant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "obmalloc invariant broken: {} (at {:#x})",
-            self.what, self.at
-        )
+        write!(f, "obmalloc invariant broken: {} (at {:#x})", self.what, self.at)
     }
 }
 
@@ -584,20 +572,11 @@ mod tests {
     fn routing_by_size_and_alignment() {
         // SAFETY: each block freed with its layout.
         unsafe {
-            for (size, align, pooled) in [
-                (1, 1, true),
-                (512, 16, true),
-                (513, 8, false),
-                (64, 64, false),
-            ] {
+            for (size, align, pooled) in [(1, 1, true), (512, 16, true), (513, 8, false), (64, 64, false)] {
                 let l = Layout::from_size_align(size, align).unwrap();
                 let p = object_alloc(l);
                 assert_eq!(p as usize % align, 0);
-                assert_eq!(
-                    arena::address_in_range(p as usize),
-                    pooled,
-                    "{size}/{align}"
-                );
+                assert_eq!(arena::address_in_range(p as usize), pooled, "{size}/{align}");
                 object_dealloc(p, l);
             }
         }
@@ -610,9 +589,7 @@ mod tests {
                 std::thread::spawn(move || {
                     let l = Layout::from_size_align(16 + 48 * t, 8).unwrap();
                     // SAFETY: freed below with the same layout.
-                    let v: Vec<usize> = (0..3000)
-                        .map(|_| unsafe { object_alloc(l) } as usize)
-                        .collect();
+                    let v: Vec<usize> = (0..3000).map(|_| unsafe { object_alloc(l) } as usize).collect();
                     let s = stats();
                     assert_eq!(s.accounted_bytes(), s.arenas_current * ARENA_SIZE);
                     verify().unwrap();

@@ -180,14 +180,7 @@ pub fn set_allocator(a: Allocator) -> Result<(), Error> {
     loop {
         if m & LOCKED != 0 {
             let current = Allocator::from_code(m);
-            return if current == a {
-                Ok(())
-            } else {
-                Err(Error::AlreadyInUse {
-                    current,
-                    requested: a,
-                })
-            };
+            return if current == a { Ok(()) } else { Err(Error::AlreadyInUse { current, requested: a }) };
         }
         match MODE.compare_exchange(m, a.code(), AcqRel, Acquire) {
             Ok(_) => return Ok(()),

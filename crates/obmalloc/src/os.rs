@@ -130,10 +130,7 @@ pub(crate) struct StderrWriter {
 
 impl StderrWriter {
     pub(crate) const fn new() -> Self {
-        StderrWriter {
-            buf: [0; 512],
-            len: 0,
-        }
+        StderrWriter { buf: [0; 512], len: 0 }
     }
 
     /// Writes out what is buffered.

@@ -97,10 +97,7 @@ impl Stats {
         line(w, "# arenas reclaimed", self.arenas_reclaimed)?;
         line(w, "# arenas highwater mark", self.arenas_highwater)?;
         line(w, "# arenas allocated current", self.arenas_current)?;
-        let label = format!(
-            "{} arenas * {} bytes/arena",
-            self.arenas_current, ARENA_SIZE
-        );
+        let label = format!("{} arenas * {} bytes/arena", self.arenas_current, ARENA_SIZE);
         line(w, &label, self.arenas_current * ARENA_SIZE)?;
         writeln!(w)?;
         line(w, "# bytes in allocated blocks", self.allocated_bytes)?;
@@ -109,11 +106,7 @@ impl Stats {
         line(w, &label, self.unused_pools * POOL_SIZE)?;
         line(w, "# bytes lost to pool headers", self.pool_header_bytes)?;
         line(w, "# bytes lost to quantization", self.quantization_bytes)?;
-        line(
-            w,
-            "# bytes lost to arena alignment",
-            self.arena_alignment_bytes,
-        )?;
+        line(w, "# bytes lost to arena alignment", self.arena_alignment_bytes)?;
         line(w, "Total", self.accounted_bytes())?;
         writeln!(w)?;
         writeln!(w, "arena map counts")?;

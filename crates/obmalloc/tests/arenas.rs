@@ -34,11 +34,7 @@ fn free_all(v: Vec<*mut u8>, size: usize) {
 }
 
 fn identity(s: &obmalloc::Stats) {
-    assert_eq!(
-        s.accounted_bytes(),
-        s.arenas_current * obmalloc::ARENA_SIZE,
-        "{s:?}"
-    );
+    assert_eq!(s.accounted_bytes(), s.arenas_current * obmalloc::ARENA_SIZE, "{s:?}");
 }
 
 #[test]
@@ -75,10 +71,7 @@ fn arenas_come_and_go() {
     assert_eq!(obmalloc::live_bytes(), 0);
     if std::env::var_os("PYGC_UNDER_VALGRIND").is_none() {
         if let (Some(full), Some(now)) = (rss_full, rss_kib()) {
-            assert!(
-                full - now > 30 * 1024,
-                "RSS went from {full} KiB to {now} KiB"
-            );
+            assert!(full - now > 30 * 1024, "RSS went from {full} KiB to {now} KiB");
         }
     }
 
@@ -94,37 +87,19 @@ fn arenas_come_and_go() {
     assert_eq!(first, second, "freed blocks and pools are reused");
     let s3 = obmalloc::stats();
     identity(&s3);
-    assert_eq!(
-        s3.arenas_allocated_total, s2.arenas_allocated_total,
-        "no new arena needed"
-    );
+    assert_eq!(s3.arenas_allocated_total, s2.arenas_allocated_total, "no new arena needed");
     free_all(b, 64);
 
     // The report: table rows only for classes with pools, the accounting lines.
     let mut out = Vec::new();
     obmalloc::debug_malloc_stats_to(&mut out).unwrap();
     let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("\n    3     64           1               0           255\n"), "{text}");
     assert!(
-        text.contains("\n    3     64           1               0           255\n"),
+        text.contains(&format!("# arenas reclaimed                 = {:>20}\n", s2.arenas_reclaimed)),
         "{text}"
     );
-    assert!(
-        text.contains(&format!(
-            "# arenas reclaimed                 = {:>20}\n",
-            s2.arenas_reclaimed
-        )),
-        "{text}"
-    );
-    assert!(
-        text.contains("1 arenas * 1048576 bytes/arena     =            1,048,576\n"),
-        "{text}"
-    );
-    assert!(
-        text.contains("Total                              =            1,048,576\n"),
-        "{text}"
-    );
-    assert!(
-        text.contains("# bytes lost to arena map root     =              262,144\n"),
-        "{text}"
-    );
+    assert!(text.contains("1 arenas * 1048576 bytes/arena     =            1,048,576\n"), "{text}");
+    assert!(text.contains("Total                              =            1,048,576\n"), "{text}");
+    assert!(text.contains("# bytes lost to arena map root     =              262,144\n"), "{text}");
 }

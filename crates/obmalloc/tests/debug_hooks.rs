@@ -54,7 +54,10 @@ fn scenario_runner() {
             }
             "hook" => {
                 obmalloc::set_block_traceback_hook(Some(|ptr, out| {
-                    let _ = write!(out, "Memory block allocated at (most recent call first):\n  File \"x.py\", line 7\n");
+                    let _ = write!(
+                        out,
+                        "Memory block allocated at (most recent call first):\n  File \"x.py\", line 7\n"
+                    );
                     ptr != 0
                 }));
                 let p = obmalloc::malloc(10);
@@ -105,12 +108,7 @@ struct Outcome {
 fn run(scenario: &str, mode: &str) -> Outcome {
     let exe = std::env::current_exe().unwrap();
     let out = Command::new(exe)
-        .args([
-            "--exact",
-            "scenario_runner",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args(["--exact", "scenario_runner", "--nocapture", "--test-threads=1"])
         .env(SCENARIO, scenario)
         .env("PYGC_MALLOC", mode)
         .output()
@@ -130,9 +128,7 @@ fn scrub(s: &str) -> String {
     while let Some(i) = rest.find("=0x") {
         out.push_str(&rest[..i + 3]);
         rest = &rest[i + 3..];
-        let end = rest
-            .find(|c: char| !c.is_ascii_hexdigit())
-            .unwrap_or(rest.len());
+        let end = rest.find(|c: char| !c.is_ascii_hexdigit()).unwrap_or(rest.len());
         out.push_str("ADDR");
         rest = &rest[end..];
     }
@@ -143,24 +139,14 @@ fn scrub(s: &str) -> String {
 fn report(o: &Outcome) -> String {
     // The report starts at "Debug memory block"; drop the test harness noise.
     let s = scrub(&o.stderr);
-    let start = s
-        .find("Debug memory block")
-        .unwrap_or_else(|| panic!("no report in:\n{}", o.stderr));
-    let end = s[start..]
-        .find("Fatal Python error")
-        .map(|e| start + e)
-        .unwrap();
+    let start = s.find("Debug memory block").unwrap_or_else(|| panic!("no report in:\n{}", o.stderr));
+    let end = s[start..].find("Fatal Python error").map(|e| start + e).unwrap();
     let line_end = s[end..].find('\n').map(|e| end + e + 1).unwrap_or(s.len());
     s[start..line_end].to_string()
 }
 
 fn assert_aborted(o: &Outcome) {
-    assert_eq!(
-        o.signal,
-        Some(libc::SIGABRT),
-        "child did not abort:\n{}",
-        o.stderr
-    );
+    assert_eq!(o.signal, Some(libc::SIGABRT), "child did not abort:\n{}", o.stderr);
 }
 
 #[test]
@@ -210,14 +196,8 @@ fn underflow_reports_leading_pad() {
         ),
         "{r}"
     );
-    assert!(
-        r.contains("    Data at p: cd cd cd cd cd cd cd cd cd cd\n"),
-        "{r}"
-    );
-    assert!(
-        r.ends_with("Fatal Python error: debug_raw_free: bad leading pad byte\n"),
-        "{r}"
-    );
+    assert!(r.contains("    Data at p: cd cd cd cd cd cd cd cd cd cd\n"), "{r}");
+    assert!(r.ends_with("Fatal Python error: debug_raw_free: bad leading pad byte\n"), "{r}");
 }
 
 #[test]
@@ -230,11 +210,7 @@ fn double_free_reports_dead_id() {
         "{}",
         o.stderr
     );
-    assert!(
-        o.stderr.contains("Debug memory block at address p=0x"),
-        "{}",
-        o.stderr
-    );
+    assert!(o.stderr.contains("Debug memory block at address p=0x"), "{}", o.stderr);
     assert!(o.stderr.contains("*** OUCH"), "{}", o.stderr);
 }
 
@@ -244,12 +220,15 @@ fn api_mismatch_reports_bad_id() {
     assert_aborted(&o);
     let r = report(&o);
     assert!(
-        r.starts_with(
-            "Debug memory block at address p=0xADDR: API 'm'\n    16 bytes originally requested\n"
+        r.starts_with("Debug memory block at address p=0xADDR: API 'm'\n    16 bytes originally requested\n"),
+        "{r}"
+    );
+    assert!(
+        r.ends_with(
+            "Fatal Python error: debug_raw_free: bad ID: Allocated using API 'm', verified using API 'o'\n"
         ),
         "{r}"
     );
-    assert!(r.ends_with("Fatal Python error: debug_raw_free: bad ID: Allocated using API 'm', verified using API 'o'\n"), "{r}");
 }
 
 #[test]
@@ -258,19 +237,11 @@ fn realloc_checks_the_block() {
     assert_aborted(&o);
     let r = report(&o);
     assert!(
-        r.starts_with(
-            "Debug memory block at address p=0xADDR: API 'r'\n    40 bytes originally requested\n"
-        ),
+        r.starts_with("Debug memory block at address p=0xADDR: API 'r'\n    40 bytes originally requested\n"),
         "{r}"
     );
-    assert!(
-        r.contains("    Data at p: 42 42 42 42 42 42 42 42 ... 42 42 42 42 42 42 42 42\n"),
-        "{r}"
-    );
-    assert!(
-        r.ends_with("Fatal Python error: debug_raw_realloc: bad trailing pad byte\n"),
-        "{r}"
-    );
+    assert!(r.contains("    Data at p: 42 42 42 42 42 42 42 42 ... 42 42 42 42 42 42 42 42\n"), "{r}");
+    assert!(r.ends_with("Fatal Python error: debug_raw_realloc: bad trailing pad byte\n"), "{r}");
 }
 
 #[test]
@@ -285,10 +256,7 @@ fn large_object_block_elides_data() {
         "{r}"
     );
     assert!(r.contains("        at tail+3: 0x00 *** OUCH\n"), "{r}");
-    assert!(
-        r.contains("    Data at p: 00 01 02 03 04 05 06 07 ... 50 51 52 53 54 55 56 57\n"),
-        "{r}"
-    );
+    assert!(r.contains("    Data at p: 00 01 02 03 04 05 06 07 ... 50 51 52 53 54 55 56 57\n"), "{r}");
 }
 
 #[test]

@@ -19,10 +19,7 @@ fn real_workload() {
     // Strings and maps of many sizes.
     let mut map: HashMap<String, Vec<u32>> = HashMap::new();
     for i in 0..n {
-        map.insert(
-            format!("key-{i}-{}", "x".repeat(i % 40)),
-            (0..(i % 70) as u32).collect(),
-        );
+        map.insert(format!("key-{i}-{}", "x".repeat(i % 40)), (0..(i % 70) as u32).collect());
     }
     let mut tree = BTreeMap::new();
     for (k, v) in &map {
@@ -49,9 +46,7 @@ fn real_workload() {
     let (tx, rx) = mpsc::sync_channel::<Vec<Box<[u8; 48]>>>(4);
     let producer = std::thread::spawn(move || {
         for round in 0..(n / 500) {
-            let batch: Vec<Box<[u8; 48]>> = (0..100)
-                .map(|i| Box::new([(round + i) as u8; 48]))
-                .collect();
+            let batch: Vec<Box<[u8; 48]>> = (0..100).map(|i| Box::new([(round + i) as u8; 48])).collect();
             tx.send(batch).unwrap();
         }
         obmalloc::verify().unwrap();
@@ -93,9 +88,6 @@ fn real_workload() {
     let mut out = Vec::new();
     obmalloc::debug_malloc_stats_to(&mut out).unwrap();
     let text = String::from_utf8(out).unwrap();
-    assert!(
-        text.starts_with("Small block threshold = 512, in 32 size classes.\n"),
-        "{text}"
-    );
+    assert!(text.starts_with("Small block threshold = 512, in 32 size classes.\n"), "{text}");
     assert!(obmalloc::live_bytes() > 0);
 }

@@ -21,18 +21,8 @@ fn allocator_is_chosen_before_first_use() {
     }
     assert_eq!(obmalloc::set_allocator(Allocator::Malloc), Ok(()));
     let err = obmalloc::set_allocator(Allocator::PyMalloc).unwrap_err();
-    assert_eq!(
-        err,
-        Error::AlreadyInUse {
-            current: Allocator::Malloc,
-            requested: Allocator::PyMalloc
-        }
-    );
-    assert!(
-        err.to_string()
-            .contains("cannot switch the allocator to pymalloc"),
-        "{err}"
-    );
+    assert_eq!(err, Error::AlreadyInUse { current: Allocator::Malloc, requested: Allocator::PyMalloc });
+    assert!(err.to_string().contains("cannot switch the allocator to pymalloc"), "{err}");
     // No pools under `malloc`: the report is empty, the identity trivially holds.
     let s = obmalloc::stats();
     assert_eq!(s.arenas_current, 0);

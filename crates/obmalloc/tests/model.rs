@@ -59,40 +59,23 @@ fn op_strategy() -> impl Strategy<Value = Op> {
 impl Model {
     fn insert(&mut self, ptr: *mut u8, size: usize, align: usize, api: Api) {
         assert!(!ptr.is_null(), "out of memory");
-        assert_eq!(
-            ptr as usize % align.max(if api == Api::Mem { 16 } else { 1 }),
-            0,
-            "misaligned"
-        );
+        assert_eq!(ptr as usize % align.max(if api == Api::Mem { 16 } else { 1 }), 0, "misaligned");
         let (start, end) = (ptr as usize, ptr as usize + size.max(1));
         if let Some((&s, &e)) = self.ranges.range(..end).next_back() {
-            assert!(
-                e <= start || s >= end,
-                "overlap: [{s:#x},{e:#x}) and [{start:#x},{end:#x})"
-            );
+            assert!(e <= start || s >= end, "overlap: [{s:#x},{e:#x}) and [{start:#x},{end:#x})");
         }
         self.ranges.insert(start, end);
         self.next_fill = self.next_fill.wrapping_add(1);
         let fill = self.next_fill;
         // SAFETY: a fresh block of `size` bytes.
         unsafe { std::ptr::write_bytes(ptr, fill, size) };
-        self.live.push(Live {
-            ptr,
-            size,
-            align,
-            api,
-            fill,
-        });
+        self.live.push(Live { ptr, size, align, api, fill });
     }
 
     fn check(l: &Live) {
         // SAFETY: a live block of `size` bytes we filled.
         let s = unsafe { std::slice::from_raw_parts(l.ptr, l.size) };
-        assert!(
-            s.iter().all(|&b| b == l.fill),
-            "contents of {:p} changed",
-            l.ptr
-        );
+        assert!(s.iter().all(|&b| b == l.fill), "contents of {:p} changed", l.ptr);
     }
 
     fn free(&mut self, i: usize) {
@@ -102,10 +85,9 @@ impl Model {
         // SAFETY: a live block freed with its own API and layout.
         unsafe {
             match l.api {
-                Api::Obj => obmalloc::object_dealloc(
-                    l.ptr,
-                    Layout::from_size_align(l.size, l.align).unwrap(),
-                ),
+                Api::Obj => {
+                    obmalloc::object_dealloc(l.ptr, Layout::from_size_align(l.size, l.align).unwrap())
+                }
                 Api::Mem => obmalloc::free(l.ptr),
             }
         }

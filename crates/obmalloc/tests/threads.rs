@@ -32,11 +32,7 @@ fn free(b: Block) {
 
 #[test]
 fn cross_thread_frees_and_thread_exit() {
-    let rounds = if std::env::var_os("PYGC_UNDER_VALGRIND").is_some() {
-        3
-    } else {
-        20
-    };
+    let rounds = if std::env::var_os("PYGC_UNDER_VALGRIND").is_some() { 3 } else { 20 };
     let per = 2000;
     for round in 0..rounds {
         let threads = 4;
@@ -99,8 +95,5 @@ fn cross_thread_frees_and_thread_exit() {
     let in_use: usize = s.classes.iter().map(|c| c.blocks_in_use).sum();
     assert_eq!(in_use, 0, "{s:?}");
     assert_eq!(obmalloc::live_bytes(), 0);
-    assert!(
-        s.arenas_current <= 1,
-        "empty arenas were not returned: {s:?}"
-    );
+    assert!(s.arenas_current <= 1, "empty arenas were not returned: {s:?}");
 }

@@ -5,6 +5,11 @@
 
 use pygc::{gc, sys, Gc, GcCell, Trace, Weak};
 
+/// Every Rust allocation of the tour goes through obmalloc's pools, as every
+/// small Python object goes through pymalloc.
+#[global_allocator]
+static ALLOCATOR: obmalloc::ObMalloc = obmalloc::ObMalloc;
+
 /// Prints a Python statement and its Rust twin side by side, with a result.
 fn side(python: &str, rust: &str, result: impl std::fmt::Display) {
     println!("  {python:<34} | {rust:<48} -> {result}");
@@ -28,6 +33,79 @@ impl Node {
     fn new() -> Gc<Node> {
         Gc::new(Node { r#ref: GcCell::new(None) })
     }
+}
+
+/// What each line of `sys._debugmallocstats()` says, keyed by how it starts.
+fn explain_stats_line(line: &str) -> Option<&'static str> {
+    let t = line.trim_start();
+    Some(match () {
+        _ if t.starts_with("Small block threshold") => "Requests up to 512 bytes are served from pools, rounded up to a multiple of 16.",
+        _ if t.starts_with("class") => "One row per size class that owns pools: its block size, pools, blocks handed out and blocks still free.",
+        _ if t.starts_with("-----") => return None,
+        _ if t.starts_with("# arenas allocated total") => "Arenas (1 MiB each, from mmap) ever allocated.",
+        _ if t.starts_with("# arenas reclaimed") => "Arenas given back to the OS because all their pools were empty.",
+        _ if t.starts_with("# arenas highwater") => "The most arenas alive at once.",
+        _ if t.starts_with("# arenas allocated current") => "Arenas alive now.",
+        _ if t.contains("bytes/arena") => "The memory those arenas hold: the total the next six lines account for.",
+        _ if t.starts_with("# bytes in allocated blocks") => "Bytes in blocks handed out (rounded up to their size class).",
+        _ if t.starts_with("# bytes in available blocks") => "Bytes in free blocks of pools that are in use.",
+        _ if t.contains("unused pools") => "Pools with no block in use, kept in their arenas for reuse.",
+        _ if t.starts_with("# bytes lost to pool headers") => "48 bytes of header per pool.",
+        _ if t.starts_with("# bytes lost to quantization") => "The tail of each pool too small for one more block.",
+        _ if t.starts_with("# bytes lost to arena alignment") => "One pool lost per arena that mmap did not align to 16 KiB.",
+        _ if t.starts_with("Total") => "The sum, equal to the arena memory above.",
+        _ if t.starts_with("arena map counts") => "The radix tree that answers 'is this address in an arena?':",
+        _ if t.starts_with("# arena map") => "Its interior nodes allocated so far.",
+        _ if t.starts_with("# bytes lost to arena map") => "Memory the tree's levels take.",
+        _ => return None,
+    })
+}
+
+fn memory_pools() {
+    heading("Memory pools (PyMalloc)");
+    explain(
+        "Small objects come from 16 KiB pools inside 1 MiB arenas, one size class per pool, as in CPython.",
+    );
+    let objects: Vec<Gc<Vec<u32>>> = (0..50_000u32).map(|i| Gc::new(vec![i; (i % 24) as usize])).collect();
+    side(
+        "objs = [[i] * (i % 24) for i in range(50000)]",
+        "(0..50_000).map(|i| Gc::new(vec![i; i % 24]))",
+        format!("{} objects", objects.len()),
+    );
+    side("sys._debugmallocstats()", "obmalloc::debug_malloc_stats()", "the report, line by line:");
+    let mut report = Vec::new();
+    obmalloc::debug_malloc_stats_to(&mut report).expect("writing to a Vec cannot fail");
+    let report = String::from_utf8(report).expect("the report is ASCII");
+    let mut explained_row = false;
+    let mut in_map = false;
+    for line in report.lines() {
+        println!("    {line}");
+        in_map |= line.starts_with("arena map counts");
+        if in_map && line.starts_with("Total") {
+            println!("      # The memory the arena map takes in all (virtual: its pages are touched only when used).");
+        } else if let Some(why) = explain_stats_line(line) {
+            println!("      # {why}");
+        } else if !explained_row && line.trim_start().chars().next().is_some_and(|c| c.is_ascii_digit()) {
+            println!("      # Class 0: 16-byte blocks; the columns are class, size, pools, blocks in use, free blocks.");
+            explained_row = true;
+        }
+    }
+    let stats = obmalloc::stats();
+    explain(&format!(
+        "{} arenas now; the accounting lines add up to exactly {} bytes.",
+        stats.arenas_current,
+        stats.accounted_bytes()
+    ));
+    drop(objects);
+    let after = obmalloc::stats();
+    side(
+        "del objs",
+        "drop(objects)",
+        format!(
+            "arenas: {} -> {} (empty arenas go straight back to the OS)",
+            stats.arenas_current, after.arenas_current
+        ),
+    );
 }
 
 fn reference_counting() {
@@ -127,7 +205,10 @@ fn line_by_line() {
 }
 
 fn main() {
+    // Profiled functions report exact live heap bytes from the pools.
+    pygc::memory_profiler::set_heap_source(obmalloc::live_bytes);
     println!("pygc tour: CPython's memory management, in Rust");
+    memory_pools();
     reference_counting();
     forced_collection();
     memory_leak();

@@ -27,3 +27,13 @@ pub fn getsizeof(obj: &impl Handle) -> usize {
     let info = obj.raw().0.info();
     info.value_size + if info.tracked { TRACKED_HEADER_SIZE } else { UNTRACKED_HEADER_SIZE }
 }
+
+/// Prints obmalloc's statistics report to stderr, as
+/// `sys._debugmallocstats()` does (CPython writes it to C `stderr` too).
+///
+/// ```
+/// pygc::sys::debugmallocstats();
+/// ```
+pub fn debugmallocstats() {
+    obmalloc::debug_malloc_stats()
+}
