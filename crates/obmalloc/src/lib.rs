@@ -554,6 +554,13 @@ mod tests {
 
     #[test]
     fn realloc_follows_cpythons_rule() {
+        if allocator() != Allocator::PyMalloc {
+            eprintln!(
+                "skipping: checks pymalloc routing; PYGC_MALLOC chose {}",
+                allocator()
+            );
+            return;
+        }
         // SAFETY: blocks of this API, each freed once.
         unsafe {
             let p = malloc(100); // class 112
@@ -582,6 +589,13 @@ mod tests {
 
     #[test]
     fn routing_by_size_and_alignment() {
+        if allocator() != Allocator::PyMalloc {
+            eprintln!(
+                "skipping: checks pymalloc routing; PYGC_MALLOC chose {}",
+                allocator()
+            );
+            return;
+        }
         // SAFETY: each block freed with its layout.
         unsafe {
             for (size, align, pooled) in [
