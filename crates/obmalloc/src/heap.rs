@@ -30,6 +30,11 @@ const RECLAIMING: u8 = 3;
 const FALLBACK: u8 = 4;
 
 /// One thread's allocation state.
+///
+/// Equations: every pool `p` on `used[c]` has `p.owner == self`, class `c`
+/// and `p.freeblock != null`; at most one of them is empty and then it is
+/// `used[c]` (the head); every block on `remote` heads the non-empty
+/// `thread_free` stack of a pool owned by `self`, each such pool once.
 #[repr(C, align(64))]
 pub(crate) struct Heap {
     /// Partly used pools per size class (each has `freeblock != null`).
