@@ -33,8 +33,8 @@ const FALLBACK: u8 = 4;
 ///
 /// Equations: every pool `p` on `used[c]` has `p.owner == self`, class `c`
 /// and `p.freeblock != null`; at most one of them is empty and then it is
-/// `used[c]` (the head); every block on `remote` heads the non-empty
-/// `thread_free` stack of a pool owned by `self`, each such pool once.
+/// `used[c]` (the head); every block on `remote` is the first block pushed on
+/// the non-empty `thread_free` stack of a pool owned by `self` (one per pool).
 #[repr(C, align(64))]
 pub(crate) struct Heap {
     /// Partly used pools per size class (each has `freeblock != null`).
