@@ -5,12 +5,16 @@
 //! make the generator reach new arenas, arena release and pool reuse.
 
 use proptest::prelude::*;
-use std::alloc::Layout;
+use std::alloc::{GlobalAlloc, Layout};
 use std::collections::BTreeMap;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Api {
+    /// `object_alloc` / `object_dealloc` (API 'o').
     Obj,
+    /// `GlobalAlloc` on `ObMalloc` (API 'm', sized).
+    Global,
+    /// `malloc` / `realloc` / `free` (API 'm', unsized).
     Mem,
 }
 
@@ -45,8 +49,12 @@ fn size_strategy() -> impl Strategy<Value = usize> {
 
 fn op_strategy() -> impl Strategy<Value = Op> {
     prop_oneof![
-        8 => (size_strategy(), prop_oneof![Just(1usize), Just(8), Just(16), Just(32), Just(64)], any::<bool>())
-            .prop_map(|(size, align, m)| Op::Alloc { size, align, api: if m && align <= 16 { Api::Mem } else { Api::Obj } }),
+        8 => (size_strategy(), prop_oneof![Just(1usize), Just(8), Just(16), Just(32), Just(64)], 0..3u8)
+            .prop_map(|(size, align, k)| Op::Alloc { size, align, api: match k {
+                0 if align <= 16 => Api::Mem,
+                1 => Api::Global,
+                _ => Api::Obj,
+            } }),
         5 => any::<usize>().prop_map(Op::Free),
         3 => (any::<usize>(), 0usize..=1024).prop_map(|(i, s)| Op::Realloc(i, s)),
         1 => (prop_oneof![Just(16usize), Just(64), Just(256), Just(512)], 500usize..3000)
@@ -88,6 +96,11 @@ impl Model {
                 Api::Obj => {
                     obmalloc::object_dealloc(l.ptr, Layout::from_size_align(l.size, l.align).unwrap())
                 }
+                Api::Global => GlobalAlloc::dealloc(
+                    &obmalloc::ObMalloc,
+                    l.ptr,
+                    Layout::from_size_align(l.size, l.align).unwrap(),
+                ),
                 Api::Mem => obmalloc::free(l.ptr),
             }
         }
@@ -98,6 +111,9 @@ impl Model {
         let p = unsafe {
             match api {
                 Api::Obj => obmalloc::object_alloc(Layout::from_size_align(size, align).unwrap()),
+                Api::Global => {
+                    GlobalAlloc::alloc(&obmalloc::ObMalloc, Layout::from_size_align(size, align).unwrap())
+                }
                 Api::Mem => obmalloc::malloc(size),
             }
         };
@@ -113,16 +129,19 @@ impl Model {
                 let l = self.live.swap_remove(i);
                 Self::check(&l);
                 self.ranges.remove(&(l.ptr as usize));
-                let new = if l.api == Api::Obj { new.max(1) } else { new };
+                let new = if l.api == Api::Mem { new } else { new.max(1) };
+                let old_layout = Layout::from_size_align(l.size, l.align).unwrap();
                 // SAFETY: a live block reallocated through its own API.
                 let q = unsafe {
                     match l.api {
-                        Api::Obj => std::alloc::GlobalAlloc::realloc(
-                            &obmalloc::ObMalloc,
-                            l.ptr,
-                            Layout::from_size_align(l.size, l.align).unwrap(),
-                            new,
-                        ),
+                        Api::Obj => {
+                            // PyObject has no sized realloc: allocate, copy, free.
+                            let q = obmalloc::object_alloc(Layout::from_size_align(new, l.align).unwrap());
+                            std::ptr::copy_nonoverlapping(l.ptr, q, l.size.min(new));
+                            obmalloc::object_dealloc(l.ptr, old_layout);
+                            q
+                        }
+                        Api::Global => GlobalAlloc::realloc(&obmalloc::ObMalloc, l.ptr, old_layout, new),
                         Api::Mem => obmalloc::realloc(l.ptr, new),
                     }
                 };
@@ -130,7 +149,6 @@ impl Model {
                 // SAFETY: q holds min(old, new) bytes of the old contents.
                 let kept = unsafe { std::slice::from_raw_parts(q, l.size.min(new)) };
                 assert!(kept.iter().all(|&b| b == l.fill), "realloc lost contents");
-                // Realloc through GlobalAlloc uses API 'm' but the same routing as Obj.
                 self.insert(q, new, l.align, l.api);
             }
             Op::Burst { size, n } => {
@@ -176,6 +194,25 @@ proptest! {
             prop_assert_eq!(s.accounted_bytes(), s.arenas_current * obmalloc::ARENA_SIZE);
         }
         m.apply(&Op::FreeAll);
+        // Every case ends by filling three arenas and freeing everything:
+        // arenas must go back to the OS. (`collect` first gives back the empty
+        // pools this thread keeps at the head of its class lists, which would
+        // otherwise pin arenas that the burst then fills.)
+        if obmalloc::allocator().uses_pools() {
+            obmalloc::collect();
+            let before = obmalloc::stats();
+            prop_assert!(before.arenas_current <= 1, "only the spare arena is left: {:?}", before);
+            // Under the debug hooks each block carries 24 more bytes.
+            let size = if obmalloc::allocator() == obmalloc::Allocator::Debug { 512 - 24 } else { 512 };
+            let n = 3 * obmalloc::MAX_POOLS_IN_ARENA * obmalloc::blocks_per_pool(obmalloc::size_class(512));
+            m.apply(&Op::Burst { size, n });
+            prop_assert!(obmalloc::stats().arenas_current >= 3);
+            m.apply(&Op::FreeAll);
+            obmalloc::collect();
+            let after = obmalloc::stats();
+            prop_assert!(after.arenas_reclaimed >= before.arenas_reclaimed + 2, "{:?}", after);
+            prop_assert_eq!(after.arenas_current, 1);
+        }
         obmalloc::verify().map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(obmalloc::live_bytes(), base);
     }
