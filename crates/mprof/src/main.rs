@@ -105,7 +105,6 @@ enum Cmd {
         #[arg(short = 'n', long = "no-function-ts")]
         no_functions: bool,
         /// Indices or file names.
-        #[arg(allow_hyphen_values = true)]
         profiles: Vec<String>,
     },
 }
