@@ -292,9 +292,9 @@ pub fn get_objects(generation: Option<usize>) -> Result<Vec<GcAny>, GcError> {
 /// (`gc.get_referrers(*objs)`).
 ///
 /// ```
-/// use pygc::{gc, Gc};
+/// use pygc::{gc, Gc, GcCell};
 /// let leaf = Gc::new(1u32);
-/// let holder = Gc::new(vec![leaf.clone()]);
+/// let holder = Gc::new(GcCell::new(vec![leaf.clone()])); // mutable: tracked
 /// assert_eq!(gc::get_referrers(&[&leaf]), vec![Gc::to_any(&holder)]);
 /// ```
 pub fn get_referrers(objs: &[&dyn Handle]) -> Vec<GcAny> {

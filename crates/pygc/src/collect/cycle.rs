@@ -84,38 +84,22 @@ fn subtract_refs(young: &GcLink) -> Result<(), Abort> {
 /// CPython's `move_unreachable`. Invariant: everything left of `gc` in
 /// `young` was scanned and is reachable; everything moved to `unreachable`
 /// so far carries NEXT_UNREACHABLE and may still move back.
-///
-/// Fused in: CPython's `untrack_tuples`, for every type whose handles
-/// cannot change (`Trace::FROZEN`). A reachable frozen object whose edges
-/// all lead to untracked objects can never join a cycle (it can only point
-/// at objects older than itself, which cannot be made to point back), so it
-/// leaves the generation; the scan already traces it, so this costs no pass.
+
 fn move_unreachable(young: &GcLink, unreachable: &GcLink) -> Result<usize, Abort> {
     let young_addr = young as *const GcLink as usize;
     let unreachable_addr = unreachable as *const GcLink as usize;
     let mut prev: &GcLink = young;
     let mut gc_addr = young.next.get();
-    let mut v = CoreVisitor::new(Mode::Reachable(young, false));
+    let mut v = CoreVisitor::new(Mode::Reachable(young));
     let mut survivors = 0;
     while gc_addr != young_addr {
         let gc = list::link_at(gc_addr);
         if refs(gc) > 0 {
-            let p = ObjPtr::from_link(gc_addr);
-            v.mode = Mode::Reachable(young, false);
-            let traced = guarded_trace(&mut v, p);
-            let points_at_tracked = matches!(v.mode, Mode::Reachable(_, true));
-            if traced.is_ok() && p.info().frozen && !points_at_tracked && !p.is_cleared() {
-                // Untrack: single-link it out of young, as the unreachable
-                // case does; `prev` stays where it is.
-                prev.next.set(gc.next.get());
-                gc.next.set(0);
-                gc.prev.set(gc.prev.get() & PREV_FINALIZED);
-            } else {
-                survivors += 1;
-                // Relink `prev`; the object is scanned and reachable.
-                gc.prev.set((gc.prev.get() & PREV_FINALIZED) | (prev as *const GcLink as usize));
-                prev = gc;
-            }
+            survivors += 1;
+            let traced = guarded_trace(&mut v, ObjPtr::from_link(gc_addr));
+            // Relink `prev`; the object is scanned and reachable.
+            gc.prev.set((gc.prev.get() & PREV_FINALIZED) | (prev as *const GcLink as usize));
+            prev = gc;
             if let Err(e) = traced {
                 young.prev.set(prev as *const GcLink as usize);
                 return Err(e);

@@ -22,15 +22,16 @@ pub(crate) fn set_refs(l: &GcLink, n: usize) {
 pub(crate) enum Mode<'a> {
     /// `subtract_refs`: one less external reference for each internal edge.
     Subtract,
-    /// `visit_reachable` of `move_unreachable`, `young` being the list
-    /// scanned; the flag notes whether any edge leads to a tracked object.
-    Reachable(&'a GcLink, bool),
+    /// `visit_reachable` of `move_unreachable`, `young` being the list scanned.
+    Reachable(&'a GcLink),
     /// `visit_move`: pull collecting objects into the legacy-finalizer list.
     Move(&'a GcLink),
     /// Count weak handles that carry a callback, by callback id.
     Weak(&'a mut HashMap<u64, usize>),
     /// Collect every strong edge target (tracked or not).
     Edges(&'a mut Vec<ObjPtr>),
+    /// Note whether any edge leads to an object in a generation.
+    AnyTracked(bool),
 }
 
 /// The visitor the collector and the introspection functions use.
@@ -60,6 +61,7 @@ impl<'a> CoreVisitor<'a> {
         match &mut self.mode {
             Mode::Edges(out) => out.push(p),
             _ if !tracked => {}
+            Mode::AnyTracked(found) => *found |= p.link().next.get() != 0,
             Mode::Subtract => {
                 let l = p.link();
                 let pv = l.prev.get();
@@ -71,11 +73,7 @@ impl<'a> CoreVisitor<'a> {
                     }
                 }
             }
-            Mode::Reachable(young, any_tracked) => {
-                let l = p.link();
-                *any_tracked |= l.next.get() != 0;
-                visit_reachable(l, young)
-            }
+            Mode::Reachable(young) => visit_reachable(p.link(), young),
             Mode::Move(to) => {
                 let l = p.link();
                 if l.prev.get() & PREV_COLLECTING != 0 && l.next.get() != 0 {
