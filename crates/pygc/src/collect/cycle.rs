@@ -84,7 +84,6 @@ fn subtract_refs(young: &GcLink) -> Result<(), Abort> {
 /// CPython's `move_unreachable`. Invariant: everything left of `gc` in
 /// `young` was scanned and is reachable; everything moved to `unreachable`
 /// so far carries NEXT_UNREACHABLE and may still move back.
-
 fn move_unreachable(young: &GcLink, unreachable: &GcLink) -> Result<usize, Abort> {
     let young_addr = young as *const GcLink as usize;
     let unreachable_addr = unreachable as *const GcLink as usize;
