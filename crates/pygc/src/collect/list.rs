@@ -100,6 +100,20 @@ pub(crate) fn len(head: &GcLink) -> usize {
     n
 }
 
+/// Iterates the objects of a list, in order. The list must not change while
+/// the iterator is alive (no user code may run).
+pub(crate) fn iter(head: &GcLink) -> impl Iterator<Item = ObjPtr> + '_ {
+    let mut l = next(head);
+    std::iter::from_fn(move || {
+        if std::ptr::eq(l, head) {
+            return None;
+        }
+        let p = ObjPtr::from_link(addr(l));
+        l = next(l);
+        Some(p)
+    })
+}
+
 /// The objects of a list, in order.
 pub(crate) fn objects(head: &GcLink) -> Vec<ObjPtr> {
     let mut out = Vec::new();

@@ -209,28 +209,45 @@ fn collect_main(h: &Heap, generation: usize, panics: &mut Panics) -> (usize, usi
         }
     }
 
-    // From here on the collector owns one count on each candidate.
-    let candidates = list::objects(&unreachable);
-    for &p in &candidates {
+    // From here on the collector owns one count on each candidate. One pass
+    // takes the counts and notes whether any weakref or finalizer is
+    // involved, so the common case skips those passes entirely.
+    let mut candidates = Vec::new();
+    let (mut any_weak, mut any_finalizer) = (false, false);
+    for p in list::iter(&unreachable) {
         incref(p);
+        any_weak |= p.flags() & HAS_WEAK != 0;
+        any_finalizer |= p.info().has_finalizer;
+        candidates.push(p);
     }
 
-    handle_weakrefs(h, &candidates, panics);
-    finalize_garbage(&candidates, panics);
+    let mut user_code_ran = false;
+    if any_weak {
+        user_code_ran |= handle_weakrefs(h, &candidates, panics);
+    }
+    if any_finalizer {
+        user_code_ran |= finalize_garbage(&candidates, panics);
+    }
 
-    // Resurrection check over the candidates alone.
-    clear_collecting(&unreachable);
+    // Resurrection check over the candidates alone. If no user code ran
+    // since they were found unreachable, nothing can have changed: skip it.
     let still = GcLink::new();
     list::init(&still);
-    if let Err(abort) = deduce_unreachable(h, &unreachable, &still, 1) {
-        report_abort(abort, generation, panics);
-    }
-    list::merge(&unreachable, old); // the resurrected
-    let garbage = list::objects(&still);
+    let garbage = if user_code_ran {
+        clear_collecting(&unreachable);
+        if let Err(abort) = deduce_unreachable(h, &unreachable, &still, 1) {
+            report_abort(abort, generation, panics);
+        }
+        list::merge(&unreachable, old); // the resurrected
+        list::objects(&still)
+    } else {
+        list::merge(&unreachable, &still);
+        candidates.clone()
+    };
     let m = garbage.len();
     delete_garbage(h, &garbage, debug, panics);
-    clear_collecting(&still);
     list::merge(&still, old);
+    drop(garbage);
     for &p in &candidates {
         decref_guarded(p, panics);
     }
@@ -307,11 +324,11 @@ fn move_legacy_finalizers(unreachable: &GcLink, finalizers: &GcLink, panics: &mu
 
 /// Clears weak references to the candidates and calls the callbacks of the
 /// weak handles that are not themselves garbage.
-fn handle_weakrefs(h: &Heap, candidates: &[ObjPtr], panics: &mut Panics) {
+fn handle_weakrefs(h: &Heap, candidates: &[ObjPtr], panics: &mut Panics) -> bool {
     let weakly_referenced: Vec<ObjPtr> =
         candidates.iter().copied().filter(|p| p.flags() & HAS_WEAK != 0).collect();
     if weakly_referenced.is_empty() {
-        return;
+        return false;
     }
     let any_callbacks = {
         let table = h.weak.borrow();
@@ -342,14 +359,18 @@ fn handle_weakrefs(h: &Heap, candidates: &[ObjPtr], panics: &mut Panics) {
             }
         }
     }
+    let ran = !to_drop.is_empty() || !to_call.is_empty();
     panics.guard("a weakref callback's destructor", || drop(to_drop));
     for cb in to_call {
         panics.guard("weakref callback", cb);
     }
+    ran
 }
 
-/// PEP 442: each finalizer runs once, on intact objects.
-fn finalize_garbage(candidates: &[ObjPtr], panics: &mut Panics) {
+/// PEP 442: each finalizer runs once, on intact objects. Returns whether
+/// any ran.
+fn finalize_garbage(candidates: &[ObjPtr], panics: &mut Panics) -> bool {
+    let mut ran = false;
     for &p in candidates {
         let info = p.info();
         if !info.has_finalizer || p.flags() & CLEARED != 0 {
@@ -360,14 +381,20 @@ fn finalize_garbage(candidates: &[ObjPtr], panics: &mut Panics) {
             continue;
         }
         l.prev.set(l.prev.get() | PREV_FINALIZED);
+        ran = true;
         // SAFETY: not cleared, and the collector's count keeps the block alive.
         panics.guard("a finalizer", || unsafe { (info.finalize)(p.value_ptr()) });
     }
+    ran
 }
 
 /// Breaks the cycles: drops every value (CPython's `tp_clear`), or saves
 /// the objects in `gc.garbage` under DEBUG_SAVEALL.
 fn delete_garbage(h: &Heap, garbage: &[ObjPtr], debug: DebugFlags, panics: &mut Panics) {
+    for &p in garbage {
+        let l = p.link();
+        l.prev.set(l.prev.get() & !PREV_COLLECTING);
+    }
     if debug.contains(DebugFlags::SAVEALL) {
         let mut g = h.garbage.borrow_mut();
         g.extend(garbage.iter().map(|&p| GcAny::from_ptr_incref(p)));

@@ -32,13 +32,14 @@ pub(crate) fn refcount_zero(p: ObjPtr) {
             return;
         }
         h.dealloc_depth.set(depth + 1);
-        let result = catch_unwind(AssertUnwindSafe(|| dealloc(Some(h), p)));
-        h.dealloc_depth.set(depth);
+        {
+            // Restores the depth even if a destructor panics; anything left
+            // in the trashcan then waits for the next outermost drop.
+            let _depth = DepthGuard { h, depth };
+            dealloc(Some(h), p);
+        }
         if depth == 0 {
             drain_trash(h);
-        }
-        if let Err(panic) = result {
-            resume_unwind(panic);
         }
     });
     if handled.is_none() {
@@ -47,24 +48,32 @@ pub(crate) fn refcount_zero(p: ObjPtr) {
     }
 }
 
+struct DepthGuard<'a> {
+    h: &'a Heap,
+    depth: usize,
+}
+
+impl Drop for DepthGuard<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        self.h.dealloc_depth.set(self.depth);
+    }
+}
+
 fn drain_trash(h: &Heap) {
     loop {
         let next = h.trash.borrow_mut().pop();
         let Some(p) = next else { break };
         h.dealloc_depth.set(1);
-        let result = catch_unwind(AssertUnwindSafe(|| dealloc(Some(h), p)));
-        h.dealloc_depth.set(0);
-        if let Err(panic) = result {
-            // Finish the queue first so nothing is left half-freed.
-            drain_trash(h);
-            resume_unwind(panic);
-        }
+        let _depth = DepthGuard { h, depth: 0 };
+        dealloc(Some(h), p);
     }
 }
 
 /// Removes a dying object from its generation. Like CPython's
 /// `PyObject_GC_Del`, every container deallocation lowers `count0` (floored
 /// at 0), tracked at the time or not.
+#[inline]
 fn untrack(h: &Heap, p: ObjPtr) {
     if p.info().tracked {
         let l = p.link();
@@ -75,41 +84,68 @@ fn untrack(h: &Heap, p: ObjPtr) {
     }
 }
 
+/// Frees the block when dropped: a panicking destructor still returns the
+/// memory (the value counts as dropped, as `drop_in_place` promises).
+struct ReleaseOnDrop<'a> {
+    h: Option<&'a Heap>,
+    p: ObjPtr,
+}
+
+impl Drop for ReleaseOnDrop<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        release_block(self.h, self.p);
+    }
+}
+
 /// Finalizes, clears and frees an object whose count is zero.
+#[inline]
 fn dealloc(h: Option<&Heap>, p: ObjPtr) {
     if let Some(h) = h {
         untrack(h, p);
     }
-    let info = p.info();
-    let mut panic = None;
-    if !p.is_cleared() {
-        if info.has_finalizer && !p.is_finalized() {
-            if info.tracked {
-                let l = p.link();
-                l.prev.set(l.prev.get() | PREV_FINALIZED);
-            }
-            // SAFETY: the value is initialised and no one else can reach it
-            // (count zero, weak upgrades fail at count zero).
-            let r = catch_unwind(AssertUnwindSafe(|| unsafe { (info.finalize)(p.value_ptr()) }));
-            panic = panic.or(r.err());
-        }
-        if p.flags() & HAS_WEAK != 0 {
-            if let Some(h) = h {
-                if let Err(e) = catch_unwind(AssertUnwindSafe(|| run_weak_callbacks(h, p))) {
-                    panic = panic.or(Some(e));
-                }
-            }
-        }
-        p.set_flag(CLEARED);
-        // SAFETY: the value is initialised and CLEARED now guarantees it is
-        // never dropped or read again.
-        let r = catch_unwind(AssertUnwindSafe(|| unsafe { (info.drop_value)(p.value_ptr()) }));
-        panic = panic.or(r.err());
+    let release = ReleaseOnDrop { h, p };
+    if p.is_cleared() {
+        return; // the collector dropped the value; only the block is left
     }
-    release_block(h, p);
+    let info = p.info();
+    let panic = if info.has_finalizer || p.flags() & HAS_WEAK != 0 { before_drop(h, p) } else { None };
+    p.set_flag(CLEARED);
+    // SAFETY: the value is initialised and CLEARED now guarantees it is
+    // never dropped or read again; the block is freed only after this.
+    unsafe { (info.drop_value)(p.value_ptr()) };
+    drop(release);
     if let Some(e) = panic {
         resume_unwind(e);
     }
+}
+
+/// The rare steps before the value is dropped: the finalizer (once) and the
+/// weakref callbacks. A panic in them is returned, to resume once the object
+/// is fully gone.
+#[cold]
+#[inline(never)]
+fn before_drop(h: Option<&Heap>, p: ObjPtr) -> Option<Box<dyn std::any::Any + Send>> {
+    let info = p.info();
+    let mut panic = None;
+    if info.has_finalizer && !p.is_finalized() {
+        if info.tracked {
+            let l = p.link();
+            l.prev.set(l.prev.get() | PREV_FINALIZED);
+        }
+        // SAFETY: the value is initialised and no one else can reach it
+        // (count zero, weak upgrades fail at count zero).
+        let r = catch_unwind(AssertUnwindSafe(|| unsafe { (info.finalize)(p.value_ptr()) }));
+        panic = r.err();
+    }
+    if p.flags() & HAS_WEAK != 0 {
+        if let Some(h) = h {
+            if let Err(e) = catch_unwind(AssertUnwindSafe(|| run_weak_callbacks(h, p))) {
+                panic = panic.or(Some(e));
+            }
+        }
+    }
+    panic
 }
 
 /// Clears the weak references of `p` and calls their callbacks (a weakref
