@@ -136,25 +136,40 @@ pub(crate) struct Referrers {
     pub(crate) referrers: Vec<Vec<GcAny>>,
 }
 
-/// One pass over the heap finding the referrers of every target at once,
-/// so a breadth-first search costs one scan per level instead of one per
-/// node as `gc.get_referrers` would.
-pub(crate) fn scan_referrers(targets: &[&GcAny]) -> Referrers {
+/// Strong handles to every object of generations 0–2, in heap order: held
+/// while a scan runs `Trace` impls (user code), so nothing it looks at can
+/// be freed under it.
+pub(crate) fn pin_all() -> Vec<GcAny> {
+    crate::gc::get_objects(None).unwrap_or_default()
+}
+
+/// One pass over `pinned` (from [`pin_all`]) finding the referrers of every
+/// target at once, so a breadth-first search costs one scan per level
+/// instead of one per node as `gc.get_referrers` would.
+pub(crate) fn scan_referrers(targets: &[&GcAny], pinned: &[GcAny]) -> Referrers {
     let mut slot: HashMap<usize, usize, AddrHash> = HashMap::default();
     let mut referrers: Vec<Vec<GcAny>> = (0..targets.len()).map(|_| Vec::new()).collect();
+    // A 1024-bit prefilter on the address rejects most edges before the
+    // hash lookup (the frontier is small, the heap large).
+    let bit = |a: usize| (a >> 4) & 1023;
+    let mut mask = [0u64; 16];
     for (i, t) in targets.iter().enumerate() {
-        slot.entry(t.obj().addr()).or_insert(i);
+        let a = t.obj().addr();
+        slot.entry(a).or_insert(i);
+        mask[bit(a) >> 6] |= 1 << (bit(a) & 63);
     }
-    // Pinned: tracing runs `Trace` impls, which are user code.
-    let pinned = crate::gc::get_objects(None).unwrap_or_default();
     let mut edges: Vec<ObjPtr> = Vec::new();
     let mut hit: Vec<usize> = Vec::new();
-    for src in &pinned {
+    for src in pinned {
         edges.clear();
         CoreVisitor::new(Mode::Edges(&mut edges)).trace(src.obj());
         hit.clear();
         for e in &edges {
-            if let Some(&i) = slot.get(&e.addr()) {
+            let a = e.addr();
+            if mask[bit(a) >> 6] & (1 << (bit(a) & 63)) == 0 {
+                continue;
+            }
+            if let Some(&i) = slot.get(&a) {
                 if !hit.contains(&i) {
                     hit.push(i);
                 }
@@ -193,7 +208,7 @@ pub(crate) struct HeapGraph {
 impl HeapGraph {
     /// Scans the heap once.
     pub(crate) fn build() -> HeapGraph {
-        let mut objs = crate::gc::get_objects(None).unwrap_or_default();
+        let mut objs = pin_all();
         let tracked = objs.len();
         let mut index: HashMap<usize, u32, AddrHash> =
             HashMap::with_capacity_and_hasher(tracked + tracked / 4, AddrHash::default());

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use super::Predicate;
-use crate::heap::inspect::{scan_referrers, HeapGraph};
+use crate::heap::inspect::{pin_all, scan_referrers, HeapGraph};
 use crate::GcAny;
 
 /// Options of [`find_ref_chain`] and [`find_backref_chain`].
@@ -92,6 +92,7 @@ pub fn find_backref_chain(
     let mut seen: HashSet<usize> = HashSet::from([obj.id()]);
     let mut parent: HashMap<usize, GcAny> = HashMap::new();
     let mut level = vec![obj.clone()];
+    let mut pinned: Option<Vec<GcAny>> = None;
     for d in 0.. {
         if let Some(found) = level.iter().find(|t| predicate(t)) {
             return chain_from(found, &parent);
@@ -99,7 +100,9 @@ pub fn find_backref_chain(
         if d >= opts.max_depth || level.is_empty() {
             break;
         }
-        let refs = scan_referrers(&level.iter().collect::<Vec<_>>());
+        // Pinned once for all levels: the predicate may drop handles.
+        let pinned = pinned.get_or_insert_with(pin_all);
+        let refs = scan_referrers(&level.iter().collect::<Vec<_>>(), pinned);
         let mut next = Vec::new();
         for (t, rs) in level.iter().zip(refs.referrers) {
             for r in rs {

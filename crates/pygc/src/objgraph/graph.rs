@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use super::present::{self, GraphReport, Renderer};
 use super::{type_name, ObjgraphError, Predicate};
-use crate::heap::inspect::scan_referrers;
+use crate::heap::inspect::{pin_all, scan_referrers};
 use crate::GcAny;
 
 /// Options of [`show_refs`], [`show_backrefs`] and [`show_chain`]
@@ -334,6 +334,10 @@ fn walk(
     }
     // Referrers found by the last level scan, by object id (pool indexes).
     let mut referrers: HashMap<usize, Vec<usize>> = HashMap::new();
+    // The heap is pinned once for every level's scan, except when exact
+    // refcounts are shown: then each scan pins and unpins, so no label
+    // counts the pin.
+    let mut pinned: Option<Vec<GcAny>> = None;
     let mut objects = 0;
     while let Some(ti) = queue.pop_front() {
         objects += 1;
@@ -359,7 +363,13 @@ fn walk(
                     )
                     .collect();
                 let targets: Vec<GcAny> = level.iter().map(|&q| w.pool.objs[q].clone()).collect();
-                let found = scan_referrers(&targets.iter().collect::<Vec<_>>());
+                let refs: Vec<&GcAny> = targets.iter().collect();
+                let found = if opts.refcounts {
+                    scan_referrers(&refs, &pin_all())
+                } else {
+                    scan_referrers(&refs, pinned.get_or_insert_with(pin_all))
+                };
+                drop(refs);
                 drop(targets);
                 for (q, rs) in level.iter().zip(found.referrers) {
                     let id = w.pool.objs[*q].id();
