@@ -396,8 +396,8 @@ fn walk(
                 for l in labels {
                     w.edge(&source, &target, &l, false);
                 }
-                if !depth.contains_key(&source.id()) {
-                    depth.insert(source.id(), tdepth + 1);
+                if let std::collections::hash_map::Entry::Vacant(e) = depth.entry(source.id()) {
+                    e.insert(tdepth + 1);
                     queue.push_back(ri);
                 }
                 n += 1;
@@ -416,8 +416,8 @@ fn walk(
                     continue;
                 }
                 w.edge(&target, &source, &label, weak);
-                if !depth.contains_key(&source.id()) {
-                    depth.insert(source.id(), tdepth + 1);
+                if let std::collections::hash_map::Entry::Vacant(e) = depth.entry(source.id()) {
+                    e.insert(tdepth + 1);
                     let i = w.pool.keep(source);
                     queue.push_back(i);
                 }

@@ -147,14 +147,15 @@ pub(crate) fn layout(g: &ObjectGraph) -> Scene {
             layers[rank(i)].push(i);
         }
     }
-    let mut geom = vec![Geom::default(); n];
-    for i in 0..n {
-        let node = &g.nodes[i];
-        let w = node.lines.iter().map(|l| text_width(l)).fold(0.0, f32::max) + 2.0 * PAD_X;
-        let h = node.lines.len() as f32 * LINE_H + 2.0 * PAD_Y;
-        geom[i].w = w;
-        geom[i].h = h;
-    }
+    let mut geom: Vec<Geom> = g
+        .nodes
+        .iter()
+        .map(|node| Geom {
+            w: node.lines.iter().map(|l| text_width(l)).fold(0.0, f32::max) + 2.0 * PAD_X,
+            h: node.lines.len() as f32 * LINE_H + 2.0 * PAD_Y,
+            ..Geom::default()
+        })
+        .collect();
     // Neighbours (either direction), ignoring finalizer markers.
     let mut adj: Vec<Vec<usize>> = vec![Vec::new(); n];
     for e in &g.edges {
@@ -404,9 +405,7 @@ pub(crate) fn layout(g: &ObjectGraph) -> Scene {
             label,
         });
     }
-    for i in 0..n {
-        let node = &g.nodes[i];
-        let gi = geom[i];
+    for (node, &gi) in g.nodes.iter().zip(&geom) {
         let (h, s, v) = node.hsv;
         let fill = Rgb::from_hsv(h, s, v);
         let text = match node.font {
