@@ -369,3 +369,55 @@ fn errors_are_clear() {
         assert!(matches!(gv, Err(ObjgraphError::GraphvizNotFound)));
     }
 }
+
+#[test]
+fn without_a_filename_a_png_lands_beside_a_temporary_dot() {
+    let (t, _a, _b) = sample();
+    let mut status = Vec::new();
+    let report = objgraph::show_refs(
+        &[Gc::to_any(&t)],
+        GraphOptions {
+            renderer: Renderer::Builtin,
+            status: Some(&mut status),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let dot = report.dot_path.unwrap();
+    let png = report.image_path.unwrap();
+    assert_eq!(png, dot.with_extension("png"));
+    assert!(dot
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("objgraph-"));
+    assert_eq!(
+        String::from_utf8(status).unwrap(),
+        format!(
+            "Graph written to {} (4 nodes)\nImage generated as {}\n",
+            dot.display(),
+            png.display()
+        )
+    );
+    assert!(tiny_skia::Pixmap::load_png(&png).is_ok());
+    let _ = std::fs::remove_file(dot);
+    let _ = std::fs::remove_file(png);
+}
+
+#[test]
+fn weak_references_are_optional_in_refs_and_absent_from_backrefs() {
+    let (t, a, _b) = sample();
+    let no_weak = dot_of(|o| {
+        objgraph::show_refs(&[Gc::to_any(&a)], GraphOptions { weak: false, ..o }).unwrap();
+    });
+    assert!(!no_weak.contains("dashed"));
+    assert!(!no_weak.contains(&format!("o{}[", Gc::id(&t))));
+    // Back-references of the tree: the nodes' weak `parent` handles do not
+    // keep it alive, so they are not drawn.
+    let back = dot_of(|o| {
+        objgraph::show_backrefs(&[Gc::to_any(&t)], o).unwrap();
+    });
+    assert!(!back.contains("parent"));
+    assert_eq!(back.matches(" -> ").count(), 0);
+}
