@@ -319,15 +319,17 @@ fn errors_are_clear() {
     assert!(buf.is_empty());
 
     let bad = PathBuf::from("/nonexistent-dir-for-pygc/graph.svg");
+    let mut status = Vec::new();
     let err = objgraph::show_refs(
         &objs,
         GraphOptions {
             filename: Some(bad.clone()),
-            status: Some(&mut Vec::new()),
+            status: Some(&mut status),
             ..Default::default()
         },
     )
     .unwrap_err();
+    assert!(status.is_empty(), "nothing is reported written");
     match &err {
         ObjgraphError::File { path, .. } => assert_eq!(path, &bad),
         other => panic!("{other:?}"),

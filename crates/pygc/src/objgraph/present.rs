@@ -123,13 +123,14 @@ fn render_graphviz(dot_path: &Path, path: &Path) -> Result<(), ObjgraphError> {
         dot_path.display().to_string(),
     ];
     let command = format!("dot {}", args.join(" "));
-    let status = Command::new("dot")
-        .args(&args)
-        .status()
-        .map_err(|_| ObjgraphError::GraphvizNotFound)?;
+    let status = Command::new("dot").args(&args).status().map_err(|_| {
+        let _ = fs::remove_file(path);
+        ObjgraphError::GraphvizNotFound
+    })?;
     if status.success() {
         Ok(())
     } else {
+        let _ = fs::remove_file(path);
         Err(ObjgraphError::GraphvizFailed {
             command,
             code: status.code(),
@@ -187,6 +188,25 @@ pub(crate) fn present(
         }
         _ => temp_dot(g.dot())?,
     };
+    report.dot_path = Some(dot_path.clone());
+    // The image is made before anything is printed: on failure the
+    // temporary .dot is removed and only the error is reported.
+    let image = match (is_dot, filename) {
+        (true, _) => None,
+        (false, Some(f)) => Some(f),
+        (false, None) => Some(dot_path.with_extension("png")),
+    };
+    if let Some(image) = &image {
+        let made = if use_dot {
+            render_graphviz(&dot_path, image)
+        } else {
+            render_builtin(g, image)
+        };
+        if let Err(e) = made {
+            let _ = fs::remove_file(&dot_path);
+            return Err(e);
+        }
+    }
     writeln!(
         status,
         "Graph written to {} ({} nodes)",
@@ -194,19 +214,9 @@ pub(crate) fn present(
         g.node_count()
     )
     .map_err(ObjgraphError::Write)?;
-    report.dot_path = Some(dot_path.clone());
-    if is_dot {
+    let Some(image) = image else {
         return Ok(report);
-    }
-    let image = match filename {
-        Some(f) => f,
-        None => dot_path.with_extension("png"),
     };
-    if use_dot {
-        render_graphviz(&dot_path, &image)?;
-    } else {
-        render_builtin(g, &image)?;
-    }
     writeln!(status, "Image generated as {}", image.display()).map_err(ObjgraphError::Write)?;
     report.image_path = Some(image);
     Ok(report)
