@@ -3,6 +3,7 @@
 //! * `#[derive(Trace)]` — see `trace.rs`.
 //! * `#[profile]` — see `profile.rs`.
 
+mod profile;
 mod trace;
 
 use proc_macro::TokenStream;
@@ -18,4 +19,15 @@ use proc_macro::TokenStream;
 #[proc_macro_derive(Trace, attributes(pygc))]
 pub fn derive_trace(input: TokenStream) -> TokenStream {
     trace::derive(input.into()).into()
+}
+
+/// Profiles a function line by line, as memory_profiler's `@profile` does:
+/// when the function returns it prints, for each line, the memory after the
+/// line ran, the increment summed over its occurrences, and how often it ran.
+///
+/// Arguments: `precision = N`, `measure = Rss | Heap | Auto`,
+/// `stream = <impl io::Write>`, `crate = <path to the runtime>`.
+#[proc_macro_attribute]
+pub fn profile(attr: TokenStream, item: TokenStream) -> TokenStream {
+    profile::expand(attr.into(), item.into()).into()
 }

@@ -14,12 +14,7 @@ struct TypeOptions {
 }
 
 fn type_options(input: &DeriveInput) -> syn::Result<TypeOptions> {
-    let mut o = TypeOptions {
-        finalize: false,
-        legacy: false,
-        tracked: false,
-        krate: parse_quote!(::pygc),
-    };
+    let mut o = TypeOptions { finalize: false, legacy: false, tracked: false, krate: parse_quote!(::pygc) };
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("pygc")) {
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("finalize") {
@@ -39,10 +34,7 @@ fn type_options(input: &DeriveInput) -> syn::Result<TypeOptions> {
         })?;
     }
     if o.legacy && !o.finalize {
-        return Err(Error::new(
-            Span::call_site(),
-            "`legacy` needs `finalize`: #[pygc(finalize, legacy)]",
-        ));
+        return Err(Error::new(Span::call_site(), "`legacy` needs `finalize`: #[pygc(finalize, legacy)]"));
     }
     Ok(o)
 }
@@ -83,73 +75,77 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     let krate = &opts.krate;
 
     let mut tracked_terms = Vec::new();
-    let body =
-        match &input.data {
-            Data::Struct(s) => {
+    let mut frozen_terms = Vec::new();
+    let body = match &input.data {
+        Data::Struct(s) => {
+            let mut visits = Vec::new();
+            for (i, f) in s.fields.iter().enumerate() {
+                if is_skipped(f)? {
+                    continue;
+                }
+                let ty = &f.ty;
+                tracked_terms.push(quote!(<#ty as #krate::Trace>::TRACKED));
+                frozen_terms.push(quote!(<#ty as #krate::Trace>::FROZEN));
+                let name = label(f, i);
+                let access = match &f.ident {
+                    Some(id) => quote!(self.#id),
+                    None => {
+                        let idx = syn::Index::from(i);
+                        quote!(self.#idx)
+                    }
+                };
+                visits.push(quote! {
+                    #krate::Visitor::field(v, #name, |v| #krate::Trace::trace(&#access, v));
+                });
+            }
+            quote!(#(#visits)*)
+        }
+        Data::Enum(e) => {
+            let mut arms = Vec::new();
+            for variant in &e.variants {
+                let vname = &variant.ident;
+                let mut binds = Vec::new();
                 let mut visits = Vec::new();
-                for (i, f) in s.fields.iter().enumerate() {
-                    if is_skipped(f)? {
+                for (i, f) in variant.fields.iter().enumerate() {
+                    let bind = format_ident!("__pygc_f{}", i);
+                    let skipped = is_skipped(f)?;
+                    match &f.ident {
+                        Some(id) if skipped => binds.push(quote!(#id: _)),
+                        Some(id) => binds.push(quote!(#id: #bind)),
+                        None if skipped => binds.push(quote!(_)),
+                        None => binds.push(quote!(#bind)),
+                    }
+                    if skipped {
                         continue;
                     }
                     let ty = &f.ty;
                     tracked_terms.push(quote!(<#ty as #krate::Trace>::TRACKED));
+                    frozen_terms.push(quote!(<#ty as #krate::Trace>::FROZEN));
                     let name = label(f, i);
-                    let access = match &f.ident {
-                        Some(id) => quote!(self.#id),
-                        None => {
-                            let idx = syn::Index::from(i);
-                            quote!(self.#idx)
-                        }
-                    };
                     visits.push(quote! {
-                        #krate::Visitor::field(v, #name, |v| #krate::Trace::trace(&#access, v));
+                        #krate::Visitor::field(v, #name, |v| #krate::Trace::trace(#bind, v));
                     });
                 }
-                quote!(#(#visits)*)
+                let pattern = match &variant.fields {
+                    Fields::Named(_) => quote!(Self::#vname { #(#binds),* }),
+                    Fields::Unnamed(_) => quote!(Self::#vname ( #(#binds),* )),
+                    Fields::Unit => quote!(Self::#vname),
+                };
+                arms.push(quote!(#pattern => { #(#visits)* }));
             }
-            Data::Enum(e) => {
-                let mut arms = Vec::new();
-                for variant in &e.variants {
-                    let vname = &variant.ident;
-                    let mut binds = Vec::new();
-                    let mut visits = Vec::new();
-                    for (i, f) in variant.fields.iter().enumerate() {
-                        let bind = format_ident!("__pygc_f{}", i);
-                        let skipped = is_skipped(f)?;
-                        match &f.ident {
-                            Some(id) if skipped => binds.push(quote!(#id: _)),
-                            Some(id) => binds.push(quote!(#id: #bind)),
-                            None if skipped => binds.push(quote!(_)),
-                            None => binds.push(quote!(#bind)),
-                        }
-                        if skipped {
-                            continue;
-                        }
-                        let ty = &f.ty;
-                        tracked_terms.push(quote!(<#ty as #krate::Trace>::TRACKED));
-                        let name = label(f, i);
-                        visits.push(quote! {
-                            #krate::Visitor::field(v, #name, |v| #krate::Trace::trace(#bind, v));
-                        });
-                    }
-                    let pattern = match &variant.fields {
-                        Fields::Named(_) => quote!(Self::#vname { #(#binds),* }),
-                        Fields::Unnamed(_) => quote!(Self::#vname ( #(#binds),* )),
-                        Fields::Unit => quote!(Self::#vname),
-                    };
-                    arms.push(quote!(#pattern => { #(#visits)* }));
-                }
-                if arms.is_empty() {
-                    quote!(match *self {})
-                } else {
-                    quote!(match self { #(#arms)* })
-                }
+            if arms.is_empty() {
+                quote!(match *self {})
+            } else {
+                quote!(match self { #(#arms)* })
             }
-            Data::Union(u) => return Err(Error::new(
+        }
+        Data::Union(u) => {
+            return Err(Error::new(
                 u.union_token.span(),
                 "Trace cannot be derived for a union: pygc cannot know which field holds handles",
-            )),
-        };
+            ))
+        }
+    };
 
     for param in input.generics.type_params_mut() {
         param.bounds.push(parse_quote!(#krate::Trace));
@@ -157,11 +153,7 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     let name = &input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
 
-    let tracked = if opts.tracked {
-        quote!(true)
-    } else {
-        quote!(false #(|| #tracked_terms)*)
-    };
+    let tracked = if opts.tracked { quote!(true) } else { quote!(false #(|| #tracked_terms)*) };
     let finalizer = if opts.finalize {
         let legacy = opts.legacy;
         quote! {
@@ -178,6 +170,7 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     Ok(quote! {
         impl #impl_generics #krate::Trace for #name #ty_generics #where_clause {
             const TRACKED: bool = #tracked;
+            const FROZEN: bool = true #(&& #frozen_terms)*;
             #finalizer
             #[allow(unused_variables)]
             #[inline]

@@ -42,14 +42,11 @@ impl fmt::Display for GcError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             GcError::InvalidGeneration => f.write_str("invalid generation"),
-            GcError::GenerationTooLarge => f.write_str(
-                "generation parameter must be less than the number of available generations (3)",
-            ),
+            GcError::GenerationTooLarge => {
+                f.write_str("generation parameter must be less than the number of available generations (3)")
+            }
             GcError::ThresholdOverflow(v) => {
-                write!(
-                    f,
-                    "threshold {v} is greater than the maximum of a C int (2147483647)"
-                )
+                write!(f, "threshold {v} is greater than the maximum of a C int (2147483647)")
             }
         }
     }
@@ -134,11 +131,8 @@ pub struct GenerationStats {
 }
 
 impl GenerationStats {
-    pub(crate) const ZERO: GenerationStats = GenerationStats {
-        collections: 0,
-        collected: 0,
-        uncollectable: 0,
-    };
+    pub(crate) const ZERO: GenerationStats =
+        GenerationStats { collections: 0, collected: 0, uncollectable: 0 };
 }
 
 /// The phase a gc callback is called for.
@@ -176,16 +170,32 @@ pub struct CallbackInfo {
 pub struct CallbackId(u64);
 
 /// Enables automatic collection (`gc.enable()`).
+///
+/// ```
+/// pygc::gc::disable();
+/// pygc::gc::enable();
+/// assert!(pygc::gc::isenabled());
+/// ```
 pub fn enable() {
     state::with(|h| h.enabled.set(true))
 }
 
 /// Disables automatic collection; [`collect`] still works (`gc.disable()`).
+///
+/// ```
+/// pygc::gc::disable();
+/// assert!(!pygc::gc::isenabled());
+/// assert_eq!(pygc::gc::collect(), 0);
+/// ```
 pub fn disable() {
     state::with(|h| h.enabled.set(false))
 }
 
 /// Whether automatic collection is enabled (`gc.isenabled()`).
+///
+/// ```
+/// assert!(pygc::gc::isenabled());
+/// ```
 pub fn isenabled() -> bool {
     state::with(|h| h.enabled.get())
 }
@@ -197,6 +207,12 @@ pub fn collect() -> usize {
 }
 
 /// Collects `generation` and all younger ones (`gc.collect(generation)`).
+///
+/// ```
+/// use pygc::gc;
+/// assert_eq!(gc::collect_generation(0), Ok(0));
+/// assert_eq!(gc::collect_generation(3).unwrap_err().to_string(), "invalid generation");
+/// ```
 pub fn collect_generation(generation: usize) -> Result<usize, GcError> {
     if generation >= NUM_GENERATIONS {
         return Err(GcError::InvalidGeneration);
@@ -207,23 +223,38 @@ pub fn collect_generation(generation: usize) -> Result<usize, GcError> {
 /// `(count0, count1, count2)` (`gc.get_count()`): tracked allocations minus
 /// deallocations since the last collection, then collections of the younger
 /// generation since the last collection of each older one.
+///
+/// ```
+/// use pygc::{gc, Gc};
+/// let v = Gc::new(Vec::<Gc<Vec<u8>>>::new()); // a container: counted
+/// let s = Gc::new(String::new());             // holds no handles: not counted
+/// assert_eq!(gc::get_count(), (1, 0, 0));
+/// gc::collect_generation(0).unwrap();
+/// assert_eq!(gc::get_count(), (0, 1, 0));
+/// # drop((v, s));
+/// ```
 pub fn get_count() -> (usize, usize, usize) {
     state::with(|h| (h.count[0].get(), h.count[1].get(), h.count[2].get()))
 }
 
 /// The collection thresholds (`gc.get_threshold()`), (700, 10, 10) by default.
+///
+/// ```
+/// assert_eq!(pygc::gc::get_threshold(), (700, 10, 10));
+/// ```
 pub fn get_threshold() -> (usize, usize, usize) {
-    state::with(|h| {
-        (
-            h.threshold[0].get(),
-            h.threshold[1].get(),
-            h.threshold[2].get(),
-        )
-    })
+    state::with(|h| (h.threshold[0].get(), h.threshold[1].get(), h.threshold[2].get()))
 }
 
 /// Sets the thresholds (`gc.set_threshold(t0, t1, t2)`). `t0 = 0` turns
 /// automatic collection off. Values must fit CPython's C `int`.
+///
+/// ```
+/// use pygc::gc;
+/// gc::set_threshold(1000, 15, 15).unwrap();
+/// assert_eq!(gc::get_threshold(), (1000, 15, 15));
+/// assert!(gc::set_threshold(usize::MAX, 10, 10).is_err());
+/// ```
 pub fn set_threshold(t0: usize, t1: usize, t2: usize) -> Result<(), GcError> {
     for t in [t0, t1, t2] {
         if t > i32::MAX as usize {
@@ -240,21 +271,32 @@ pub fn set_threshold(t0: usize, t1: usize, t2: usize) -> Result<(), GcError> {
 
 /// Tracked objects of generation `g`, or of all generations with `None`
 /// (`gc.get_objects(generation=None)`); the permanent generation is left out.
+///
+/// ```
+/// use pygc::{gc, Gc, GcCell};
+/// let list = Gc::new(GcCell::new(Vec::<Gc<u8>>::new()));
+/// let objects = gc::get_objects(None).unwrap();
+/// assert_eq!(objects, vec![Gc::to_any(&list)]);
+/// assert!(gc::get_objects(Some(3)).is_err());
+/// ```
 pub fn get_objects(generation: Option<usize>) -> Result<Vec<GcAny>, GcError> {
     let gens = match generation {
         None => 0..NUM_GENERATIONS,
         Some(g) if g < NUM_GENERATIONS => g..g + 1,
         Some(_) => return Err(GcError::GenerationTooLarge),
     };
-    Ok(state::with(|h| {
-        gens.flat_map(|g| list::objects(h.head(g)))
-            .map(GcAny::from_ptr_incref)
-            .collect()
-    }))
+    Ok(state::with(|h| gens.flat_map(|g| list::objects(h.head(g))).map(GcAny::from_ptr_incref).collect()))
 }
 
 /// Objects of generations 0–2 that hold a strong handle to any of `objs`
 /// (`gc.get_referrers(*objs)`).
+///
+/// ```
+/// use pygc::{gc, Gc};
+/// let leaf = Gc::new(1u32);
+/// let holder = Gc::new(vec![leaf.clone()]);
+/// assert_eq!(gc::get_referrers(&[&leaf]), vec![Gc::to_any(&holder)]);
+/// ```
 pub fn get_referrers(objs: &[&dyn Handle]) -> Vec<GcAny> {
     let targets: std::collections::HashSet<usize> = objs.iter().map(|o| o.raw().0.addr()).collect();
     state::with(|h| {
@@ -275,6 +317,13 @@ pub fn get_referrers(objs: &[&dyn Handle]) -> Vec<GcAny> {
 
 /// Objects directly held by any of `objs`, in trace order
 /// (`gc.get_referents(*objs)`).
+///
+/// ```
+/// use pygc::{gc, Gc};
+/// let leaf = Gc::new(1u32);
+/// let holder = Gc::new(vec![leaf.clone()]);
+/// assert_eq!(gc::get_referents(&[&holder]), vec![Gc::to_any(&leaf)]);
+/// ```
 pub fn get_referents(objs: &[&dyn Handle]) -> Vec<GcAny> {
     let mut edges = Vec::new();
     for o in objs {
@@ -285,18 +334,39 @@ pub fn get_referents(objs: &[&dyn Handle]) -> Vec<GcAny> {
 
 /// Whether the collector tracks the object (`gc.is_tracked`): its type can
 /// hold handles and it is in a generation.
+///
+/// ```
+/// use pygc::{gc, Gc, GcCell};
+/// assert!(!gc::is_tracked(&Gc::new(42)));
+/// assert!(gc::is_tracked(&Gc::new(GcCell::new(Vec::<Gc<u8>>::new()))));
+/// ```
 pub fn is_tracked(obj: &impl Handle) -> bool {
     let p = obj.raw().0;
     p.info().tracked && p.is_tracked()
 }
 
 /// Whether the object's finalizer already ran (`gc.is_finalized`).
+///
+/// ```
+/// use pygc::{gc, Gc};
+/// assert!(!gc::is_finalized(&Gc::new(1u8)));
+/// ```
 pub fn is_finalized(obj: &impl Handle) -> bool {
     obj.raw().0.is_finalized()
 }
 
 /// Moves every tracked object to the permanent generation, which the
 /// collector ignores, and zeroes the counts (`gc.freeze()`).
+///
+/// ```
+/// use pygc::{gc, Gc, GcCell};
+/// let x = Gc::new(GcCell::new(Vec::<Gc<u8>>::new()));
+/// gc::freeze();
+/// assert_eq!(gc::get_freeze_count(), 1);
+/// gc::unfreeze();
+/// assert_eq!(gc::get_freeze_count(), 0);
+/// # drop(x);
+/// ```
 pub fn freeze() {
     state::with(|h| {
         for g in 0..NUM_GENERATIONS {
@@ -307,37 +377,67 @@ pub fn freeze() {
 }
 
 /// Moves the permanent generation back into the oldest (`gc.unfreeze()`).
+/// See [`freeze`] for an example.
 pub fn unfreeze() {
     state::with(|h| list::merge(h.permanent(), h.head(NUM_GENERATIONS - 1)))
 }
 
 /// Objects in the permanent generation (`gc.get_freeze_count()`).
+/// See [`freeze`] for an example.
 pub fn get_freeze_count() -> usize {
     state::with(|h| list::len(h.permanent()))
 }
 
 /// Per-generation statistics (`gc.get_stats()`).
+///
+/// ```
+/// use pygc::gc;
+/// gc::collect();
+/// assert_eq!(gc::get_stats()[2].collections, 1);
+/// ```
 pub fn get_stats() -> [GenerationStats; 3] {
     state::with(|h| *h.stats.borrow())
 }
 
 /// Uncollectable objects, and every unreachable object under
 /// [`DEBUG_SAVEALL`] (`gc.garbage`).
+///
+/// ```
+/// use pygc::{gc, Gc, GcCell, Trace};
+/// #[derive(Trace)]
+/// struct List(GcCell<Vec<Gc<List>>>);
+/// gc::set_debug(gc::DEBUG_SAVEALL);
+/// let x = Gc::new(List(GcCell::new(Vec::new())));
+/// x.0.borrow_mut().push(x.clone());
+/// drop(x);
+/// assert_eq!(gc::collect(), 1);
+/// assert_eq!(gc::garbage().len(), 1);
+/// gc::set_debug(gc::DebugFlags::empty());
+/// let saved = gc::take_garbage();
+/// assert!(saved[0].is::<List>());
+/// ```
 pub fn garbage() -> Vec<GcAny> {
     state::with(|h| h.garbage.borrow().clone())
 }
 
 /// Empties [`garbage`], returning what it held (`del gc.garbage[:]`).
+/// See [`garbage`] for an example.
 pub fn take_garbage() -> Vec<GcAny> {
     state::with(|h| std::mem::take(&mut *h.garbage.borrow_mut()))
 }
 
 /// Sets the debug flags (`gc.set_debug`).
+///
+/// ```
+/// use pygc::gc;
+/// gc::set_debug(gc::DEBUG_STATS | gc::DEBUG_COLLECTABLE);
+/// assert_eq!(gc::get_debug().bits(), 3);
+/// ```
 pub fn set_debug(flags: DebugFlags) {
     state::with(|h| h.debug.set(flags))
 }
 
-/// The debug flags (`gc.get_debug`).
+/// The debug flags (`gc.get_debug`). See [`set_debug`].
 pub fn get_debug() -> DebugFlags {
     state::with(|h| h.debug.get())
 }
@@ -350,29 +450,36 @@ pub fn set_debug_output(out: Option<Box<dyn std::io::Write>>) {
 
 /// Appends to `gc.callbacks`: `cb(phase, info)` runs before and after every
 /// collection. A panic in a callback is resumed after the collection ends.
+///
+/// ```
+/// use pygc::gc;
+/// use std::{cell::Cell, rc::Rc};
+/// let runs = Rc::new(Cell::new(0));
+/// let r = runs.clone();
+/// let id = gc::add_callback(move |_phase, _info| r.set(r.get() + 1));
+/// gc::collect();
+/// assert_eq!(runs.get(), 2); // "start" and "stop"
+/// assert!(gc::remove_callback(id));
+/// ```
 pub fn add_callback(cb: impl FnMut(Phase, &CallbackInfo) + 'static) -> CallbackId {
     state::with(|h| {
         let id = h.next_callback_id.get();
         h.next_callback_id.set(id + 1);
-        h.callbacks
-            .borrow_mut()
-            .push((id, std::rc::Rc::new(std::cell::RefCell::new(cb))));
+        h.callbacks.borrow_mut().push((id, std::rc::Rc::new(std::cell::RefCell::new(cb))));
         CallbackId(id)
     })
 }
 
-/// Removes a callback; false if it was not registered.
+/// Removes a callback; false if it was not registered. See [`add_callback`].
 pub fn remove_callback(id: CallbackId) -> bool {
     let removed = state::with(|h| {
         let mut cbs = h.callbacks.borrow_mut();
-        cbs.iter()
-            .position(|(i, _)| *i == id.0)
-            .map(|i| cbs.remove(i))
+        cbs.iter().position(|(i, _)| *i == id.0).map(|i| cbs.remove(i))
     });
     removed.is_some()
 }
 
-/// Removes every callback.
+/// Removes every callback (`gc.callbacks.clear()`).
 pub fn clear_callbacks() {
     let old = state::with(|h| std::mem::take(&mut *h.callbacks.borrow_mut()));
     drop(old);

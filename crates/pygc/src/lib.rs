@@ -40,5 +40,10 @@ pub use heap::{TRACKED_HEADER_SIZE, UNTRACKED_HEADER_SIZE};
 /// See the attribute options in the `pygc-derive` crate.
 pub use pygc_derive::Trace;
 
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
+
 // Lets `#[derive(Trace)]` refer to `::pygc` from inside this crate's tests.
 extern crate self as pygc;

@@ -25,10 +25,5 @@ pub fn getrefcount(obj: &impl Handle) -> usize {
 /// ```
 pub fn getsizeof(obj: &impl Handle) -> usize {
     let info = obj.raw().0.info();
-    info.value_size
-        + if info.tracked {
-            TRACKED_HEADER_SIZE
-        } else {
-            UNTRACKED_HEADER_SIZE
-        }
+    info.value_size + if info.tracked { TRACKED_HEADER_SIZE } else { UNTRACKED_HEADER_SIZE }
 }

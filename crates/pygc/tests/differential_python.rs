@@ -33,13 +33,7 @@ fn case(seed: u64) -> Case {
     let mut r = Rng(seed * 2_654_435_761 + 1);
     let nodes = 1 + r.next(40) as usize;
     let edges = (0..r.next(3 * nodes as u64 + 1))
-        .map(|_| {
-            (
-                r.next(nodes as u64) as usize,
-                r.next(3) as usize,
-                r.next(nodes as u64) as usize,
-            )
-        })
+        .map(|_| (r.next(nodes as u64) as usize, r.next(3) as usize, r.next(nodes as u64) as usize))
         .collect();
     let keep = (0..nodes).filter(|_| r.next(4) == 0).collect();
     Case { nodes, edges, keep }
@@ -48,13 +42,7 @@ fn case(seed: u64) -> Case {
 fn ours(c: &Case) -> usize {
     gc::disable();
     let nodes: Vec<Gc<Slots>> = (0..c.nodes)
-        .map(|_| {
-            Gc::new(Slots {
-                a: GcCell::new(None),
-                b: GcCell::new(None),
-                c: GcCell::new(None),
-            })
-        })
+        .map(|_| Gc::new(Slots { a: GcCell::new(None), b: GcCell::new(None), c: GcCell::new(None) }))
         .collect();
     for &(from, slot, to) in &c.edges {
         let cell = match slot {
@@ -98,18 +86,9 @@ fn collect_numbers_match_cpython() {
     let cases: Vec<Case> = (0..60).map(case).collect();
     let mut input = String::new();
     for c in &cases {
-        let edges: Vec<String> = c
-            .edges
-            .iter()
-            .map(|(f, s, t)| format!("{f},{s},{t}"))
-            .collect();
+        let edges: Vec<String> = c.edges.iter().map(|(f, s, t)| format!("{f},{s},{t}")).collect();
         let keep: Vec<String> = c.keep.iter().map(|k| k.to_string()).collect();
-        input.push_str(&format!(
-            "{}|{}|{}\n",
-            c.nodes,
-            edges.join(" "),
-            keep.join(" ")
-        ));
+        input.push_str(&format!("{}|{}|{}\n", c.nodes, edges.join(" "), keep.join(" ")));
     }
     let mut child = match Command::new("python3")
         .arg("-c")
@@ -119,31 +98,14 @@ fn collect_numbers_match_cpython() {
         .spawn()
     {
         Ok(c) => c,
-        Err(e) => panic!(
-            "python3 is required as the oracle (it is on every machine of this project): {e}"
-        ),
+        Err(e) => panic!("python3 is required as the oracle (it is on every machine of this project): {e}"),
     };
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "python3 failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let expected: Vec<usize> = String::from_utf8(out.stdout)
-        .unwrap()
-        .split_whitespace()
-        .map(|s| s.parse().unwrap())
-        .collect();
+    assert!(out.status.success(), "python3 failed: {}", String::from_utf8_lossy(&out.stderr));
+    let expected: Vec<usize> =
+        String::from_utf8(out.stdout).unwrap().split_whitespace().map(|s| s.parse().unwrap()).collect();
     let got: Vec<usize> = cases.iter().map(ours).collect();
     assert_eq!(got, expected);
-    assert!(
-        expected.iter().any(|&n| n > 5),
-        "the cases include real cycles: {expected:?}"
-    );
+    assert!(expected.iter().any(|&n| n > 5), "the cases include real cycles: {expected:?}");
 }

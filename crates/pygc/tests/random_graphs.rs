@@ -79,10 +79,7 @@ fn run(ops: Vec<Op>, thresholds: (usize, usize, usize)) -> Result<(), TestCaseEr
     gc::set_threshold(thresholds.0, thresholds.1, thresholds.2).unwrap();
     DROPS.with(|d| d.borrow_mut().clear());
     FINALS.with(|f| f.borrow_mut().clear());
-    let mut model = Model {
-        edges: Vec::new(),
-        roots: Vec::new(),
-    };
+    let mut model = Model { edges: Vec::new(), roots: Vec::new() };
     let mut roots: Vec<Gc<PNode>> = Vec::new();
     let mut weaks: Vec<Weak<PNode>> = Vec::new();
     for op in ops {
@@ -91,10 +88,7 @@ fn run(ops: Vec<Op>, thresholds: (usize, usize, usize)) -> Result<(), TestCaseEr
                 let id = model.edges.len();
                 DROPS.with(|d| d.borrow_mut().push(0));
                 FINALS.with(|f| f.borrow_mut().push(0));
-                let n = Gc::new(PNode {
-                    id,
-                    slots: GcCell::new(Default::default()),
-                });
+                let n = Gc::new(PNode { id, slots: GcCell::new(Default::default()) });
                 weaks.push(Gc::downgrade(&n));
                 model.edges.push([None; SLOTS]);
                 model.roots.push(id);
@@ -137,13 +131,7 @@ fn run(ops: Vec<Op>, thresholds: (usize, usize, usize)) -> Result<(), TestCaseEr
         let alive = w.upgrade().is_some();
         prop_assert_eq!(alive, reachable.contains(&id), "node {}", id);
         let drops = DROPS.with(|d| d.borrow()[id]);
-        prop_assert_eq!(
-            drops,
-            if alive { 0 } else { 1 },
-            "node {} dropped {} times",
-            id,
-            drops
-        );
+        prop_assert_eq!(drops, if alive { 0 } else { 1 }, "node {} dropped {} times", id, drops);
     }
     // Everything goes once the roots go; each finalizer ran at most once and
     // every node was dropped exactly once.
@@ -154,10 +142,7 @@ fn run(ops: Vec<Op>, thresholds: (usize, usize, usize)) -> Result<(), TestCaseEr
     drop(weaks);
     prop_assert_eq!(DROPS.with(|d| d.borrow().clone()), vec![1; n]);
     prop_assert_eq!(FINALS.with(|f| f.borrow().clone()), vec![1; n]);
-    prop_assert!(
-        gc::get_objects(None).unwrap().is_empty(),
-        "heap back to baseline"
-    );
+    prop_assert!(gc::get_objects(None).unwrap().is_empty(), "heap back to baseline");
     Ok(())
 }
 

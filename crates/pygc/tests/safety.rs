@@ -35,14 +35,8 @@ impl Drop for Peer {
 
 #[test]
 fn drop_reading_a_cleared_peer_gets_an_error_not_freed_memory() {
-    let a = Gc::new(Peer {
-        other: GcCell::new(None),
-        value: 1,
-    });
-    let b = Gc::new(Peer {
-        other: GcCell::new(None),
-        value: 2,
-    });
+    let a = Gc::new(Peer { other: GcCell::new(None), value: 1 });
+    let b = Gc::new(Peer { other: GcCell::new(None), value: 2 });
     *a.other.borrow_mut() = Some(b.clone());
     *b.other.borrow_mut() = Some(a.clone());
     drop((a, b));
@@ -53,10 +47,7 @@ fn drop_reading_a_cleared_peer_gets_an_error_not_freed_memory() {
     // first already cleared, and gets an error naming the type.
     assert_eq!(reads[0], Ok(2));
     let err = reads[1].clone().unwrap_err();
-    assert!(
-        err.contains("was cleared by the garbage collector"),
-        "{err}"
-    );
+    assert!(err.contains("was cleared by the garbage collector"), "{err}");
     assert!(err.contains("Peer"), "{err}");
 }
 
@@ -78,23 +69,14 @@ impl Drop for Deref {
 
 #[test]
 fn drop_dereferencing_a_cleared_peer_panics_and_the_heap_stays_usable() {
-    let a = Gc::new(Deref {
-        other: GcCell::new(None),
-        value: 1,
-    });
-    let b = Gc::new(Deref {
-        other: GcCell::new(None),
-        value: 2,
-    });
+    let a = Gc::new(Deref { other: GcCell::new(None), value: 1 });
+    let b = Gc::new(Deref { other: GcCell::new(None), value: 2 });
     *a.other.borrow_mut() = Some(b.clone());
     *b.other.borrow_mut() = Some(a.clone());
     drop((a, b));
     let r = catch_unwind(gc::collect);
     let msg = panic_message(r.unwrap_err());
-    assert!(
-        msg.contains("object of type") && msg.contains("Deref") && msg.contains("cleared"),
-        "{msg}"
-    );
+    assert!(msg.contains("object of type") && msg.contains("Deref") && msg.contains("cleared"), "{msg}");
     // The heap is consistent: the pair is gone, a new cycle collects.
     assert!(gc::get_objects(None).unwrap().is_empty());
     let n = Node::new("n");
@@ -121,12 +103,8 @@ impl Drop for Stasher {
 
 #[test]
 fn drop_that_stores_a_handle_in_a_global() {
-    let a = Gc::new(Stasher {
-        other: GcCell::new(None),
-    });
-    let b = Gc::new(Stasher {
-        other: GcCell::new(None),
-    });
+    let a = Gc::new(Stasher { other: GcCell::new(None) });
+    let b = Gc::new(Stasher { other: GcCell::new(None) });
     *a.other.borrow_mut() = Some(b.clone());
     *b.other.borrow_mut() = Some(a.clone());
     drop((a, b));
@@ -188,10 +166,7 @@ fn panic_in_drop_during_collection() {
     }
     let r = catch_unwind(gc::collect);
     assert_eq!(panic_message(r.unwrap_err()), "drop failed");
-    assert!(
-        gc::get_objects(None).unwrap().is_empty(),
-        "all three were cleared despite the panics"
-    );
+    assert!(gc::get_objects(None).unwrap().is_empty(), "all three were cleared despite the panics");
     assert_eq!(gc::collect(), 0);
 }
 
@@ -220,10 +195,7 @@ fn panic_in_a_gc_callback() {
     let r = catch_unwind(gc::collect);
     assert_eq!(panic_message(r.unwrap_err()), "gc callback failed");
     gc::clear_callbacks();
-    assert!(
-        gc::get_objects(None).unwrap().is_empty(),
-        "the collection itself completed"
-    );
+    assert!(gc::get_objects(None).unwrap().is_empty(), "the collection itself completed");
     let b = Node::new("b");
     b.link(&b);
     drop(b);
@@ -241,9 +213,7 @@ impl Trace for Forgetful {
 
 #[test]
 fn trace_that_skips_an_edge_leaks_safely() {
-    let a = Gc::new(Forgetful {
-        me: GcCell::new(None),
-    });
+    let a = Gc::new(Forgetful { me: GcCell::new(None) });
     *a.me.borrow_mut() = Some(a.clone());
     let w = Gc::downgrade(&a);
     drop(a);
@@ -275,9 +245,7 @@ impl Trace for Liar {
 fn trace_that_reports_an_edge_it_does_not_own() {
     let n = Node::new("global");
     GLOBAL_NODE.with(|g| *g.borrow_mut() = Some(n.clone()));
-    let liar = Gc::new(Liar {
-        me: GcCell::new(None),
-    });
+    let liar = Gc::new(Liar { me: GcCell::new(None) });
     *liar.me.borrow_mut() = Some(liar.clone());
     drop(liar);
     // `n` has 2 real handles (ours + the global); the liar claims one more
@@ -319,10 +287,7 @@ impl Trace for Twice {
 #[test]
 fn trace_that_double_counts_is_detected_and_nothing_is_freed() {
     let node = Node::new("kept");
-    let t = Gc::new(Twice {
-        me: GcCell::new(None),
-        other: node.clone(),
-    });
+    let t = Gc::new(Twice { me: GcCell::new(None), other: node.clone() });
     *t.me.borrow_mut() = Some(t.clone());
     drop(node);
     let w = Gc::downgrade(&t);
@@ -356,17 +321,9 @@ fn panic_in_trace_abandons_the_collection_safely() {
     let r = catch_unwind(gc::collect);
     assert_eq!(panic_message(r.unwrap_err()), "trace failed");
     assert_eq!(keep.name, "keep");
-    assert_eq!(
-        gc::get_objects(None).unwrap().len(),
-        2,
-        "both survive the abandoned collection"
-    );
+    assert_eq!(gc::get_objects(None).unwrap().len(), 2, "both survive the abandoned collection");
     TRACE_PANICS.with(|t| t.set(false));
-    assert_eq!(
-        gc::collect(),
-        1,
-        "the lists were repaired: the next collection works"
-    );
+    assert_eq!(gc::collect(), 1, "the lists were repaired: the next collection works");
     keep.r#ref.borrow_mut().take();
 }
 
@@ -378,10 +335,7 @@ fn handle_to_cleared_object_panics_with_the_type_name() {
     let w = Gc::downgrade(&a);
     drop(a);
     assert_eq!(gc::collect(), 1);
-    assert!(
-        w.upgrade().is_none(),
-        "weakrefs to garbage are cleared even under SAVEALL"
-    );
+    assert!(w.upgrade().is_none(), "weakrefs to garbage are cleared even under SAVEALL");
     gc::set_debug(gc::DebugFlags::empty());
     drop(gc::take_garbage());
 }
@@ -392,11 +346,7 @@ fn ten_million_node_list_drops_without_recursion() {
     struct Link {
         next: Option<Gc<Link>>,
     }
-    let n = if under_valgrind() {
-        200_000
-    } else {
-        10_000_000
-    };
+    let n = if under_valgrind() { 200_000 } else { 10_000_000 };
     let mut head: Option<Gc<Link>> = None;
     for _ in 0..n {
         head = Some(Gc::new(Link { next: head.take() }));
@@ -443,8 +393,7 @@ fn handles_dropped_while_the_thread_exits() {
         drop(b);
         assert_eq!(gc::collect(), 0);
     });
-    t.join()
-        .expect("thread exit with live handles must not crash");
+    t.join().expect("thread exit with live handles must not crash");
 }
 
 #[test]

@@ -47,9 +47,7 @@ fn callback_not_run_when_the_weakref_died_first() {
 
     let s = Gc::new(6u32);
     let h3 = hits.clone();
-    drop(Gc::downgrade_with_callback(&s, move || {
-        h3.set(h3.get() + 100)
-    }));
+    drop(Gc::downgrade_with_callback(&s, move || h3.set(h3.get() + 100)));
     drop(s);
     assert_eq!(hits.get(), 1, "no callback for a dead weakref");
 }
@@ -76,11 +74,7 @@ fn callbacks_run_for_collected_cycles_and_weakrefs_are_cleared_before_finalizers
     drop(f);
     assert_eq!(gc::collect(), 1);
     assert_eq!(*order.borrow(), vec!["callback"]);
-    assert_eq!(
-        SEEN_BY_FINALIZER.with(Cell::get),
-        Some(false),
-        "weakrefs are cleared before finalizers run"
-    );
+    assert_eq!(SEEN_BY_FINALIZER.with(Cell::get), Some(false), "weakrefs are cleared before finalizers run");
     assert!(w.upgrade().is_none());
     WEAK_TO_SELF.with(|s| s.borrow_mut().take());
 }
@@ -95,15 +89,10 @@ fn callback_of_a_weakref_inside_the_garbage_is_not_called() {
         weak_to_me: GcCell<Option<Weak<Holder>>>,
     }
     let hits = Rc::new(Cell::new(0));
-    let h = Gc::new(Holder {
-        me: GcCell::new(None),
-        weak_to_me: GcCell::new(None),
-    });
+    let h = Gc::new(Holder { me: GcCell::new(None), weak_to_me: GcCell::new(None) });
     *h.me.borrow_mut() = Some(h.clone());
     let h2 = hits.clone();
-    *h.weak_to_me.borrow_mut() = Some(Gc::downgrade_with_callback(&h, move || {
-        h2.set(h2.get() + 1)
-    }));
+    *h.weak_to_me.borrow_mut() = Some(Gc::downgrade_with_callback(&h, move || h2.set(h2.get() + 1)));
     // A second, external weakref with a callback: that one runs.
     let h3 = hits.clone();
     let outside = Gc::downgrade_with_callback(&h, move || h3.set(h3.get() + 10));
@@ -123,9 +112,7 @@ fn weak_edges_are_labelled_and_marked_weak() {
     struct Child {
         parent: GcCell<Option<Weak<Parent>>>,
     }
-    let c = Gc::new(Child {
-        parent: GcCell::new(None),
-    });
+    let c = Gc::new(Child { parent: GcCell::new(None) });
     let p = Gc::new(Parent { child: c.clone() });
     *c.parent.borrow_mut() = Some(Gc::downgrade(&p));
     let edges = Gc::to_any(&c).labeled_referents();

@@ -145,3 +145,96 @@ pub(crate) fn repair(head: &GcLink) {
     }
     head.prev.set(addr(p));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::heap::header::{NEXT_UNREACHABLE, PREV_COLLECTING, PREV_FINALIZED};
+
+    fn order(head: &GcLink, nodes: &[GcLink]) -> Vec<usize> {
+        let mut out = Vec::new();
+        let mut l = next(head);
+        while !std::ptr::eq(l, head) {
+            out.push(nodes.iter().position(|n| std::ptr::eq(n, l)).unwrap());
+            l = next(l);
+        }
+        out
+    }
+
+    /// `prev` of every element names its predecessor: the list equation.
+    fn verify(head: &GcLink) {
+        let mut p = head;
+        let mut l = next(head);
+        while !std::ptr::eq(l, head) {
+            assert!(std::ptr::eq(prev(l), p));
+            p = l;
+            l = next(l);
+        }
+        assert!(std::ptr::eq(prev(head), p));
+    }
+
+    #[test]
+    fn append_remove_merge_keep_the_equations() {
+        let (a, b) = (GcLink::new(), GcLink::new());
+        init(&a);
+        init(&b);
+        let nodes: Vec<GcLink> = (0..5).map(|_| GcLink::new()).collect();
+        for n in &nodes[..3] {
+            append(n, &a);
+        }
+        for n in &nodes[3..] {
+            append(n, &b);
+        }
+        nodes[1].prev.set(nodes[1].prev.get() | PREV_FINALIZED);
+        verify(&a);
+        assert_eq!(order(&a, &nodes), [0, 1, 2]);
+        remove(&nodes[1]);
+        assert_eq!(nodes[1].next.get(), 0, "removed means untracked");
+        assert_eq!(order(&a, &nodes), [0, 2]);
+        append(&nodes[1], &a);
+        assert_eq!(nodes[1].prev.get() & PREV_FINALIZED, PREV_FINALIZED, "flags survive list moves");
+        merge(&b, &a);
+        assert!(is_empty(&b));
+        assert_eq!(order(&a, &nodes), [0, 2, 1, 3, 4]);
+        assert_eq!(len(&a), 5);
+        move_to(&nodes[0], &b);
+        verify(&a);
+        verify(&b);
+        assert_eq!((len(&a), len(&b)), (4, 1));
+    }
+
+    #[test]
+    fn repair_rebuilds_prev_from_next() {
+        let head = GcLink::new();
+        init(&head);
+        let nodes: Vec<GcLink> = (0..4).map(|_| GcLink::new()).collect();
+        for n in &nodes {
+            append(n, &head);
+        }
+        nodes[2].prev.set(nodes[2].prev.get() | PREV_FINALIZED);
+        // Simulate an abandoned phase: prev holds counts, COLLECTING set,
+        // an UNREACHABLE mark on a next link.
+        for (i, n) in nodes.iter().enumerate() {
+            n.prev.set((n.prev.get() & PREV_FINALIZED) | PREV_COLLECTING | (i << 2));
+        }
+        nodes[0].next.set(nodes[0].next.get() | NEXT_UNREACHABLE);
+        repair(&head);
+        verify(&head);
+        assert_eq!(order(&head, &nodes), [0, 1, 2, 3]);
+        assert!(nodes.iter().all(|n| n.prev.get() & PREV_COLLECTING == 0));
+        assert_eq!(nodes[2].prev.get() & PREV_FINALIZED, PREV_FINALIZED);
+    }
+
+    #[test]
+    fn detach_all_untracks_everything() {
+        let head = GcLink::new();
+        init(&head);
+        let nodes: Vec<GcLink> = (0..3).map(|_| GcLink::new()).collect();
+        for n in &nodes {
+            append(n, &head);
+        }
+        detach_all(&head);
+        assert!(is_empty(&head));
+        assert!(nodes.iter().all(|n| n.next.get() == 0));
+    }
+}

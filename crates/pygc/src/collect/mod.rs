@@ -22,9 +22,7 @@ use std::time::Instant;
 use crate::gc::{CallbackInfo, DebugFlags, Phase};
 use crate::heap::any::GcAny;
 use crate::heap::handle::{decref, incref};
-use crate::heap::header::{
-    GcLink, ObjPtr, CLEARED, HAS_WEAK, PREV_COLLECTING, PREV_FINALIZED, WEAK_DEAD,
-};
+use crate::heap::header::{GcLink, ObjPtr, CLEARED, HAS_WEAK, PREV_COLLECTING, PREV_FINALIZED, WEAK_DEAD};
 use crate::heap::state::{Heap, NUM_GENERATIONS};
 use cycle::{clear_collecting, deduce_unreachable, Abort};
 use visitors::{CoreVisitor, Mode};
@@ -74,22 +72,14 @@ pub(crate) fn run(h: &Heap, generation: usize) -> usize {
     invoke_callbacks(
         h,
         Phase::Start,
-        CallbackInfo {
-            generation,
-            collected: 0,
-            uncollectable: 0,
-        },
+        CallbackInfo { generation, collected: 0, uncollectable: 0 },
         &mut panics,
     );
     let (m, n) = collect_main(h, generation, &mut panics);
     invoke_callbacks(
         h,
         Phase::Stop,
-        CallbackInfo {
-            generation,
-            collected: m,
-            uncollectable: n,
-        },
+        CallbackInfo { generation, collected: m, uncollectable: n },
         &mut panics,
     );
     h.collecting.set(false);
@@ -103,8 +93,7 @@ pub(crate) fn run(h: &Heap, generation: usize) -> usize {
 pub(crate) fn collect_generations(h: &Heap) -> usize {
     for i in (0..NUM_GENERATIONS).rev() {
         if h.count[i].get() > h.threshold[i].get() {
-            if i == NUM_GENERATIONS - 1 && h.long_lived_pending.get() < h.long_lived_total.get() / 4
-            {
+            if i == NUM_GENERATIONS - 1 && h.long_lived_pending.get() < h.long_lived_total.get() / 4 {
                 continue;
             }
             return run(h, i);
@@ -126,18 +115,11 @@ fn release_deferred(h: &Heap) {
 }
 
 fn invoke_callbacks(h: &Heap, phase: Phase, info: CallbackInfo, panics: &mut Panics) {
-    let cbs: Vec<_> = h
-        .callbacks
-        .borrow()
-        .iter()
-        .map(|(_, cb)| cb.clone())
-        .collect();
+    let cbs: Vec<_> = h.callbacks.borrow().iter().map(|(_, cb)| cb.clone()).collect();
     for cb in cbs {
-        panics.guard("garbage collection callback", || {
-            match cb.try_borrow_mut() {
-                Ok(mut f) => f(phase, &info),
-                Err(_) => panic!("gc callback re-entered while running"),
-            }
+        panics.guard("garbage collection callback", || match cb.try_borrow_mut() {
+            Ok(mut f) => f(phase, &info),
+            Err(_) => panic!("gc callback re-entered while running"),
         });
     }
 }
@@ -171,13 +153,8 @@ fn collect_main(h: &Heap, generation: usize, panics: &mut Panics) -> (usize, usi
     let debug = h.debug.get();
     let started = Instant::now();
     if debug.contains(DebugFlags::STATS) {
-        debug_write(
-            h,
-            format_args!("gc: collecting generation {generation}...\n"),
-        );
-        let sizes: Vec<String> = (0..NUM_GENERATIONS)
-            .map(|i| list::len(h.head(i)).to_string())
-            .collect();
+        debug_write(h, format_args!("gc: collecting generation {generation}...\n"));
+        let sizes: Vec<String> = (0..NUM_GENERATIONS).map(|i| list::len(h.head(i)).to_string()).collect();
         debug_write(
             h,
             format_args!(
@@ -202,18 +179,21 @@ fn collect_main(h: &Heap, generation: usize, panics: &mut Panics) -> (usize, usi
 
     let unreachable = GcLink::new();
     list::init(&unreachable);
-    if let Err(abort) = deduce_unreachable(h, young, &unreachable, 0) {
-        report_abort(abort, generation, panics);
-    }
+    let survivors = match deduce_unreachable(h, young, &unreachable, 0) {
+        Ok(n) => n,
+        Err(abort) => {
+            report_abort(abort, generation, panics);
+            list::len(young)
+        }
+    };
 
     // Promote the survivors.
     if generation == 1 {
-        h.long_lived_pending
-            .set(h.long_lived_pending.get() + list::len(young));
+        h.long_lived_pending.set(h.long_lived_pending.get() + survivors);
     }
     if generation == NUM_GENERATIONS - 1 {
         h.long_lived_pending.set(0);
-        h.long_lived_total.set(list::len(young));
+        h.long_lived_total.set(survivors);
     } else {
         list::merge(young, old);
     }
@@ -328,21 +308,14 @@ fn move_legacy_finalizers(unreachable: &GcLink, finalizers: &GcLink, panics: &mu
 /// Clears weak references to the candidates and calls the callbacks of the
 /// weak handles that are not themselves garbage.
 fn handle_weakrefs(h: &Heap, candidates: &[ObjPtr], panics: &mut Panics) {
-    let weakly_referenced: Vec<ObjPtr> = candidates
-        .iter()
-        .copied()
-        .filter(|p| p.flags() & HAS_WEAK != 0)
-        .collect();
+    let weakly_referenced: Vec<ObjPtr> =
+        candidates.iter().copied().filter(|p| p.flags() & HAS_WEAK != 0).collect();
     if weakly_referenced.is_empty() {
         return;
     }
     let any_callbacks = {
         let table = h.weak.borrow();
-        weakly_referenced.iter().any(|p| {
-            table
-                .get(&p.addr())
-                .is_some_and(|e| !e.callbacks.is_empty())
-        })
+        weakly_referenced.iter().any(|p| table.get(&p.addr()).is_some_and(|e| !e.callbacks.is_empty()))
     };
     // Which callback-carrying weak handles live inside the garbage.
     let mut owned: HashMap<u64, usize> = HashMap::new();
@@ -413,8 +386,6 @@ fn delete_garbage(h: &Heap, garbage: &[ObjPtr], debug: DebugFlags, panics: &mut 
         // SAFETY: the value is initialised; CLEARED (set above) guarantees no
         // handle reads it and it is dropped only here; the collector's count
         // keeps the block allocated during the drop.
-        panics.guard("a destructor", || unsafe {
-            (info.drop_value)(p.value_ptr())
-        });
+        panics.guard("a destructor", || unsafe { (info.drop_value)(p.value_ptr()) });
     }
 }

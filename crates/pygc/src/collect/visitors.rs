@@ -3,9 +3,7 @@
 use std::collections::HashMap;
 
 use super::list;
-use crate::heap::header::{
-    GcLink, ObjPtr, NEXT_UNREACHABLE, PREV_COLLECTING, PREV_FLAGS, PREV_SHIFT,
-};
+use crate::heap::header::{GcLink, ObjPtr, NEXT_UNREACHABLE, PREV_COLLECTING, PREV_FLAGS, PREV_SHIFT};
 use crate::heap::trace::{sealed, Trace, Visitor};
 use crate::heap::{Gc, Weak};
 
@@ -24,8 +22,9 @@ pub(crate) fn set_refs(l: &GcLink, n: usize) {
 pub(crate) enum Mode<'a> {
     /// `subtract_refs`: one less external reference for each internal edge.
     Subtract,
-    /// `visit_reachable` of `move_unreachable`, `young` being the list scanned.
-    Reachable(&'a GcLink),
+    /// `visit_reachable` of `move_unreachable`, `young` being the list
+    /// scanned; the flag notes whether any edge leads to a tracked object.
+    Reachable(&'a GcLink, bool),
     /// `visit_move`: pull collecting objects into the legacy-finalizer list.
     Move(&'a GcLink),
     /// Count weak handles that carry a callback, by callback id.
@@ -43,10 +42,7 @@ pub(crate) struct CoreVisitor<'a> {
 
 impl<'a> CoreVisitor<'a> {
     pub(crate) fn new(mode: Mode<'a>) -> Self {
-        CoreVisitor {
-            mode,
-            inconsistent: false,
-        }
+        CoreVisitor { mode, inconsistent: false }
     }
 
     /// Traces one object (never a cleared one: its value is gone).
@@ -75,7 +71,11 @@ impl<'a> CoreVisitor<'a> {
                     }
                 }
             }
-            Mode::Reachable(young) => visit_reachable(p.link(), young),
+            Mode::Reachable(young, any_tracked) => {
+                let l = p.link();
+                *any_tracked |= l.next.get() != 0;
+                visit_reachable(l, young)
+            }
             Mode::Move(to) => {
                 let l = p.link();
                 if l.prev.get() & PREV_COLLECTING != 0 && l.next.get() != 0 {
@@ -149,10 +149,7 @@ pub(crate) struct LabelVisitor {
 
 impl LabelVisitor {
     pub(crate) fn new() -> Self {
-        LabelVisitor {
-            path: Vec::new(),
-            edges: Vec::new(),
-        }
+        LabelVisitor { path: Vec::new(), edges: Vec::new() }
     }
 
     pub(crate) fn trace(&mut self, p: ObjPtr) {
@@ -189,20 +186,12 @@ impl sealed::Sealed for LabelVisitor {}
 impl Visitor for LabelVisitor {
     fn visit_gc<T: Trace + 'static>(&mut self, gc: &Gc<T>) {
         let label = self.label();
-        self.edges.push(LabeledEdge {
-            target: gc.obj(),
-            label,
-            weak: false,
-        });
+        self.edges.push(LabeledEdge { target: gc.obj(), label, weak: false });
     }
 
     fn visit_weak<T: Trace + 'static>(&mut self, weak: &Weak<T>) {
         let label = self.label();
-        self.edges.push(LabeledEdge {
-            target: weak.obj(),
-            label,
-            weak: true,
-        });
+        self.edges.push(LabeledEdge { target: weak.obj(), label, weak: true });
     }
 
     fn field(&mut self, name: &'static str, f: impl FnOnce(&mut Self)) {

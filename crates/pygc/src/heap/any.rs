@@ -29,14 +29,7 @@ pub struct GcAny {
 impl GcAny {
     pub(crate) fn from_ptr_incref(ptr: ObjPtr) -> GcAny {
         incref(ptr);
-        GcAny {
-            ptr,
-            _marker: PhantomData,
-        }
-    }
-
-    pub(crate) fn obj(&self) -> ObjPtr {
-        self.ptr
+        GcAny { ptr, _marker: PhantomData }
     }
 
     /// The full Rust type name (`std::any::type_name`).
@@ -63,12 +56,7 @@ impl GcAny {
     /// Size of the object in bytes, header included (`sys.getsizeof`).
     pub fn size_of(&self) -> usize {
         let info = self.ptr.info();
-        info.value_size
-            + if info.tracked {
-                TRACKED_HEADER_SIZE
-            } else {
-                UNTRACKED_HEADER_SIZE
-            }
+        info.value_size + if info.tracked { TRACKED_HEADER_SIZE } else { UNTRACKED_HEADER_SIZE }
     }
 
     /// The objects this one holds strong handles to, in trace order (as
@@ -87,13 +75,9 @@ impl GcAny {
         v.edges
             .into_iter()
             .map(|e| {
-                let dead = e.target.header().refcnt.get() == 0
-                    || e.target.flags() & (CLEARED | WEAK_DEAD) != 0;
-                let target = if e.weak && dead {
-                    None
-                } else {
-                    Some(GcAny::from_ptr_incref(e.target))
-                };
+                let dead =
+                    e.target.header().refcnt.get() == 0 || e.target.flags() & (CLEARED | WEAK_DEAD) != 0;
+                let target = if e.weak && dead { None } else { Some(GcAny::from_ptr_incref(e.target)) };
                 (e.label, target, e.weak)
             })
             .collect()
@@ -174,10 +158,7 @@ impl<T: Trace + 'static> From<Gc<T>> for GcAny {
     fn from(gc: Gc<T>) -> GcAny {
         let ptr = gc.obj();
         std::mem::forget(gc);
-        GcAny {
-            ptr,
-            _marker: PhantomData,
-        }
+        GcAny { ptr, _marker: PhantomData }
     }
 }
 

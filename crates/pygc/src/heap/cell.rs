@@ -71,6 +71,8 @@ impl<T: ?Sized> GcCell<T> {
 
 impl<T: Trace> Trace for GcCell<T> {
     const TRACKED: bool = T::TRACKED;
+    // The point of a GcCell is that its handles change.
+    const FROZEN: bool = !T::TRACKED;
     fn trace<V: Visitor>(&self, v: &mut V) {
         match self.0.try_borrow() {
             Ok(inner) => inner.trace(v),

@@ -62,14 +62,16 @@ fn drain_trash(h: &Heap) {
     }
 }
 
-/// Removes a dying object from its generation.
+/// Removes a dying object from its generation. Like CPython's
+/// `PyObject_GC_Del`, every container deallocation lowers `count0` (floored
+/// at 0), tracked at the time or not.
 fn untrack(h: &Heap, p: ObjPtr) {
     if p.info().tracked {
         let l = p.link();
         if l.next.get() != 0 {
             list::remove(l);
-            h.count[0].set(h.count[0].get().saturating_sub(1));
         }
+        h.count[0].set(h.count[0].get().saturating_sub(1));
     }
 }
 
@@ -88,9 +90,7 @@ fn dealloc(h: Option<&Heap>, p: ObjPtr) {
             }
             // SAFETY: the value is initialised and no one else can reach it
             // (count zero, weak upgrades fail at count zero).
-            let r = catch_unwind(AssertUnwindSafe(|| unsafe {
-                (info.finalize)(p.value_ptr())
-            }));
+            let r = catch_unwind(AssertUnwindSafe(|| unsafe { (info.finalize)(p.value_ptr()) }));
             panic = panic.or(r.err());
         }
         if p.flags() & HAS_WEAK != 0 {
@@ -103,9 +103,7 @@ fn dealloc(h: Option<&Heap>, p: ObjPtr) {
         p.set_flag(CLEARED);
         // SAFETY: the value is initialised and CLEARED now guarantees it is
         // never dropped or read again.
-        let r = catch_unwind(AssertUnwindSafe(|| unsafe {
-            (info.drop_value)(p.value_ptr())
-        }));
+        let r = catch_unwind(AssertUnwindSafe(|| unsafe { (info.drop_value)(p.value_ptr()) }));
         panic = panic.or(r.err());
     }
     release_block(h, p);

@@ -43,10 +43,7 @@ impl<T: Trace + 'static> Gc<T> {
         // slot is uninitialised and exclusively ours.
         unsafe { ptr.value_ptr().cast::<T>().write(value) };
         alloc::finish_new(ptr);
-        Gc {
-            ptr,
-            _marker: PhantomData,
-        }
+        Gc { ptr, _marker: PhantomData }
     }
 
     /// The number of strong handles (Python's `ob_refcnt`).
@@ -78,9 +75,7 @@ impl<T: Trace + 'static> Gc<T> {
     #[inline]
     pub fn try_get(this: &Self) -> Result<&T, ClearedError> {
         if this.ptr.flags() & CLEARED != 0 {
-            return Err(ClearedError {
-                type_name: this.ptr.type_name(),
-            });
+            return Err(ClearedError { type_name: this.ptr.type_name() });
         }
         // SAFETY: the value is initialised (not CLEARED) and the block lives
         // while `this` holds its count; shared access only.
@@ -104,10 +99,7 @@ impl<T: Trace + 'static> Gc<T> {
     /// # Safety
     /// `ptr` is an object of type `T` whose count already includes this handle.
     pub(crate) unsafe fn from_obj(ptr: ObjPtr) -> Gc<T> {
-        Gc {
-            ptr,
-            _marker: PhantomData,
-        }
+        Gc { ptr, _marker: PhantomData }
     }
 }
 
@@ -120,11 +112,7 @@ pub struct ClearedError {
 
 impl fmt::Display for ClearedError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "object of type {} was cleared by the garbage collector",
-            self.type_name
-        )
+        write!(f, "object of type {} was cleared by the garbage collector", self.type_name)
     }
 }
 
@@ -154,10 +142,7 @@ impl<T: Trace + 'static> Clone for Gc<T> {
     #[inline]
     fn clone(&self) -> Self {
         incref(self.ptr);
-        Gc {
-            ptr: self.ptr,
-            _marker: PhantomData,
-        }
+        Gc { ptr: self.ptr, _marker: PhantomData }
     }
 }
 
@@ -195,6 +180,8 @@ pub(crate) fn decref(p: ObjPtr) {
 
 impl<T: Trace + 'static> Trace for Gc<T> {
     const TRACKED: bool = true;
+    // The handle itself never changes target.
+    const FROZEN: bool = true;
     #[inline]
     fn trace<V: Visitor>(&self, v: &mut V) {
         v.visit_gc(self)
@@ -205,12 +192,7 @@ impl<T: Trace + fmt::Debug + 'static> fmt::Debug for Gc<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match Gc::try_get(self) {
             Ok(v) => v.fmt(f),
-            Err(_) => write!(
-                f,
-                "<{} (cleared) {:#x}>",
-                self.ptr.type_name(),
-                Gc::id(self)
-            ),
+            Err(_) => write!(f, "<{} (cleared) {:#x}>", self.ptr.type_name(), Gc::id(self)),
         }
     }
 }

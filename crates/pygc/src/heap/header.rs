@@ -54,10 +54,7 @@ pub(crate) struct GcLink {
 
 impl GcLink {
     pub(crate) const fn new() -> Self {
-        GcLink {
-            next: Cell::new(0),
-            prev: Cell::new(0),
-        }
+        GcLink { next: Cell::new(0), prev: Cell::new(0) }
     }
 }
 
@@ -84,6 +81,8 @@ pub(crate) struct TypeInfo {
     pub(crate) header_offset: usize,
     pub(crate) value_size: usize,
     pub(crate) tracked: bool,
+    /// `T::FROZEN`: the handles inside never change (see `Trace::FROZEN`).
+    pub(crate) frozen: bool,
     pub(crate) has_finalizer: bool,
     pub(crate) legacy_finalizer: bool,
     /// Drops the value in place. Caller guarantees it is initialised and
@@ -110,11 +109,7 @@ const fn round_up(n: usize, align: usize) -> usize {
 pub(crate) struct Table<T>(std::marker::PhantomData<T>);
 
 impl<T: Trace + 'static> Table<T> {
-    const HEADER: usize = if T::TRACKED {
-        TRACKED_HEADER_SIZE
-    } else {
-        UNTRACKED_HEADER_SIZE
-    };
+    const HEADER: usize = if T::TRACKED { TRACKED_HEADER_SIZE } else { UNTRACKED_HEADER_SIZE };
     const VALUE_OFFSET: usize = round_up(Self::HEADER, std::mem::align_of::<T>());
     pub(crate) const INFO: TypeInfo = TypeInfo {
         type_name: std::any::type_name::<T>,
@@ -129,6 +124,7 @@ impl<T: Trace + 'static> Table<T> {
         header_offset: Self::VALUE_OFFSET - UNTRACKED_HEADER_SIZE,
         value_size: std::mem::size_of::<T>(),
         tracked: T::TRACKED,
+        frozen: T::FROZEN,
         has_finalizer: T::HAS_FINALIZER,
         legacy_finalizer: T::LEGACY_FINALIZER,
         drop_value: drop_value::<T>,
@@ -219,10 +215,6 @@ impl ObjPtr {
         let p = (link + std::mem::size_of::<GcLink>()) as *mut ObjHeader;
         // SAFETY: a link address is never near zero.
         ObjPtr(unsafe { NonNull::new_unchecked(p) })
-    }
-    #[inline]
-    pub(crate) fn link_addr(self) -> usize {
-        self.addr() - std::mem::size_of::<GcLink>()
     }
     pub(crate) fn block_start(self) -> *mut u8 {
         (self.addr() - self.info().header_offset) as *mut u8

@@ -29,7 +29,7 @@ use header::ObjPtr;
 pub(crate) fn short_type_name(full: &str) -> String {
     let mut out = String::with_capacity(full.len());
     let mut segment_start = 0;
-    for (i, ch) in full.char_indices() {
+    for ch in full.chars() {
         match ch {
             ':' => {
                 out.truncate(segment_start);
@@ -38,10 +38,7 @@ pub(crate) fn short_type_name(full: &str) -> String {
                 out.push(ch);
                 segment_start = out.len();
             }
-            _ => {
-                let _ = i;
-                out.push(ch);
-            }
+            _ => out.push(ch),
         }
     }
     out
@@ -61,10 +58,7 @@ mod tests {
     #[test]
     fn short_names() {
         assert_eq!(short_type_name("a::b::Node"), "Node");
-        assert_eq!(
-            short_type_name("alloc::vec::Vec<pygc::Gc<x::Node>>"),
-            "Vec<Gc<Node>>"
-        );
+        assert_eq!(short_type_name("alloc::vec::Vec<pygc::Gc<x::Node>>"), "Vec<Gc<Node>>");
         assert_eq!(short_type_name("(i32, a::B)"), "(i32, B)");
         assert_eq!(short_type_name("[a::B; 3]"), "[B; 3]");
     }

@@ -35,6 +35,15 @@ pub trait Trace {
     /// visits them (CPython does the same for `int` and `str`).
     const TRACKED: bool = true;
 
+    /// Whether the handles a value holds are fixed once it is built (no
+    /// `GcCell`, `RefCell` or other interior mutability reaching a `Gc`).
+    /// Such a value can only point at objects older than itself, so once
+    /// everything it points at is untracked it can never be part of a cycle,
+    /// and a collection untracks it, as CPython untracks tuples. The derive
+    /// computes it; hand-written impls default to `false`. A wrong `true`
+    /// can only make a cycle leak.
+    const FROZEN: bool = false;
+
     /// Whether [`Trace::finalize`] does something; set by
     /// `#[pygc(finalize)]`.
     const HAS_FINALIZER: bool = false;

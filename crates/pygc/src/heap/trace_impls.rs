@@ -11,6 +11,7 @@ macro_rules! leaf {
     ($($t:ty),* $(,)?) => {$(
         impl Trace for $t {
             const TRACKED: bool = false;
+            const FROZEN: bool = true;
             #[inline]
             fn trace<V: Visitor>(&self, _: &mut V) {}
         }
@@ -53,12 +54,14 @@ leaf!(
 
 impl<T: ?Sized> Trace for PhantomData<T> {
     const TRACKED: bool = false;
+    const FROZEN: bool = true;
     fn trace<V: Visitor>(&self, _: &mut V) {}
 }
 
 impl<T: Copy> Trace for Cell<T> {
     // A `Cell` can only hand out copies, and `Gc` is not `Copy`.
     const TRACKED: bool = false;
+    const FROZEN: bool = true;
     fn trace<V: Visitor>(&self, _: &mut V) {}
 }
 
@@ -67,17 +70,20 @@ impl<T: Copy> Trace for Cell<T> {
 /// them would over-count). Cycles through an `Rc` therefore leak.
 impl<T: ?Sized> Trace for std::rc::Rc<T> {
     const TRACKED: bool = false;
+    const FROZEN: bool = true;
     fn trace<V: Visitor>(&self, _: &mut V) {}
 }
 
 /// As for `Rc`.
 impl<T: ?Sized> Trace for std::sync::Arc<T> {
     const TRACKED: bool = false;
+    const FROZEN: bool = true;
     fn trace<V: Visitor>(&self, _: &mut V) {}
 }
 
 impl<T: Trace + ?Sized> Trace for Box<T> {
     const TRACKED: bool = T::TRACKED;
+    const FROZEN: bool = T::FROZEN;
     #[inline]
     fn trace<V: Visitor>(&self, v: &mut V) {
         (**self).trace(v)
@@ -86,6 +92,7 @@ impl<T: Trace + ?Sized> Trace for Box<T> {
 
 impl<T: Trace> Trace for Option<T> {
     const TRACKED: bool = T::TRACKED;
+    const FROZEN: bool = T::FROZEN;
     #[inline]
     fn trace<V: Visitor>(&self, v: &mut V) {
         if let Some(x) = self {
@@ -96,6 +103,7 @@ impl<T: Trace> Trace for Option<T> {
 
 impl<T: Trace, E: Trace> Trace for Result<T, E> {
     const TRACKED: bool = T::TRACKED || E::TRACKED;
+    const FROZEN: bool = T::FROZEN && E::FROZEN;
     fn trace<V: Visitor>(&self, v: &mut V) {
         match self {
             Ok(x) => x.trace(v),
@@ -106,6 +114,7 @@ impl<T: Trace, E: Trace> Trace for Result<T, E> {
 
 impl<T: Trace> Trace for RefCell<T> {
     const TRACKED: bool = T::TRACKED;
+    const FROZEN: bool = !T::TRACKED;
     fn trace<V: Visitor>(&self, v: &mut V) {
         match self.try_borrow() {
             Ok(inner) => inner.trace(v),
@@ -118,6 +127,7 @@ macro_rules! sequence {
     ($($t:ident),*) => {$(
         impl<T: Trace> Trace for $t<T> {
             const TRACKED: bool = T::TRACKED;
+            const FROZEN: bool = T::FROZEN;
             fn trace<V: Visitor>(&self, v: &mut V) {
                 if T::TRACKED {
                     for (i, x) in self.iter().enumerate() {
@@ -133,6 +143,7 @@ sequence!(Vec, VecDeque, LinkedList, BinaryHeap, BTreeSet);
 
 impl<T: Trace> Trace for [T] {
     const TRACKED: bool = T::TRACKED;
+    const FROZEN: bool = T::FROZEN;
     fn trace<V: Visitor>(&self, v: &mut V) {
         if T::TRACKED {
             for (i, x) in self.iter().enumerate() {
@@ -144,6 +155,7 @@ impl<T: Trace> Trace for [T] {
 
 impl<T: Trace, const N: usize> Trace for [T; N] {
     const TRACKED: bool = T::TRACKED;
+    const FROZEN: bool = T::FROZEN;
     fn trace<V: Visitor>(&self, v: &mut V) {
         self.as_slice().trace(v)
     }
@@ -151,6 +163,7 @@ impl<T: Trace, const N: usize> Trace for [T; N] {
 
 impl<T: Trace, S: 'static> Trace for HashSet<T, S> {
     const TRACKED: bool = T::TRACKED;
+    const FROZEN: bool = T::FROZEN;
     fn trace<V: Visitor>(&self, v: &mut V) {
         if T::TRACKED {
             for (i, x) in self.iter().enumerate() {
@@ -164,6 +177,7 @@ macro_rules! map {
     ($t:ident $(, $s:ident)?) => {
         impl<K: Trace, T: Trace $(, $s: 'static)?> Trace for $t<K, T $(, $s)?> {
             const TRACKED: bool = K::TRACKED || T::TRACKED;
+            const FROZEN: bool = K::FROZEN && T::FROZEN;
             fn trace<V: Visitor>(&self, v: &mut V) {
                 if Self::TRACKED {
                     for (i, (k, x)) in self.iter().enumerate() {
@@ -185,6 +199,7 @@ macro_rules! tuple {
     ($(($($n:tt $t:ident),+)),* $(,)?) => {$(
         impl<$($t: Trace),+> Trace for ($($t,)+) {
             const TRACKED: bool = false $(|| $t::TRACKED)+;
+            const FROZEN: bool = true $(&& $t::FROZEN)+;
             fn trace<V: Visitor>(&self, v: &mut V) {
                 $( v.index($n, |v| self.$n.trace(v)); )+
             }

@@ -62,20 +62,12 @@ impl<T: Trace + 'static> Weak<T> {
             })
         });
         match id {
-            Some(callback) => Weak {
-                ptr,
-                callback,
-                _marker: PhantomData,
-            },
+            Some(callback) => Weak { ptr, callback, _marker: PhantomData },
             None => {
                 // Thread teardown: no table. Mark the block so it is never
                 // freed under this handle (a leak, never a dangling read).
                 ptr.set_flag(HAS_WEAK);
-                Weak {
-                    ptr,
-                    callback: None,
-                    _marker: PhantomData,
-                }
+                Weak { ptr, callback: None, _marker: PhantomData }
             }
         }
     }
@@ -104,8 +96,7 @@ impl<T: Trace + 'static> Weak<T> {
 
     /// The number of weak handles to the object.
     pub fn weak_count(&self) -> usize {
-        state::try_with(|h| h.weak.borrow().get(&self.ptr.addr()).map_or(0, |e| e.weak))
-            .unwrap_or(0)
+        state::try_with(|h| h.weak.borrow().get(&self.ptr.addr()).map_or(0, |e| e.weak)).unwrap_or(0)
     }
 
     /// Whether both weak handles point at the same object.
@@ -135,11 +126,7 @@ impl<T: Trace + 'static> Clone for Weak<T> {
                 }
             }
         });
-        Weak {
-            ptr: self.ptr,
-            callback: self.callback,
-            _marker: PhantomData,
-        }
+        Weak { ptr: self.ptr, callback: self.callback, _marker: PhantomData }
     }
 }
 
@@ -182,6 +169,7 @@ impl<T: Trace + 'static> Drop for Weak<T> {
 
 impl<T: Trace + 'static> Trace for Weak<T> {
     const TRACKED: bool = false;
+    const FROZEN: bool = true;
     fn trace<V: Visitor>(&self, v: &mut V) {
         v.visit_weak(self)
     }

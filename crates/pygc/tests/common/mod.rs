@@ -1,5 +1,5 @@
 //! Types shared by the integration tests.
-#![allow(dead_code)]
+#![allow(dead_code, missing_docs)]
 
 use pygc::{Finalize, Gc, GcCell, Trace};
 use std::cell::Cell;
@@ -13,10 +13,7 @@ pub struct Node {
 
 impl Node {
     pub fn new(name: &'static str) -> Gc<Node> {
-        Gc::new(Node {
-            name,
-            r#ref: GcCell::new(None),
-        })
+        Gc::new(Node { name, r#ref: GcCell::new(None) })
     }
     pub fn link(&self, to: &Gc<Node>) {
         *self.r#ref.borrow_mut() = Some(to.clone());
@@ -55,9 +52,7 @@ impl Drop for WithDel {
 }
 
 pub fn with_del() -> Gc<WithDel> {
-    Gc::new(WithDel {
-        r#ref: GcCell::new(None),
-    })
+    Gc::new(WithDel { r#ref: GcCell::new(None) })
 }
 
 /// Whether the tests run under valgrind (heavy sizes scale down).

@@ -1,0 +1,10 @@
+use pygc::Trace;
+
+struct Opaque;
+
+#[derive(Trace)]
+struct Holder {
+    inner: Opaque,
+}
+
+fn main() {}
