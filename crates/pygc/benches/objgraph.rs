@@ -33,18 +33,13 @@ fn build() -> Gc<Vec<Gc<Bucket>>> {
     for b in 0..BUCKETS {
         let mut items: Vec<Gc<Node>> = Vec::with_capacity(PER_BUCKET);
         for i in 0..PER_BUCKET {
-            let n = Gc::new(Node {
-                value: (b * PER_BUCKET + i) as u64,
-                next: GcCell::new(None),
-            });
+            let n = Gc::new(Node { value: (b * PER_BUCKET + i) as u64, next: GcCell::new(None) });
             if let Some(prev) = items.last() {
                 *prev.next.borrow_mut() = Some(n.clone());
             }
             items.push(n);
         }
-        buckets.push(Gc::new(Bucket {
-            items: GcCell::new(items),
-        }));
+        buckets.push(Gc::new(Bucket { items: GcCell::new(items) }));
     }
     Gc::new(buckets)
 }
@@ -59,10 +54,7 @@ fn benches(c: &mut Criterion) {
         let items = b.items.borrow();
         Gc::to_any(&items[PER_BUCKET / 2])
     };
-    assert_eq!(
-        target.clone().downcast::<Node>().ok().unwrap().value,
-        500 * 999 + 499
-    );
+    assert_eq!(target.clone().downcast::<Node>().ok().unwrap().value, 500 * 999 + 499);
 
     let mut g = c.benchmark_group("objgraph_1M");
     g.sample_size(10);
@@ -76,10 +68,7 @@ fn benches(c: &mut Criterion) {
         b.iter(|| {
             black_box(objgraph::most_common_types(
                 Some(10),
-                &CensusOptions {
-                    bytes: true,
-                    ..Default::default()
-                },
+                &CensusOptions { bytes: true, ..Default::default() },
             ))
         })
     });
@@ -88,10 +77,7 @@ fn benches(c: &mut Criterion) {
     });
 
     let is_root = |o: &GcAny| o.is::<Vec<Gc<Bucket>>>();
-    let no_collect = ChainOptions {
-        collect: false,
-        ..Default::default()
-    };
+    let no_collect = ChainOptions { collect: false, ..Default::default() };
     let chain = objgraph::find_backref_chain(&target, &is_root, &no_collect);
     assert_eq!(chain.len(), 3);
     drop(chain);
@@ -101,10 +87,7 @@ fn benches(c: &mut Criterion) {
 
     let graph = objgraph::backrefs_graph(
         std::slice::from_ref(&target),
-        &GraphOptions {
-            collect: false,
-            ..Default::default()
-        },
+        &GraphOptions { collect: false, ..Default::default() },
     );
     assert!(graph.node_count() >= 4);
     drop(graph);
@@ -113,11 +96,7 @@ fn benches(c: &mut Criterion) {
             let mut out = Vec::new();
             objgraph::show_backrefs(
                 std::slice::from_ref(&target),
-                GraphOptions {
-                    collect: false,
-                    output: Some(&mut out),
-                    ..Default::default()
-                },
+                GraphOptions { collect: false, output: Some(&mut out), ..Default::default() },
             )
             .unwrap();
             black_box(out)
@@ -125,25 +104,16 @@ fn benches(c: &mut Criterion) {
     });
     let graph = objgraph::backrefs_graph(
         std::slice::from_ref(&target),
-        &GraphOptions {
-            collect: false,
-            ..Default::default()
-        },
+        &GraphOptions { collect: false, ..Default::default() },
     );
-    g.bench_function("render the depth-3 graph to SVG", |b| {
-        b.iter(|| black_box(graph.to_svg()))
-    });
-    g.bench_function("render the depth-3 graph to PNG", |b| {
-        b.iter(|| black_box(graph.to_png().unwrap()))
-    });
+    g.bench_function("render the depth-3 graph to SVG", |b| b.iter(|| black_box(graph.to_svg())));
+    g.bench_function("render the depth-3 graph to PNG", |b| b.iter(|| black_box(graph.to_png().unwrap())));
     drop(graph);
 
     let alive = objgraph::why_alive(&target).unwrap();
     assert!(alive.len() >= 2);
     drop(alive);
-    g.bench_function("why_alive", |b| {
-        b.iter(|| black_box(objgraph::why_alive(&target)))
-    });
+    g.bench_function("why_alive", |b| b.iter(|| black_box(objgraph::why_alive(&target))));
     let bucket = Gc::to_any(&root[0]);
     let r = objgraph::retained_size(&bucket);
     assert_eq!(r.objects, 1 + PER_BUCKET);

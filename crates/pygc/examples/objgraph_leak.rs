@@ -22,9 +22,7 @@ struct Registry {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let registry = Gc::new(Registry {
-        nodes: GcCell::new(Vec::new()),
-    });
+    let registry = Gc::new(Registry { nodes: GcCell::new(Vec::new()) });
 
     println!("### show_growth() before");
     objgraph::show_growth(Some(5), &GrowthOptions::default())?;
@@ -44,10 +42,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     objgraph::show_growth(Some(5), &GrowthOptions::default())?;
 
     let retained = objgraph::retained_size(&Gc::to_any(&registry));
-    println!(
-        "the registry retains {} objects, {} bytes",
-        retained.objects, retained.bytes
-    );
+    println!("the registry retains {} objects, {} bytes", retained.objects, retained.bytes);
     drop(retained);
 
     let node = objgraph::at(id).ok_or("the node is gone")?;
@@ -60,20 +55,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let svg = dir.join("objgraph-leak-backrefs.svg");
     objgraph::show_backrefs(
         std::slice::from_ref(&node),
-        GraphOptions {
-            filename: Some(svg.clone()),
-            refcounts: true,
-            ..Default::default()
-        },
+        GraphOptions { filename: Some(svg.clone()), refcounts: true, ..Default::default() },
     )?;
     println!("back-reference graph: {}", svg.display());
     let png = dir.join("objgraph-leak-refs.png");
     objgraph::show_refs(
         &[Gc::to_any(&registry)],
-        GraphOptions {
-            filename: Some(png.clone()),
-            ..Default::default()
-        },
+        GraphOptions { filename: Some(png.clone()), ..Default::default() },
     )?;
     println!("reference graph: {}", png.display());
     Ok(())

@@ -3,9 +3,7 @@
 
 use std::collections::HashSet;
 
-use pygc::objgraph::{
-    self, CensusOptions, ChainOptions, GrowthOptions, NewIdsOptions, SortBy, TypeStat,
-};
+use pygc::objgraph::{self, CensusOptions, ChainOptions, GrowthOptions, NewIdsOptions, SortBy, TypeStat};
 use pygc::{gc, Gc, GcAny, GcCell, Trace, TRACKED_HEADER_SIZE};
 
 #[derive(Trace)]
@@ -19,15 +17,11 @@ struct Holder {
 }
 
 fn node() -> Gc<Node> {
-    Gc::new(Node {
-        next: GcCell::new(None),
-    })
+    Gc::new(Node { next: GcCell::new(None) })
 }
 
 fn holder(items: Vec<Gc<Node>>) -> Gc<Holder> {
-    Gc::new(Holder {
-        items: GcCell::new(items),
-    })
+    Gc::new(Holder { items: GcCell::new(items) })
 }
 
 fn text(f: impl FnOnce(&mut Vec<u8>)) -> String {
@@ -51,22 +45,13 @@ fn count_and_typestats_on_a_known_heap() {
     let stats = objgraph::typestats(&CensusOptions::default());
     let n = stat(&stats, "Node").unwrap();
     assert_eq!(n.count, 5);
-    assert_eq!(
-        n.bytes,
-        5 * (TRACKED_HEADER_SIZE + std::mem::size_of::<Node>())
-    );
+    assert_eq!(n.bytes, 5 * (TRACKED_HEADER_SIZE + std::mem::size_of::<Node>()));
     // Full names.
-    let full = objgraph::typestats(&CensusOptions {
-        shortnames: false,
-        ..Default::default()
-    });
+    let full = objgraph::typestats(&CensusOptions { shortnames: false, ..Default::default() });
     assert!(stat(&full, "objgraph_census::Holder").is_some());
     // A filter and an explicit object list.
     let odd = |o: &GcAny| o.is::<Node>();
-    let only_nodes = objgraph::typestats(&CensusOptions {
-        filter: Some(&odd),
-        ..Default::default()
-    });
+    let only_nodes = objgraph::typestats(&CensusOptions { filter: Some(&odd), ..Default::default() });
     assert_eq!(only_nodes.len(), 1);
     let some: Vec<GcAny> = nodes[..3].iter().map(Gc::to_any).collect();
     assert_eq!(objgraph::count("Node", Some(&some)), 3);
@@ -80,18 +65,11 @@ fn most_common_types_and_the_printed_table() {
     let rows = objgraph::most_common_types(Some(2), &CensusOptions::default());
     assert_eq!(rows[0].name, "Node");
     assert_eq!(rows[0].count, 3);
-    let out =
-        text(|o| objgraph::show_most_common_types_to(o, None, &CensusOptions::default()).unwrap());
+    let out = text(|o| objgraph::show_most_common_types_to(o, None, &CensusOptions::default()).unwrap());
     // objgraph's '%-*s %i'.
     assert_eq!(out, "Node   3\nHolder 1\n");
     // By bytes: Holder objects are bigger than Node objects.
-    let by_bytes = objgraph::most_common_types(
-        None,
-        &CensusOptions {
-            bytes: true,
-            ..Default::default()
-        },
-    );
+    let by_bytes = objgraph::most_common_types(None, &CensusOptions { bytes: true, ..Default::default() });
     assert!(by_bytes.windows(2).all(|w| w[0].bytes >= w[1].bytes));
 }
 
@@ -113,37 +91,19 @@ fn growth_has_peak_semantics_and_bytes() {
     a.push(node());
     let rows = objgraph::growth(None, &opts);
     assert_eq!((rows[0].count, rows[0].delta), (4, 1));
-    assert_eq!(
-        rows[0].bytes_delta as usize,
-        TRACKED_HEADER_SIZE + std::mem::size_of::<Node>()
-    );
+    assert_eq!(rows[0].bytes_delta as usize, TRACKED_HEADER_SIZE + std::mem::size_of::<Node>());
     let with_bytes = text(|o| {
         let _n = node();
-        objgraph::show_growth_to(
-            o,
-            None,
-            None,
-            &GrowthOptions {
-                bytes: true,
-                ..Default::default()
-            },
-        )
-        .unwrap()
+        objgraph::show_growth_to(o, None, None, &GrowthOptions { bytes: true, ..Default::default() }).unwrap()
     });
     let size = TRACKED_HEADER_SIZE + std::mem::size_of::<Node>();
-    assert_eq!(
-        with_bytes,
-        format!("Node{:>9} {:>+9} {:>12} {:>+12}\n", 5, 1, 5 * size, size)
-    );
+    assert_eq!(with_bytes, format!("Node{:>9} {:>+9} {:>12} {:>+12}\n", 5, 1, 5 * size, size));
 }
 
 #[test]
 fn growth_collects_only_when_asked() {
     let mut peaks = objgraph::PeakStats::default();
-    let no_collect = GrowthOptions {
-        collect: false,
-        ..Default::default()
-    };
+    let no_collect = GrowthOptions { collect: false, ..Default::default() };
     objgraph::growth_with(&mut peaks, None, &no_collect);
     gc::disable();
     let a = node();
@@ -161,10 +121,7 @@ fn growth_collects_only_when_asked() {
 #[test]
 fn get_new_ids_table_and_ids() {
     objgraph::reset_new_ids();
-    let quiet = NewIdsOptions {
-        limit: Some(0),
-        ..Default::default()
-    };
+    let quiet = NewIdsOptions { limit: Some(0), ..Default::default() };
     let _first = node();
     assert!(text(|o| {
         objgraph::get_new_ids_to(o, &quiet).unwrap();
@@ -189,24 +146,15 @@ Node            1            3           +2           +2
     assert_eq!(back.len(), 2);
     // skip_update returns the same answer without looking.
     let _c = node();
-    let same = objgraph::get_new_ids_to(
-        &mut Vec::new(),
-        &NewIdsOptions {
-            skip_update: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let same =
+        objgraph::get_new_ids_to(&mut Vec::new(), &NewIdsOptions { skip_update: true, ..Default::default() })
+            .unwrap();
     assert_eq!(same["Node"], ids);
     // Sorting by another column still prints every row.
     let out = text(|o| {
         objgraph::get_new_ids_to(
             o,
-            &NewIdsOptions {
-                sortby: SortBy::Current,
-                limit: None,
-                ..Default::default()
-            },
+            &NewIdsOptions { sortby: SortBy::Current, limit: None, ..Default::default() },
         )
         .unwrap();
     });
@@ -227,10 +175,7 @@ fn by_type_at_and_leaking_objects() {
     drop(found);
     drop(x);
     // `a` is referred to by the holder; `b` and the holder by nothing.
-    let leaking: HashSet<usize> = objgraph::get_leaking_objects(None, false)
-        .iter()
-        .map(GcAny::id)
-        .collect();
+    let leaking: HashSet<usize> = objgraph::get_leaking_objects(None, false).iter().map(GcAny::id).collect();
     assert!(leaking.contains(&Gc::id(&b)));
     assert!(leaking.contains(&Gc::id(&h)));
     assert!(!leaking.contains(&Gc::id(&a)));
@@ -248,18 +193,14 @@ fn backref_and_ref_chains() {
     *n1.next.borrow_mut() = Some(n2.clone());
     let h = holder(vec![node(), n1.clone()]);
     let is_holder = |o: &GcAny| o.is::<Holder>();
-    let chain =
-        objgraph::find_backref_chain(&Gc::to_any(&n2), &is_holder, &ChainOptions::default());
+    let chain = objgraph::find_backref_chain(&Gc::to_any(&n2), &is_holder, &ChainOptions::default());
     let ids: Vec<usize> = chain.iter().map(GcAny::id).collect();
     assert_eq!(ids, vec![Gc::id(&h), Gc::id(&n1), Gc::id(&n2)]);
     // Too shallow: not found, [obj].
     let short = objgraph::find_backref_chain(
         &Gc::to_any(&n2),
         &is_holder,
-        &ChainOptions {
-            max_depth: 1,
-            ..Default::default()
-        },
+        &ChainOptions { max_depth: 1, ..Default::default() },
     );
     assert_eq!(short.len(), 1);
     let target = Gc::id(&n2);
@@ -272,10 +213,7 @@ fn backref_and_ref_chains() {
     let cut = objgraph::find_ref_chain(
         &Gc::to_any(&h),
         &is_n2,
-        &ChainOptions {
-            extra_ignore: &ignore,
-            ..Default::default()
-        },
+        &ChainOptions { extra_ignore: &ignore, ..Default::default() },
     );
     assert_eq!(cut.len(), 1);
 }
@@ -335,16 +273,8 @@ fn retained_sizes_from_dominators() {
 /// Formats `rows` (name, a, b, c, d) with objgraph's own printf strings in
 /// the python3 on the machine.
 fn python_format(script: &str) -> Option<String> {
-    let out = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .output()
-        .ok()?;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = std::process::Command::new("python3").arg("-c").arg(script).output().ok()?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     Some(String::from_utf8(out.stdout).unwrap())
 }
 
@@ -357,22 +287,12 @@ struct AVeryLongTypeNameForWidth {
 fn printf_layouts_match_python() {
     objgraph::reset_peak_stats();
     objgraph::reset_new_ids();
-    let quiet = NewIdsOptions {
-        limit: Some(0),
-        ..Default::default()
-    };
+    let quiet = NewIdsOptions { limit: Some(0), ..Default::default() };
     objgraph::get_new_ids_to(&mut Vec::new(), &quiet).unwrap();
     let _n: Vec<Gc<Node>> = (0..12).map(|_| node()).collect();
     let _h = holder(vec![]);
-    let _l: Vec<_> = (0..3)
-        .map(|_| {
-            Gc::new(AVeryLongTypeNameForWidth {
-                x: GcCell::new(None),
-            })
-        })
-        .collect();
-    let common =
-        text(|o| objgraph::show_most_common_types_to(o, None, &CensusOptions::default()).unwrap());
+    let _l: Vec<_> = (0..3).map(|_| Gc::new(AVeryLongTypeNameForWidth { x: GcCell::new(None) })).collect();
+    let common = text(|o| objgraph::show_most_common_types_to(o, None, &CensusOptions::default()).unwrap());
     let growth = text(|o| objgraph::show_growth_to(o, None, None, &Default::default()).unwrap());
     let new_ids = text(|o| {
         objgraph::get_new_ids_to(o, &NewIdsOptions::default()).unwrap();

@@ -31,11 +31,7 @@ impl Finalize for Closer {
 }
 
 fn node(name: &'static str) -> Gc<Node> {
-    Gc::new(Node {
-        name,
-        next: GcCell::new(None),
-        parent: GcCell::new(None),
-    })
+    Gc::new(Node { name, next: GcCell::new(None), parent: GcCell::new(None) })
 }
 
 /// A tree of two nodes, the second pointing at itself, both pointing back
@@ -74,11 +70,8 @@ fn normalise(dot: &str) -> String {
                 j += 1;
             }
             let raw = &dot[start..j];
-            let value = if is_id {
-                raw.parse::<usize>().unwrap()
-            } else {
-                usize::from_str_radix(raw, 16).unwrap()
-            };
+            let value =
+                if is_id { raw.parse::<usize>().unwrap() } else { usize::from_str_radix(raw, 16).unwrap() };
             let key = value.to_string();
             let n = match ids.iter().position(|x| *x == key) {
                 Some(n) => n,
@@ -100,17 +93,12 @@ fn normalise(dot: &str) -> String {
 
 fn dot_of(f: impl FnOnce(GraphOptions<'_>)) -> String {
     let mut buf = Vec::new();
-    f(GraphOptions {
-        output: Some(&mut buf),
-        ..Default::default()
-    });
+    f(GraphOptions { output: Some(&mut buf), ..Default::default() });
     String::from_utf8(buf).unwrap()
 }
 
 fn golden(name: &str, actual: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name);
     if std::env::var_os("PYGC_BLESS").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, actual).unwrap();
@@ -124,14 +112,7 @@ fn golden(name: &str, actual: &str) {
 fn show_refs_dot_golden() {
     let (t, _a, _b) = sample();
     let dot = dot_of(|o| {
-        objgraph::show_refs(
-            &[Gc::to_any(&t)],
-            GraphOptions {
-                refcounts: true,
-                ..o
-            },
-        )
-        .unwrap();
+        objgraph::show_refs(&[Gc::to_any(&t)], GraphOptions { refcounts: true, ..o }).unwrap();
     });
     golden("objgraph_refs.dot", &normalise(&dot));
     // Exact heap labels, weak edges dashed.
@@ -157,27 +138,19 @@ fn show_backrefs_dot_golden() {
 #[test]
 fn too_many_collapses_the_rest() {
     let many: Vec<Gc<Node>> = (0..15).map(|_| node("x")).collect();
-    let t = Gc::new(Tree {
-        children: GcCell::new(many.clone()),
-        label: Gc::new(String::new()),
-    });
+    let t = Gc::new(Tree { children: GcCell::new(many.clone()), label: Gc::new(String::new()) });
     let dot = dot_of(|o| {
         objgraph::show_refs(&[Gc::to_any(&t)], GraphOptions { max_depth: 1, ..o }).unwrap();
     });
     // 16 referents (15 children and the label), 10 drawn.
     assert_eq!(dot.matches(" -> ").count(), 10);
     assert!(dot.contains("too_many_o"));
-    assert!(dot.contains("[label=\"6 more references\",shape=box,height=0.25,color=red,fillcolor=\"0,1,0.3\",fontsize=6];"));
+    assert!(dot.contains(
+        "[label=\"6 more references\",shape=box,height=0.25,color=red,fillcolor=\"0,1,0.3\",fontsize=6];"
+    ));
     let back = dot_of(|o| {
-        objgraph::show_backrefs(
-            &[Gc::to_any(&many[0])],
-            GraphOptions {
-                too_many: 0,
-                max_depth: 1,
-                ..o
-            },
-        )
-        .unwrap();
+        objgraph::show_backrefs(&[Gc::to_any(&many[0])], GraphOptions { too_many: 0, max_depth: 1, ..o })
+            .unwrap();
     });
     assert!(back.contains("\"1 more backreferences\""));
 }
@@ -232,11 +205,7 @@ fn svg_parses_and_png_rasterizes() {
     let mut status = Vec::new();
     let report = objgraph::show_refs(
         &[Gc::to_any(&t)],
-        GraphOptions {
-            filename: Some(svg_path.clone()),
-            status: Some(&mut status),
-            ..Default::default()
-        },
+        GraphOptions { filename: Some(svg_path.clone()), status: Some(&mut status), ..Default::default() },
     )
     .unwrap();
     let status = String::from_utf8(status).unwrap();
@@ -270,11 +239,7 @@ fn svg_parses_and_png_rasterizes() {
     .unwrap();
     let pm = tiny_skia::Pixmap::load_png(&png_path).unwrap();
     assert!(pm.width() > 50 && pm.height() > 50);
-    let inked = pm
-        .pixels()
-        .iter()
-        .filter(|p| p.red() < 128 && p.green() < 128 && p.blue() < 128)
-        .count();
+    let inked = pm.pixels().iter().filter(|p| p.red() < 128 && p.green() < 128 && p.blue() < 128).count();
     assert!(inked > 500, "only {inked} dark pixels");
     let _ = std::fs::remove_file(dot_path);
 }
@@ -286,20 +251,14 @@ fn a_dot_file_is_written_as_asked() {
     let mut status = Vec::new();
     objgraph::show_refs(
         &[Gc::to_any(&t)],
-        GraphOptions {
-            filename: Some(path.clone()),
-            status: Some(&mut status),
-            ..Default::default()
-        },
+        GraphOptions { filename: Some(path.clone()), status: Some(&mut status), ..Default::default() },
     )
     .unwrap();
     assert_eq!(
         String::from_utf8(status).unwrap(),
         format!("Graph written to {} (4 nodes)\n", path.display())
     );
-    assert!(std::fs::read_to_string(&path)
-        .unwrap()
-        .starts_with("digraph ObjectGraph {\n"));
+    assert!(std::fs::read_to_string(&path).unwrap().starts_with("digraph ObjectGraph {\n"));
 }
 
 #[test]
@@ -309,11 +268,7 @@ fn errors_are_clear() {
     let mut buf = Vec::new();
     let both = objgraph::show_refs(
         &objs,
-        GraphOptions {
-            output: Some(&mut buf),
-            filename: Some("x.dot".into()),
-            ..Default::default()
-        },
+        GraphOptions { output: Some(&mut buf), filename: Some("x.dot".into()), ..Default::default() },
     );
     assert!(matches!(both, Err(ObjgraphError::OutputAndFilename)));
     assert!(buf.is_empty());
@@ -322,11 +277,7 @@ fn errors_are_clear() {
     let mut status = Vec::new();
     let err = objgraph::show_refs(
         &objs,
-        GraphOptions {
-            filename: Some(bad.clone()),
-            status: Some(&mut status),
-            ..Default::default()
-        },
+        GraphOptions { filename: Some(bad.clone()), status: Some(&mut status), ..Default::default() },
     )
     .unwrap_err();
     assert!(status.is_empty(), "nothing is reported written");
@@ -334,9 +285,7 @@ fn errors_are_clear() {
         ObjgraphError::File { path, .. } => assert_eq!(path, &bad),
         other => panic!("{other:?}"),
     }
-    assert!(err
-        .to_string()
-        .starts_with("cannot write /nonexistent-dir-for-pygc/graph.svg: "));
+    assert!(err.to_string().starts_with("cannot write /nonexistent-dir-for-pygc/graph.svg: "));
 
     let err = objgraph::show_refs(
         &objs,
@@ -347,10 +296,7 @@ fn errors_are_clear() {
         },
     )
     .unwrap_err();
-    assert!(
-        matches!(err, ObjgraphError::UnknownFormat { .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, ObjgraphError::UnknownFormat { .. }), "{err:?}");
     assert!(!tmp("graph.xyz").exists());
 
     // Graphviz asked for: used if installed, a clear error if not.
@@ -363,8 +309,8 @@ fn errors_are_clear() {
             ..Default::default()
         },
     );
-    let has_dot = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-        .any(|d| d.join("dot").is_file());
+    let has_dot =
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()).any(|d| d.join("dot").is_file());
     if has_dot {
         gv.unwrap();
     } else {
@@ -378,29 +324,16 @@ fn without_a_filename_a_png_lands_beside_a_temporary_dot() {
     let mut status = Vec::new();
     let report = objgraph::show_refs(
         &[Gc::to_any(&t)],
-        GraphOptions {
-            renderer: Renderer::Builtin,
-            status: Some(&mut status),
-            ..Default::default()
-        },
+        GraphOptions { renderer: Renderer::Builtin, status: Some(&mut status), ..Default::default() },
     )
     .unwrap();
     let dot = report.dot_path.unwrap();
     let png = report.image_path.unwrap();
     assert_eq!(png, dot.with_extension("png"));
-    assert!(dot
-        .file_name()
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .starts_with("objgraph-"));
+    assert!(dot.file_name().unwrap().to_str().unwrap().starts_with("objgraph-"));
     assert_eq!(
         String::from_utf8(status).unwrap(),
-        format!(
-            "Graph written to {} (4 nodes)\nImage generated as {}\n",
-            dot.display(),
-            png.display()
-        )
+        format!("Graph written to {} (4 nodes)\nImage generated as {}\n", dot.display(), png.display())
     );
     assert!(tiny_skia::Pixmap::load_png(&png).is_ok());
     let _ = std::fs::remove_file(dot);

@@ -15,11 +15,16 @@
 
 use std::collections::HashMap;
 
-use super::any::GcAny;
+use super::any::{GcAny, Handle};
 use super::header::{ObjPtr, TypeInfo, TRACKED_HEADER_SIZE};
 use super::state::{self, AddrHash, NUM_GENERATIONS};
 use crate::collect::list;
 use crate::collect::visitors::{CoreVisitor, Mode};
+
+/// The object behind a handle.
+fn ptr(g: &GcAny) -> ObjPtr {
+    g.raw().0
+}
 
 /// One row of the census: a Rust type, how many tracked objects it has and
 /// their bytes (headers included).
@@ -64,12 +69,7 @@ pub(crate) fn census(with_ids: bool) -> Vec<TypeCount> {
             last.1
         } else {
             let r = *by_info.entry(key).or_insert_with(|| {
-                rows.push(TypeCount {
-                    type_name: (info.type_name)(),
-                    count: 0,
-                    bytes: 0,
-                    ids: Vec::new(),
-                });
+                rows.push(TypeCount { type_name: (info.type_name)(), count: 0, bytes: 0, ids: Vec::new() });
                 rows.len() - 1
             });
             last = (key, r);
@@ -154,7 +154,7 @@ pub(crate) fn scan_referrers(targets: &[&GcAny], pinned: &[GcAny]) -> Referrers 
     let bit = |a: usize| (a >> 4) & 1023;
     let mut mask = [0u64; 16];
     for (i, t) in targets.iter().enumerate() {
-        let a = t.obj().addr();
+        let a = ptr(t).addr();
         slot.entry(a).or_insert(i);
         mask[bit(a) >> 6] |= 1 << (bit(a) & 63);
     }
@@ -162,7 +162,7 @@ pub(crate) fn scan_referrers(targets: &[&GcAny], pinned: &[GcAny]) -> Referrers 
     let mut hit: Vec<usize> = Vec::new();
     for src in pinned {
         edges.clear();
-        CoreVisitor::new(Mode::Edges(&mut edges)).trace(src.obj());
+        CoreVisitor::new(Mode::Edges(&mut edges)).trace(ptr(src));
         hit.clear();
         for e in &edges {
             let a = e.addr();
@@ -181,7 +181,7 @@ pub(crate) fn scan_referrers(targets: &[&GcAny], pinned: &[GcAny]) -> Referrers 
     }
     // Duplicated targets share the first slot's answer.
     for (i, t) in targets.iter().enumerate() {
-        let first = slot[&t.obj().addr()];
+        let first = slot[&ptr(t).addr()];
         if first != i {
             referrers[i] = referrers[first].clone();
         }
@@ -213,7 +213,7 @@ impl HeapGraph {
         let mut index: HashMap<usize, u32, AddrHash> =
             HashMap::with_capacity_and_hasher(tracked + tracked / 4, AddrHash::default());
         for (i, o) in objs.iter().enumerate() {
-            index.insert(o.obj().addr(), i as u32);
+            index.insert(ptr(o).addr(), i as u32);
         }
         let mut fwd_start: Vec<u32> = Vec::with_capacity(tracked + 1);
         let mut fwd: Vec<u32> = Vec::with_capacity(tracked * 2);
@@ -221,7 +221,7 @@ impl HeapGraph {
         for i in 0..tracked {
             fwd_start.push(fwd.len() as u32);
             edges.clear();
-            CoreVisitor::new(Mode::Edges(&mut edges)).trace(objs[i].obj());
+            CoreVisitor::new(Mode::Edges(&mut edges)).trace(ptr(&objs[i]));
             for e in &edges {
                 let next = objs.len() as u32;
                 let j = *index.entry(e.addr()).or_insert(next);
@@ -252,15 +252,7 @@ impl HeapGraph {
                 fill[t] += 1;
             }
         }
-        HeapGraph {
-            objs,
-            tracked,
-            index,
-            fwd_start,
-            fwd,
-            rev_start,
-            rev,
-        }
+        HeapGraph { objs, tracked, index, fwd_start, fwd, rev_start, rev }
     }
 
     /// Number of nodes.
@@ -270,7 +262,7 @@ impl HeapGraph {
 
     /// The node of `obj`, if the scan met it.
     pub(crate) fn node_of(&self, obj: &GcAny) -> Option<usize> {
-        self.index.get(&obj.obj().addr()).map(|&i| i as usize)
+        self.index.get(&ptr(obj).addr()).map(|&i| i as usize)
     }
 
     /// Strong edges out of node `i` (one per handle).

@@ -25,12 +25,7 @@ pub struct CensusOptions<'a> {
 
 impl Default for CensusOptions<'_> {
     fn default() -> Self {
-        CensusOptions {
-            shortnames: true,
-            objects: None,
-            filter: None,
-            bytes: false,
-        }
+        CensusOptions { shortnames: true, objects: None, filter: None, bytes: false }
     }
 }
 
@@ -99,10 +94,7 @@ fn collect_stats(opts: &CensusOptions<'_>) -> Vec<TypeStat> {
                         continue;
                     }
                 }
-                let name = names
-                    .entry(o.type_name())
-                    .or_insert_with(|| name_of(o.type_name()))
-                    .clone();
+                let name = names.entry(o.type_name()).or_insert_with(|| name_of(o.type_name())).clone();
                 stats.add(name, 1, o.size_of());
             }
         }
@@ -128,10 +120,7 @@ pub fn count(typename: &str, objects: Option<&[GcAny]>) -> usize {
             .filter(|r| name_matches(typename, r.type_name))
             .map(|r| r.count)
             .sum(),
-        Some(objs) => objs
-            .iter()
-            .filter(|o| name_matches(typename, o.type_name()))
-            .count(),
+        Some(objs) => objs.iter().filter(|o| name_matches(typename, o.type_name())).count(),
     }
 }
 
@@ -164,11 +153,7 @@ pub fn show_most_common_types_to(
     opts: &CensusOptions<'_>,
 ) -> io::Result<()> {
     let rows = most_common_types(limit, opts);
-    let width = rows
-        .iter()
-        .map(|r| r.name.chars().count())
-        .max()
-        .unwrap_or(0);
+    let width = rows.iter().map(|r| r.name.chars().count()).max().unwrap_or(0);
     for r in &rows {
         if opts.bytes {
             writeln!(out, "{:<width$} {} {}", r.name, r.count, r.bytes)?;
@@ -195,12 +180,7 @@ pub struct GrowthOptions<'a> {
 
 impl Default for GrowthOptions<'_> {
     fn default() -> Self {
-        GrowthOptions {
-            shortnames: true,
-            filter: None,
-            collect: true,
-            bytes: false,
-        }
+        GrowthOptions { shortnames: true, filter: None, collect: true, bytes: false }
     }
 }
 
@@ -257,11 +237,7 @@ pub fn growth(limit: Option<usize>, opts: &GrowthOptions<'_>) -> Vec<GrowthRow> 
 }
 
 /// [`growth`] against peaks you keep yourself.
-pub fn growth_with(
-    peaks: &mut PeakStats,
-    limit: Option<usize>,
-    opts: &GrowthOptions<'_>,
-) -> Vec<GrowthRow> {
+pub fn growth_with(peaks: &mut PeakStats, limit: Option<usize>, opts: &GrowthOptions<'_>) -> Vec<GrowthRow> {
     let stats = growth_stats(opts);
     apply_growth(peaks, stats, limit, opts.bytes)
 }
@@ -334,11 +310,7 @@ pub fn show_growth_to(
         Some(p) => growth_with(p, limit, opts),
         None => growth(limit, opts),
     };
-    let width = rows
-        .iter()
-        .map(|r| r.name.chars().count())
-        .max()
-        .unwrap_or(0);
+    let width = rows.iter().map(|r| r.name.chars().count()).max().unwrap_or(0);
     for r in &rows {
         if opts.bytes {
             writeln!(
@@ -449,11 +421,7 @@ pub fn get_new_ids_to(out: &mut dyn Write, opts: &NewIdsOptions) -> io::Result<N
             s.current.insert(name.clone(), HashSet::new());
         }
         for row in census {
-            let name = if shortnames {
-                short_type_name(row.type_name)
-            } else {
-                row.type_name.to_string()
-            };
+            let name = if shortnames { short_type_name(row.type_name) } else { row.type_name.to_string() };
             s.current.entry(name).or_default().extend(row.ids);
         }
         s.new.clear();
@@ -472,13 +440,7 @@ pub fn get_new_ids_to(out: &mut dyn Write, opts: &NewIdsOptions) -> io::Result<N
             };
             let num_new = new.len();
             s.new.insert(name.clone(), new);
-            rows.push((
-                name.clone(),
-                num_old,
-                cur.len(),
-                num_new,
-                cur.len() as isize - num_old as isize,
-            ));
+            rows.push((name.clone(), num_old, cur.len(), num_new, cur.len() as isize - num_old as isize));
         }
         for name in remove {
             s.old.remove(&name);
@@ -511,11 +473,7 @@ pub fn get_new_ids_to(out: &mut dyn Write, opts: &NewIdsOptions) -> io::Result<N
         )?;
         writeln!(out, "{rule}")?;
         for (name, old, cur, new, delta) in &rows {
-            writeln!(
-                out,
-                "{:<width$}{:>13}{:>13}{:>+13}{:>+13}",
-                name, old, cur, *new as isize, delta
-            )?;
+            writeln!(out, "{:<width$}{:>13}{:>13}{:>+13}{:>+13}", name, old, cur, *new as isize, delta)?;
         }
         writeln!(out, "{rule}")?;
     }
@@ -538,11 +496,7 @@ pub fn by_type(typename: &str, objects: Option<&[GcAny]>) -> Vec<GcAny> {
     let mut matches: HashMap<&'static str, bool> = HashMap::new();
     objects
         .iter()
-        .filter(|o| {
-            *matches
-                .entry(o.type_name())
-                .or_insert_with(|| name_matches(typename, o.type_name()))
-        })
+        .filter(|o| *matches.entry(o.type_name()).or_insert_with(|| name_matches(typename, o.type_name())))
         .cloned()
         .collect()
 }
@@ -567,10 +521,7 @@ pub fn get_leaking_objects(objects: Option<&[GcAny]>, collect: bool) -> Vec<GcAn
     match objects {
         None => {
             let g = HeapGraph::build();
-            (0..g.tracked)
-                .filter(|&i| g.referrers(i).is_empty())
-                .map(|i| g.objs[i].clone())
-                .collect()
+            (0..g.tracked).filter(|&i| g.referrers(i).is_empty()).map(|i| g.objs[i].clone()).collect()
         }
         Some(objs) => {
             let mut ids: HashSet<usize> = objs.iter().map(GcAny::id).collect();
@@ -579,10 +530,7 @@ pub fn get_leaking_objects(objects: Option<&[GcAny]>, collect: bool) -> Vec<GcAn
                     ids.remove(&r.id());
                 }
             }
-            objs.iter()
-                .filter(|o| ids.contains(&o.id()))
-                .cloned()
-                .collect()
+            objs.iter().filter(|o| ids.contains(&o.id())).cloned().collect()
         }
     }
 }
@@ -595,13 +543,7 @@ mod tests {
     #[test]
     fn peak_semantics() {
         let mut peaks = PeakStats::default();
-        let stat = |n: usize| {
-            vec![TypeStat {
-                name: "A".into(),
-                count: n,
-                bytes: n * 10,
-            }]
-        };
+        let stat = |n: usize| vec![TypeStat { name: "A".into(), count: n, bytes: n * 10 }];
         let r = apply_growth(&mut peaks, stat(5), None, false);
         assert_eq!(r[0].delta, 5);
         assert!(apply_growth(&mut peaks, stat(3), None, false).is_empty());

@@ -20,11 +20,7 @@ pub struct ChainOptions<'a> {
 
 impl Default for ChainOptions<'_> {
     fn default() -> Self {
-        ChainOptions {
-            max_depth: 20,
-            extra_ignore: &[],
-            collect: true,
-        }
+        ChainOptions { max_depth: 20, extra_ignore: &[], collect: true }
     }
 }
 
@@ -41,11 +37,7 @@ fn chain_from(found: &GcAny, parent: &HashMap<usize, GcAny>) -> Vec<GcAny> {
 /// The shortest chain of strong references from `obj` to an object for
 /// which `predicate` is true, `[obj, …, match]` (`objgraph.find_ref_chain`).
 /// Returns `[obj]` when nothing matches within `max_depth`.
-pub fn find_ref_chain(
-    obj: &GcAny,
-    predicate: Predicate<'_>,
-    opts: &ChainOptions<'_>,
-) -> Vec<GcAny> {
+pub fn find_ref_chain(obj: &GcAny, predicate: Predicate<'_>, opts: &ChainOptions<'_>) -> Vec<GcAny> {
     if opts.collect {
         crate::gc::collect();
     }
@@ -80,11 +72,7 @@ pub fn find_ref_chain(
 ///
 /// Each level of the search is one scan of the heap for the referrers of
 /// the whole level, not one `gc.get_referrers` per object.
-pub fn find_backref_chain(
-    obj: &GcAny,
-    predicate: Predicate<'_>,
-    opts: &ChainOptions<'_>,
-) -> Vec<GcAny> {
+pub fn find_backref_chain(obj: &GcAny, predicate: Predicate<'_>, opts: &ChainOptions<'_>) -> Vec<GcAny> {
     if opts.collect {
         crate::gc::collect();
     }

@@ -91,11 +91,7 @@ pub(crate) fn dominators<'g>(
                 if idom[p as usize] == UNDEF {
                     continue;
                 }
-                new = if new == UNDEF {
-                    p
-                } else {
-                    intersect(&idom, p, new)
-                };
+                new = if new == UNDEF { p } else { intersect(&idom, p, new) };
             }
             if new != idom[vi] {
                 idom[vi] = new;
@@ -109,10 +105,7 @@ pub(crate) fn dominators<'g>(
 /// Retained bytes and object counts of every node (index `n` is the root).
 fn retained_all(g: &HeapGraph) -> (DomTree, Vec<usize>, Vec<usize>) {
     let n = g.len();
-    let roots: Vec<u32> = (0..n)
-        .filter(|&i| g.external_refs(i, 0) > 0)
-        .map(|i| i as u32)
-        .collect();
+    let roots: Vec<u32> = (0..n).filter(|&i| g.external_refs(i, 0) > 0).map(|i| i as u32).collect();
     let tree = dominators(n, &roots, &|i| g.referents(i), &|i| g.referrers(i));
     let mut bytes = vec![0usize; n + 1];
     let mut objects = vec![0usize; n + 1];
@@ -138,19 +131,11 @@ fn retained_all(g: &HeapGraph) -> (DomTree, Vec<usize>, Vec<usize>) {
 pub fn retained_size(obj: &GcAny) -> Retained {
     let g = HeapGraph::build();
     let Some(start) = g.node_of(obj) else {
-        return Retained {
-            object: obj.clone(),
-            bytes: obj.size_of(),
-            objects: 1,
-        };
+        return Retained { object: obj.clone(), bytes: obj.size_of(), objects: 1 };
     };
     let (tree, bytes, objects) = retained_all(&g);
     if tree.idom[start] != UNDEF {
-        return Retained {
-            object: obj.clone(),
-            bytes: bytes[start],
-            objects: objects[start],
-        };
+        return Retained { object: obj.clone(), bytes: bytes[start], objects: objects[start] };
     }
     // Unreachable from the roots: everything it reaches that the roots do
     // not reach dies with it.
@@ -171,11 +156,7 @@ pub fn retained_size(obj: &GcAny) -> Retained {
             }
         }
     }
-    Retained {
-        object: obj.clone(),
-        bytes: b,
-        objects: c,
-    }
+    Retained { object: obj.clone(), bytes: b, objects: c }
 }
 
 /// The `limit` objects that retain the most bytes, largest first.
@@ -187,11 +168,7 @@ pub fn largest_retainers(limit: usize) -> Vec<Retained> {
     idx.sort_by(|&a, &b| bytes[b].cmp(&bytes[a]).then(a.cmp(&b)));
     idx.truncate(limit);
     idx.into_iter()
-        .map(|i| Retained {
-            object: g.objs[i].clone(),
-            bytes: bytes[i],
-            objects: objects[i],
-        })
+        .map(|i| Retained { object: g.objs[i].clone(), bytes: bytes[i], objects: objects[i] })
         .collect()
 }
 
@@ -204,11 +181,8 @@ mod tests {
     /// root once `d` is removed (and reachable with it).
     fn reach(n: usize, roots: &[u32], succ: &[Vec<u32>], removed: Option<usize>) -> Vec<bool> {
         let mut seen = vec![false; n];
-        let mut stack: Vec<usize> = roots
-            .iter()
-            .map(|&r| r as usize)
-            .filter(|&r| Some(r) != removed)
-            .collect();
+        let mut stack: Vec<usize> =
+            roots.iter().map(|&r| r as usize).filter(|&r| Some(r) != removed).collect();
         for &r in &stack {
             seen[r] = true;
         }

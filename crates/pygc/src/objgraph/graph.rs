@@ -186,27 +186,15 @@ pub(crate) fn fmt_g(x: f64) -> String {
 
 /// objgraph's `_quote`.
 pub(crate) fn quote(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-        .replace('\0', "\\\\0")
+    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n").replace('\0', "\\\\0")
 }
 
-fn gradient(
-    start: (f64, f64, f64),
-    end: (f64, f64, f64),
-    depth: usize,
-    max_depth: usize,
-) -> (f64, f64, f64) {
+fn gradient(start: (f64, f64, f64), end: (f64, f64, f64), depth: usize, max_depth: usize) -> (f64, f64, f64) {
     if max_depth == 0 {
         return start;
     }
     let f = depth as f64 / max_depth as f64;
-    (
-        start.0 * (1.0 - f) + end.0 * f,
-        start.1 * (1.0 - f) + end.1 * f,
-        start.2 * (1.0 - f) + end.2 * f,
-    )
+    (start.0 * (1.0 - f) + end.0 * f, start.1 * (1.0 - f) + end.1 * f, start.2 * (1.0 - f) + end.2 * f)
 }
 
 fn is_ident(s: &str) -> bool {
@@ -279,21 +267,10 @@ pub fn backrefs_graph(objs: &[GcAny], opts: &GraphOptions<'_>) -> ObjectGraph {
 /// or [`super::find_ref_chain`] (`show_chain` without output).
 pub fn chain_graph(chains: &[Vec<GcAny>], backrefs: bool, opts: &GraphOptions<'_>) -> ObjectGraph {
     let chains: Vec<&Vec<GcAny>> = chains.iter().filter(|c| !c.is_empty()).collect();
-    let ids: HashSet<usize> = chains
-        .iter()
-        .flat_map(|c| c.iter().map(GcAny::id))
-        .collect();
+    let ids: HashSet<usize> = chains.iter().flat_map(|c| c.iter().map(GcAny::id)).collect();
     let max_depth = chains.iter().map(|c| c.len()).max().unwrap_or(1) - 1;
-    let starts: Vec<GcAny> = chains
-        .iter()
-        .map(|c| {
-            if backrefs {
-                c[c.len() - 1].clone()
-            } else {
-                c[0].clone()
-            }
-        })
-        .collect();
+    let starts: Vec<GcAny> =
+        chains.iter().map(|c| if backrefs { c[c.len() - 1].clone() } else { c[0].clone() }).collect();
     let in_chains = |o: &GcAny| ids.contains(&o.id());
     walk(&starts, backrefs, opts, Some((&in_chains, max_depth)))
 }
@@ -309,9 +286,7 @@ fn walk(
     let mut w = Walk {
         opts,
         backrefs,
-        dot: String::from(
-            "digraph ObjectGraph {\n  node[shape=box, style=filled, fillcolor=white];\n",
-        ),
+        dot: String::from("digraph ObjectGraph {\n  node[shape=box, style=filled, fillcolor=white];\n"),
         pool: Pool::default(),
         nodes: Vec::new(),
         node_of: HashMap::new(),
@@ -355,12 +330,7 @@ fn walk(
             if !referrers.contains_key(&tid) {
                 // One heap scan for this whole level of the search.
                 let level: Vec<usize> = std::iter::once(ti)
-                    .chain(
-                        queue
-                            .iter()
-                            .copied()
-                            .filter(|&q| depth[&w.pool.objs[q].id()] == tdepth),
-                    )
+                    .chain(queue.iter().copied().filter(|&q| depth[&w.pool.objs[q].id()] == tdepth))
                     .collect();
                 let targets: Vec<GcAny> = level.iter().map(|&q| w.pool.objs[q].clone()).collect();
                 let refs: Vec<&GcAny> = targets.iter().collect();
@@ -452,13 +422,7 @@ impl Walk<'_, '_> {
             s = 0.6;
             v = 0.5 + v * 0.5;
         }
-        let _ = writeln!(
-            self.dot,
-            "  {id}[fillcolor=\"{},{},{}\"];",
-            fmt_g(h),
-            fmt_g(s),
-            fmt_g(v)
-        );
+        let _ = writeln!(self.dot, "  {id}[fillcolor=\"{},{},{}\"];", fmt_g(h), fmt_g(s), fmt_g(v));
         let white = v < 0.5;
         if white {
             let _ = writeln!(self.dot, "  {id}[fontcolor=white];");
@@ -481,10 +445,7 @@ impl Walk<'_, '_> {
         });
         self.node_of.insert(target.id(), ni);
         if target.has_finalizer() {
-            let _ = writeln!(
-                self.dot,
-                "  {id}->{id}_has_a_del[color=red,style=dotted,len=0.25,weight=10];"
-            );
+            let _ = writeln!(self.dot, "  {id}->{id}_has_a_del[color=red,style=dotted,len=0.25,weight=10];");
             let _ = writeln!(
                 self.dot,
                 "  {id}_has_a_del[label=\"__del__\",shape=doublecircle,height=0.25,color=red,fillcolor=\"0,.5,1\",fontsize=6];"
@@ -503,13 +464,7 @@ impl Walk<'_, '_> {
     }
 
     fn edge(&mut self, src: &GcAny, dst: &GcAny, label: &str, weak: bool) {
-        let _ = writeln!(
-            self.dot,
-            "  {} -> {}{};",
-            node_id(src),
-            node_id(dst),
-            edge_attrs(label, weak)
-        );
+        let _ = writeln!(self.dot, "  {} -> {}{};", node_id(src), node_id(dst), edge_attrs(label, weak));
         let label = (!label.is_empty()).then(|| label.to_string());
         self.edges.push((src.id(), dst.id(), label, weak));
     }
@@ -518,20 +473,11 @@ impl Walk<'_, '_> {
         let id = node_id(target);
         let (h, s, v) = gradient((0.0, 1.0, 1.0), (0.0, 1.0, 0.3), tdepth + 1, max_depth);
         let (label, edge) = if self.backrefs {
-            (
-                format!("{skipped} more backreferences"),
-                format!("too_many_{id}->{id}"),
-            )
+            (format!("{skipped} more backreferences"), format!("too_many_{id}->{id}"))
         } else {
-            (
-                format!("{skipped} more references"),
-                format!("{id}->too_many_{id}"),
-            )
+            (format!("{skipped} more references"), format!("{id}->too_many_{id}"))
         };
-        let _ = writeln!(
-            self.dot,
-            "  {edge}[color=red,style=dotted,len=0.25,weight=10];"
-        );
+        let _ = writeln!(self.dot, "  {edge}[color=red,style=dotted,len=0.25,weight=10];");
         let _ = writeln!(
             self.dot,
             "  too_many_{id}[label=\"{label}\",shape=box,height=0.25,color=red,fillcolor=\"{},{},{}\",fontsize=6];",
@@ -578,13 +524,7 @@ impl Walk<'_, '_> {
             weak: false,
             marker: true,
         }));
-        ObjectGraph {
-            dot: self.dot,
-            nodes: self.nodes,
-            edges,
-            backrefs: self.backrefs,
-            objects,
-        }
+        ObjectGraph { dot: self.dot, nodes: self.nodes, edges, backrefs: self.backrefs, objects }
     }
 }
 
@@ -605,10 +545,7 @@ pub fn show_refs(objs: &[GcAny], mut opts: GraphOptions<'_>) -> Result<GraphRepo
 
 /// Draws what refers to `objs`, up to `max_depth` (`objgraph.show_backrefs`).
 /// Only strong references are followed (those keep objects alive).
-pub fn show_backrefs(
-    objs: &[GcAny],
-    mut opts: GraphOptions<'_>,
-) -> Result<GraphReport, ObjgraphError> {
+pub fn show_backrefs(objs: &[GcAny], mut opts: GraphOptions<'_>) -> Result<GraphReport, ObjgraphError> {
     check(&opts)?;
     let g = backrefs_graph(objs, &opts);
     present::present(&g, &mut opts)
@@ -645,17 +582,11 @@ mod tests {
     #[test]
     fn edge_label_weights() {
         assert_eq!(edge_attrs("next", false), " [label=\"next\",weight=10]");
-        assert_eq!(
-            edge_attrs("items[3]", false),
-            " [label=\"items[3]\",weight=2]"
-        );
+        assert_eq!(edge_attrs("items[3]", false), " [label=\"items[3]\",weight=2]");
         assert_eq!(edge_attrs("[0].value", false), " [label=\"[0].value\"]");
         assert_eq!(edge_attrs("", true), " [style=dashed]");
         assert_eq!(edge_attrs("", false), "");
-        assert_eq!(
-            edge_attrs("parent", true),
-            " [label=\"parent\",weight=10,style=dashed]"
-        );
+        assert_eq!(edge_attrs("parent", true), " [label=\"parent\",weight=10,style=dashed]");
     }
 
     #[test]

@@ -66,40 +66,14 @@ pub(crate) enum Stroke {
 #[derive(Clone, Debug)]
 pub(crate) enum Item {
     /// A node box with centred lines of text.
-    Box {
-        id: String,
-        x: f32,
-        y: f32,
-        w: f32,
-        h: f32,
-        fill: Rgb,
-        stroke: Rgb,
-        lines: Vec<String>,
-        text: Rgb,
-    },
+    Box { id: String, x: f32, y: f32, w: f32, h: f32, fill: Rgb, stroke: Rgb, lines: Vec<String>, text: Rgb },
     /// objgraph's `__del__` double circle.
-    Circle {
-        cx: f32,
-        cy: f32,
-        r: f32,
-        fill: Rgb,
-        stroke: Rgb,
-        text: String,
-    },
+    Circle { cx: f32, cy: f32, r: f32, fill: Rgb, stroke: Rgb, text: String },
     /// Cubic segments `p[0], (p[1], p[2], p[3]), (p[4], p[5], p[6])…`, with
     /// an arrowhead at the last point.
-    Edge {
-        p: Vec<(f32, f32)>,
-        color: Rgb,
-        stroke: Stroke,
-    },
+    Edge { p: Vec<(f32, f32)>, color: Rgb, stroke: Stroke },
     /// An edge label, drawn over everything on a light background.
-    Label {
-        x: f32,
-        y: f32,
-        text: String,
-        color: Rgb,
-    },
+    Label { x: f32, y: f32, text: String, color: Rgb },
 }
 
 /// A laid-out graph, in pixels.
@@ -134,26 +108,15 @@ fn sweep(
     key: &mut [f32],
     widths: Option<&[(f32, f32)]>,
 ) {
-    let order: Vec<usize> = if down {
-        (1..layers.len()).collect()
-    } else {
-        (0..layers.len().saturating_sub(1)).rev().collect()
-    };
+    let order: Vec<usize> =
+        if down { (1..layers.len()).collect() } else { (0..layers.len().saturating_sub(1)).rev().collect() };
     for l in order {
         let near = if down { l - 1 } else { l + 1 };
         let want: Vec<(f32, usize)> = layers[l]
             .iter()
             .map(|&i| {
-                let ns: Vec<f32> = adj[i]
-                    .iter()
-                    .filter(|&&j| rank_of[j] == near)
-                    .map(|&j| key[j])
-                    .collect();
-                let k = if ns.is_empty() {
-                    key[i]
-                } else {
-                    ns.iter().sum::<f32>() / ns.len() as f32
-                };
+                let ns: Vec<f32> = adj[i].iter().filter(|&&j| rank_of[j] == near).map(|&j| key[j]).collect();
+                let k = if ns.is_empty() { key[i] } else { ns.iter().sum::<f32>() / ns.len() as f32 };
                 (k, i)
             })
             .collect();
@@ -181,8 +144,7 @@ fn place_row(layer: &[usize], want: &[(f32, usize)], w: &[(f32, f32)], cx: &mut 
         placed.push(left + w[i].0 / 2.0);
         right = left + w[i].1 + GAP_X;
     }
-    let shift =
-        want.iter().zip(&placed).map(|(a, p)| a.0 - p).sum::<f32>() / layer.len().max(1) as f32;
+    let shift = want.iter().zip(&placed).map(|(a, p)| a.0 - p).sum::<f32>() / layer.len().max(1) as f32;
     for (k, &i) in layer.iter().enumerate() {
         cx[i] = placed[k] + shift;
     }
@@ -203,17 +165,8 @@ pub(crate) fn layout(g: &ObjectGraph) -> Scene {
         has_del[o] = true;
     }
     let max_depth = g.nodes.iter().map(|x| x.depth).max().unwrap_or(0);
-    let mut rank_of: Vec<usize> = g
-        .nodes
-        .iter()
-        .map(|x| {
-            if g.backrefs {
-                max_depth - x.depth
-            } else {
-                x.depth
-            }
-        })
-        .collect();
+    let mut rank_of: Vec<usize> =
+        g.nodes.iter().map(|x| if g.backrefs { max_depth - x.depth } else { x.depth }).collect();
     let mut geom: Vec<Geom> = g
         .nodes
         .iter()
@@ -236,17 +189,11 @@ pub(crate) fn layout(g: &ObjectGraph) -> Scene {
         let (ra, rb) = (rank_of[a], rank_of[b]);
         let mut chain = vec![a];
         if ra.abs_diff(rb) > 1 {
-            let rows: Vec<usize> = if ra < rb {
-                (ra + 1..rb).collect()
-            } else {
-                (rb + 1..ra).rev().collect()
-            };
+            let rows: Vec<usize> =
+                if ra < rb { (ra + 1..rb).collect() } else { (rb + 1..ra).rev().collect() };
             for r in rows {
                 rank_of.push(r);
-                geom.push(Geom {
-                    w: 6.0,
-                    ..Geom::default()
-                });
+                geom.push(Geom { w: 6.0, ..Geom::default() });
                 adj.push(Vec::new());
                 chain.push(rank_of.len() - 1);
             }
@@ -275,20 +222,13 @@ pub(crate) fn layout(g: &ObjectGraph) -> Scene {
     for round in 0..6 {
         sweep(&mut layers, &adj, &rank_of, round % 2 == 0, &mut pos, None);
     }
-    let slot_w = |i: usize| {
-        geom[i].w
-            + if i < n && has_del[i] {
-                2.0 * DEL_R + 14.0
-            } else {
-                0.0
-            }
-    };
+    let slot_w = |i: usize| geom[i].w + if i < n && has_del[i] { 2.0 * DEL_R + 14.0 } else { 0.0 };
     let widths: Vec<(f32, f32)> = (0..total).map(|i| (geom[i].w, slot_w(i))).collect();
     // Pack every row, then pull each towards its neighbours' centres.
     let mut cx = vec![0.0f32; total];
     for layer in &layers {
-        let width: f32 = layer.iter().map(|&i| slot_w(i)).sum::<f32>()
-            + GAP_X * layer.len().saturating_sub(1) as f32;
+        let width: f32 =
+            layer.iter().map(|&i| slot_w(i)).sum::<f32>() + GAP_X * layer.len().saturating_sub(1) as f32;
         let mut x = -width / 2.0;
         for &i in layer {
             cx[i] = x + geom[i].w / 2.0;
@@ -296,14 +236,7 @@ pub(crate) fn layout(g: &ObjectGraph) -> Scene {
         }
     }
     for round in 0..4 {
-        sweep(
-            &mut layers,
-            &adj,
-            &rank_of,
-            round % 2 == 0,
-            &mut cx,
-            Some(&widths),
-        );
+        sweep(&mut layers, &adj, &rank_of, round % 2 == 0, &mut cx, Some(&widths));
     }
     // Rows top to bottom.
     let mut row_span = vec![(0.0f32, 0.0f32); layers.len()];
@@ -316,13 +249,8 @@ pub(crate) fn layout(g: &ObjectGraph) -> Scene {
         row_span[l] = (y, y + h);
         y += h + GAP_Y;
     }
-    let placed: Vec<usize> = (0..total)
-        .filter(|i| !owner_of_del.contains_key(i))
-        .collect();
-    let min_x = placed
-        .iter()
-        .map(|&i| cx[i] - geom[i].w / 2.0)
-        .fold(f32::INFINITY, f32::min);
+    let placed: Vec<usize> = (0..total).filter(|i| !owner_of_del.contains_key(i)).collect();
+    let min_x = placed.iter().map(|&i| cx[i] - geom[i].w / 2.0).fold(f32::INFINITY, f32::min);
     let min_x = if min_x.is_finite() { min_x } else { 0.0 };
     for &i in &placed {
         geom[i].x = cx[i] - geom[i].w / 2.0 - min_x + MARGIN;
@@ -335,14 +263,8 @@ pub(crate) fn layout(g: &ObjectGraph) -> Scene {
             h: 2.0 * DEL_R,
         };
     }
-    let mut width = (0..total)
-        .map(|i| geom[i].x + geom[i].w)
-        .fold(0.0, f32::max)
-        + MARGIN;
-    let mut height = (0..total)
-        .map(|i| geom[i].y + geom[i].h)
-        .fold(0.0, f32::max)
-        + MARGIN;
+    let mut width = (0..total).map(|i| geom[i].x + geom[i].w).fold(0.0, f32::max) + MARGIN;
+    let mut height = (0..total).map(|i| geom[i].y + geom[i].h).fold(0.0, f32::max) + MARGIN;
 
     // Ports: which side of each end an edge uses, spread along that side.
     let mut ports: HashMap<(usize, bool), (usize, usize)> = HashMap::new();
@@ -398,21 +320,13 @@ pub(crate) fn layout(g: &ObjectGraph) -> Scene {
         } else if a == b {
             let r = ga.x + ga.w;
             let cy = ga.y + ga.h / 2.0;
-            vec![
-                (r, cy - 6.0),
-                (r + 36.0, cy - 34.0),
-                (r + 36.0, cy + 34.0),
-                (r, cy + 6.0),
-            ]
+            vec![(r, cy - 6.0), (r + 36.0, cy - 34.0), (r + 36.0, cy + 34.0), (r, cy + 6.0)]
         } else if rank_of[a] == rank_of[b] {
             // Same row: side to side when adjacent, else an arch above.
             let (sx, tx) = (ga.x + ga.w / 2.0, gb.x + gb.w / 2.0);
             let adjacent = {
                 let row = &layers[rank_of[a]];
-                let (pa, pb) = (
-                    row.iter().position(|&x| x == a),
-                    row.iter().position(|&x| x == b),
-                );
+                let (pa, pb) = (row.iter().position(|&x| x == a), row.iter().position(|&x| x == b));
                 matches!((pa, pb), (Some(x), Some(y)) if x.abs_diff(y) == 1)
             };
             if adjacent {
@@ -430,14 +344,10 @@ pub(crate) fn layout(g: &ObjectGraph) -> Scene {
                 vec![s, (s.0, s.1 - lift), (t.0, t.1 - lift), t]
             }
         } else {
-            let start = (
-                ga.x + ga.w / 2.0 + spread(a, top_a, ka, true),
-                if top_a { ga.y } else { ga.y + ga.h },
-            );
-            let end = (
-                gb.x + gb.w / 2.0 + spread(b, top_b, kb, false),
-                if top_b { gb.y } else { gb.y + gb.h },
-            );
+            let start =
+                (ga.x + ga.w / 2.0 + spread(a, top_a, ka, true), if top_a { ga.y } else { ga.y + ga.h });
+            let end =
+                (gb.x + gb.w / 2.0 + spread(b, top_b, kb, false), if top_b { gb.y } else { gb.y + gb.h });
             // Waypoints: through each dummy, across its row.
             let mut way = vec![start];
             for &d in route {
@@ -493,12 +403,7 @@ pub(crate) fn layout(g: &ObjectGraph) -> Scene {
                 .unwrap_or_else(|| place(0.5));
             placed_labels.push((x, y, w));
             width = width.max(x + w + MARGIN);
-            labels.push(Item::Label {
-                x,
-                y,
-                text: l.clone(),
-                color,
-            });
+            labels.push(Item::Label { x, y, text: l.clone(), color });
         }
         for q in &p {
             width = width.max(q.0 + MARGIN);
@@ -532,22 +437,14 @@ pub(crate) fn layout(g: &ObjectGraph) -> Scene {
                 w: gi.w,
                 h: gi.h,
                 fill,
-                stroke: if node.kind == NodeKind::TooMany {
-                    Rgb::RED
-                } else {
-                    Rgb::BLACK
-                },
+                stroke: if node.kind == NodeKind::TooMany { Rgb::RED } else { Rgb::BLACK },
                 lines: node.lines.clone(),
                 text,
             }),
         }
     }
     items.extend(labels);
-    Scene {
-        width: width.max(2.0 * MARGIN),
-        height: height.max(2.0 * MARGIN),
-        items,
-    }
+    Scene { width: width.max(2.0 * MARGIN), height: height.max(2.0 * MARGIN), items }
 }
 
 /// A point of a cubic Bézier curve.
@@ -557,10 +454,7 @@ pub(crate) fn bezier(p: &[(f32, f32); 4], t: f32) -> (f32, f32) {
     let b = 3.0 * u * u * t;
     let c = 3.0 * u * t * t;
     let d = t * t * t;
-    (
-        a * p[0].0 + b * p[1].0 + c * p[2].0 + d * p[3].0,
-        a * p[0].1 + b * p[1].1 + c * p[2].1 + d * p[3].1,
-    )
+    (a * p[0].0 + b * p[1].0 + c * p[2].0 + d * p[3].0, a * p[0].1 + b * p[1].1 + c * p[2].1 + d * p[3].1)
 }
 
 /// The arrowhead triangle at the end of an edge: tip, and two corners.
@@ -574,11 +468,7 @@ pub(crate) fn arrow(p: &[(f32, f32)]) -> [(f32, f32); 3] {
     let (ux, uy) = (dx / len, dy / len);
     let (l, w) = (9.0, 4.0);
     let base = (tip.0 - ux * l, tip.1 - uy * l);
-    [
-        tip,
-        (base.0 - uy * w, base.1 + ux * w),
-        (base.0 + uy * w, base.1 - ux * w),
-    ]
+    [tip, (base.0 - uy * w, base.1 + ux * w), (base.0 + uy * w, base.1 - ux * w)]
 }
 
 #[cfg(test)]

@@ -44,16 +44,15 @@ use std::io;
 use std::path::PathBuf;
 
 pub use census::{
-    at, at_addrs, by_type, count, get_leaking_objects, get_new_ids, get_new_ids_to, growth,
-    growth_with, most_common_types, reset_new_ids, reset_peak_stats, show_growth, show_growth_to,
-    show_most_common_types, show_most_common_types_to, typestats, CensusOptions, GrowthOptions,
-    GrowthRow, NewIds, NewIdsOptions, PeakStats, SortBy, TypeStat,
+    at, at_addrs, by_type, count, get_leaking_objects, get_new_ids, get_new_ids_to, growth, growth_with,
+    most_common_types, reset_new_ids, reset_peak_stats, show_growth, show_growth_to, show_most_common_types,
+    show_most_common_types_to, typestats, CensusOptions, GrowthOptions, GrowthRow, NewIds, NewIdsOptions,
+    PeakStats, SortBy, TypeStat,
 };
 pub use chain::{find_backref_chain, find_ref_chain, why_alive, ChainOptions};
 pub use dominators::{largest_retainers, retained_size, Retained};
 pub use graph::{
-    backrefs_graph, chain_graph, refs_graph, show_backrefs, show_chain, show_refs, GraphOptions,
-    ObjectGraph,
+    backrefs_graph, chain_graph, refs_graph, show_backrefs, show_chain, show_refs, GraphOptions, ObjectGraph,
 };
 pub use present::{GraphReport, ImageFormat, Renderer};
 

@@ -3,8 +3,8 @@
 
 use noto_sans_mono_bitmap::{get_raster, FontWeight, RasterHeight};
 use tiny_skia::{
-    Color, FillRule, Paint, PathBuilder, Pixmap, PremultipliedColorU8, Rect, Stroke as SkStroke,
-    StrokeDash, Transform,
+    Color, FillRule, Paint, PathBuilder, Pixmap, PremultipliedColorU8, Rect, Stroke as SkStroke, StrokeDash,
+    Transform,
 };
 
 use super::layout::{arrow, Item, Rgb, Scene, Stroke, CHAR_W, LINE_H};
@@ -36,8 +36,7 @@ fn draw_text(pm: &mut Pixmap, x: f32, y: f32, text: &str, color: Rgb) {
                     let idx = (py * w + px) as usize;
                     let bg = pixels[idx];
                     let a = u32::from(a);
-                    let mix =
-                        |c: u8, b: u8| ((u32::from(c) * a + u32::from(b) * (255 - a)) / 255) as u8;
+                    let mix = |c: u8, b: u8| ((u32::from(c) * a + u32::from(b) * (255 - a)) / 255) as u8;
                     // The background is opaque: mixing premultiplied
                     // channels with alpha 255 is plain mixing.
                     if let Some(p) = PremultipliedColorU8::from_rgba(
@@ -74,10 +73,7 @@ pub(crate) fn render(scene: &Scene) -> Result<Vec<u8>, ObjgraphError> {
     let mut pm = Pixmap::new(w.max(1), h.max(1)).ok_or_else(too_large)?;
     pm.fill(Color::WHITE);
     let line = |width: f32, dash: Option<Vec<f32>>| {
-        let mut s = SkStroke {
-            width,
-            ..SkStroke::default()
-        };
+        let mut s = SkStroke { width, ..SkStroke::default() };
         s.dash = dash.and_then(|d| StrokeDash::new(d, 0.0));
         s
     };
@@ -97,13 +93,7 @@ pub(crate) fn render(scene: &Scene) -> Result<Vec<u8>, ObjgraphError> {
                     Stroke::Dotted => Some(vec![2.0, 3.0]),
                 };
                 if let Some(path) = pb.finish() {
-                    pm.stroke_path(
-                        &path,
-                        &paint(*color),
-                        &line(1.2, dash),
-                        Transform::identity(),
-                        None,
-                    );
+                    pm.stroke_path(&path, &paint(*color), &line(1.2, dash), Transform::identity(), None);
                 }
                 let a = arrow(p);
                 let mut pb = PathBuilder::new();
@@ -112,46 +102,22 @@ pub(crate) fn render(scene: &Scene) -> Result<Vec<u8>, ObjgraphError> {
                 pb.line_to(a[2].0, a[2].1);
                 pb.close();
                 if let Some(path) = pb.finish() {
-                    pm.fill_path(
-                        &path,
-                        &paint(*color),
-                        FillRule::Winding,
-                        Transform::identity(),
-                        None,
-                    );
+                    pm.fill_path(&path, &paint(*color), FillRule::Winding, Transform::identity(), None);
                 }
             }
             Item::Label { x, y, text, color } => {
-                if let Some(r) =
-                    Rect::from_xywh(x - 1.0, y - LINE_H / 2.0, text_w(text) + 2.0, LINE_H)
-                {
+                if let Some(r) = Rect::from_xywh(x - 1.0, y - LINE_H / 2.0, text_w(text) + 2.0, LINE_H) {
                     let mut bg = paint(Rgb::WHITE);
                     bg.set_color(Color::from_rgba8(255, 255, 255, 204));
                     pm.fill_rect(r, &bg, Transform::identity(), None);
                 }
                 draw_text(&mut pm, *x, y - LINE_H / 2.0, text, *color);
             }
-            Item::Box {
-                id: _,
-                x,
-                y,
-                w,
-                h,
-                fill,
-                stroke,
-                lines,
-                text,
-            } => {
+            Item::Box { id: _, x, y, w, h, fill, stroke, lines, text } => {
                 if let Some(r) = Rect::from_xywh(*x, *y, *w, *h) {
                     pm.fill_rect(r, &paint(*fill), Transform::identity(), None);
                     let path = PathBuilder::from_rect(r);
-                    pm.stroke_path(
-                        &path,
-                        &paint(*stroke),
-                        &line(1.0, None),
-                        Transform::identity(),
-                        None,
-                    );
+                    pm.stroke_path(&path, &paint(*stroke), &line(1.0, None), Transform::identity(), None);
                 }
                 let top = y + (h - lines.len() as f32 * LINE_H) / 2.0;
                 for (k, l) in lines.iter().enumerate() {
@@ -159,49 +125,17 @@ pub(crate) fn render(scene: &Scene) -> Result<Vec<u8>, ObjgraphError> {
                     draw_text(&mut pm, lx, top + k as f32 * LINE_H, l, *text);
                 }
             }
-            Item::Circle {
-                cx,
-                cy,
-                r,
-                fill,
-                stroke,
-                text,
-            } => {
+            Item::Circle { cx, cy, r, fill, stroke, text } => {
                 if let Some(c) = PathBuilder::from_circle(*cx, *cy, *r) {
-                    pm.fill_path(
-                        &c,
-                        &paint(*fill),
-                        FillRule::Winding,
-                        Transform::identity(),
-                        None,
-                    );
-                    pm.stroke_path(
-                        &c,
-                        &paint(*stroke),
-                        &line(1.0, None),
-                        Transform::identity(),
-                        None,
-                    );
+                    pm.fill_path(&c, &paint(*fill), FillRule::Winding, Transform::identity(), None);
+                    pm.stroke_path(&c, &paint(*stroke), &line(1.0, None), Transform::identity(), None);
                 }
                 if let Some(c) = PathBuilder::from_circle(*cx, *cy, r - 4.0) {
-                    pm.stroke_path(
-                        &c,
-                        &paint(*stroke),
-                        &line(1.0, None),
-                        Transform::identity(),
-                        None,
-                    );
+                    pm.stroke_path(&c, &paint(*stroke), &line(1.0, None), Transform::identity(), None);
                 }
-                draw_text(
-                    &mut pm,
-                    cx - text_w(text) / 2.0,
-                    cy - LINE_H / 2.0,
-                    text,
-                    Rgb::BLACK,
-                );
+                draw_text(&mut pm, cx - text_w(text) / 2.0, cy - LINE_H / 2.0, text, Rgb::BLACK);
             }
         }
     }
-    pm.encode_png()
-        .map_err(|e| ObjgraphError::Write(std::io::Error::other(e.to_string())))
+    pm.encode_png().map_err(|e| ObjgraphError::Write(std::io::Error::other(e.to_string())))
 }

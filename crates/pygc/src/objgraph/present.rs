@@ -58,10 +58,7 @@ pub struct GraphReport {
 }
 
 fn file_err(path: &Path) -> impl FnOnce(io::Error) -> ObjgraphError + '_ {
-    move |source| ObjgraphError::File {
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| ObjgraphError::File { path: path.to_path_buf(), source }
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), ObjgraphError> {
@@ -107,9 +104,7 @@ fn render_builtin(g: &ObjectGraph, path: &Path) -> Result<(), ObjgraphError> {
         Some(ImageFormat::Dot) => write_file(path, g.dot().as_bytes()),
         Some(ImageFormat::Svg) => write_file(path, g.to_svg().as_bytes()),
         Some(ImageFormat::Png) => write_file(path, &g.to_png()?),
-        None => Err(ObjgraphError::UnknownFormat {
-            path: path.to_path_buf(),
-        }),
+        None => Err(ObjgraphError::UnknownFormat { path: path.to_path_buf() }),
     }
 }
 
@@ -117,11 +112,7 @@ fn render_graphviz(dot_path: &Path, path: &Path) -> Result<(), ObjgraphError> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("png");
     // Fail early, with the file's own error, if it cannot be written.
     File::create(path).map_err(file_err(path))?;
-    let args = [
-        format!("-T{ext}"),
-        format!("-o{}", path.display()),
-        dot_path.display().to_string(),
-    ];
+    let args = [format!("-T{ext}"), format!("-o{}", path.display()), dot_path.display().to_string()];
     let command = format!("dot {}", args.join(" "));
     let status = Command::new("dot").args(&args).status().map_err(|_| {
         let _ = fs::remove_file(path);
@@ -131,28 +122,17 @@ fn render_graphviz(dot_path: &Path, path: &Path) -> Result<(), ObjgraphError> {
         Ok(())
     } else {
         let _ = fs::remove_file(path);
-        Err(ObjgraphError::GraphvizFailed {
-            command,
-            code: status.code(),
-        })
+        Err(ObjgraphError::GraphvizFailed { command, code: status.code() })
     }
 }
 
 /// Writes `g` as `opts` says: to `output`, to a `.dot` file, or to an
 /// image (with a temporary `.dot` first, as objgraph), printing
 /// `Graph written to … (N nodes)` and `Image generated as …`.
-pub(crate) fn present(
-    g: &ObjectGraph,
-    opts: &mut GraphOptions<'_>,
-) -> Result<GraphReport, ObjgraphError> {
-    let mut report = GraphReport {
-        nodes: g.node_count(),
-        dot_path: None,
-        image_path: None,
-    };
+pub(crate) fn present(g: &ObjectGraph, opts: &mut GraphOptions<'_>) -> Result<GraphReport, ObjgraphError> {
+    let mut report = GraphReport { nodes: g.node_count(), dot_path: None, image_path: None };
     if let Some(out) = opts.output.as_mut() {
-        out.write_all(g.dot().as_bytes())
-            .map_err(ObjgraphError::Write)?;
+        out.write_all(g.dot().as_bytes()).map_err(ObjgraphError::Write)?;
         return Ok(report);
     }
     let mut stdout = io::stdout();
@@ -161,9 +141,7 @@ pub(crate) fn present(
         None => &mut stdout,
     };
     let filename = opts.filename.clone();
-    let is_dot = filename
-        .as_deref()
-        .is_some_and(|f| ImageFormat::from_path(f) == Some(ImageFormat::Dot));
+    let is_dot = filename.as_deref().is_some_and(|f| ImageFormat::from_path(f) == Some(ImageFormat::Dot));
     let use_dot = match opts.renderer {
         Renderer::Builtin => false,
         Renderer::Graphviz => {
@@ -197,23 +175,14 @@ pub(crate) fn present(
         (false, None) => Some(dot_path.with_extension("png")),
     };
     if let Some(image) = &image {
-        let made = if use_dot {
-            render_graphviz(&dot_path, image)
-        } else {
-            render_builtin(g, image)
-        };
+        let made = if use_dot { render_graphviz(&dot_path, image) } else { render_builtin(g, image) };
         if let Err(e) = made {
             let _ = fs::remove_file(&dot_path);
             return Err(e);
         }
     }
-    writeln!(
-        status,
-        "Graph written to {} ({} nodes)",
-        dot_path.display(),
-        g.node_count()
-    )
-    .map_err(ObjgraphError::Write)?;
+    writeln!(status, "Graph written to {} ({} nodes)", dot_path.display(), g.node_count())
+        .map_err(ObjgraphError::Write)?;
     let Some(image) = image else {
         return Ok(report);
     };

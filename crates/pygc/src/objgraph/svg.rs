@@ -84,17 +84,7 @@ pub(crate) fn render(scene: &Scene) -> String {
                     esc(text)
                 );
             }
-            Item::Box {
-                id,
-                x,
-                y,
-                w,
-                h,
-                fill,
-                stroke,
-                lines,
-                text,
-            } => {
+            Item::Box { id, x, y, w, h, fill, stroke, lines, text } => {
                 let _ = writeln!(s, "<g id=\"{}\">", esc(id));
                 let _ = writeln!(
                     s,
@@ -115,14 +105,7 @@ pub(crate) fn render(scene: &Scene) -> String {
                 }
                 s.push_str("</g>\n");
             }
-            Item::Circle {
-                cx,
-                cy,
-                r,
-                fill,
-                stroke,
-                text,
-            } => {
+            Item::Circle { cx, cy, r, fill, stroke, text } => {
                 let _ = writeln!(
                     s,
                     "<circle cx=\"{cx:.1}\" cy=\"{cy:.1}\" r=\"{r:.1}\" fill=\"{}\" stroke=\"{}\"/>",
