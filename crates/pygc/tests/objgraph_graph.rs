@@ -159,6 +159,7 @@ fn too_many_collapses_the_rest() {
 fn shortnames_and_extra_info_and_highlight() {
     let (t, _a, _b) = sample();
     let info = |o: &GcAny| format!("{} bytes", o.size_of());
+    let attrs = |o: &GcAny| vec![("URL".to_string(), o.id().to_string()), ("A".into(), "x\"y".into())];
     let is_tree = |o: &GcAny| o.is::<Tree>();
     let mut buf = Vec::new();
     objgraph::show_refs(
@@ -166,6 +167,7 @@ fn shortnames_and_extra_info_and_highlight() {
         GraphOptions {
             shortnames: false,
             extra_info: Some(&info),
+            extra_node_attrs: Some(&attrs),
             highlight: Some(&is_tree),
             max_depth: 1,
             output: Some(&mut buf),
@@ -175,7 +177,7 @@ fn shortnames_and_extra_info_and_highlight() {
     .unwrap();
     let dot = String::from_utf8(buf).unwrap();
     assert!(dot.contains("[label=\"objgraph_graph::Tree\\n<Tree object at 0x"));
-    assert!(dot.contains(" bytes\"];"));
+    assert!(dot.contains(&format!(" bytes\", A=\"x\\\"y\", URL=\"{}\"];", Gc::id(&t))));
     assert!(dot.contains("[fillcolor=\"0.6,0.6,1\"];"));
     assert!(dot.contains("alloc::string::String"));
 }

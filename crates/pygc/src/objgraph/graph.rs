@@ -12,6 +12,10 @@ use super::{type_name, ObjgraphError, Predicate};
 use crate::heap::inspect::{pin_all, scan_referrers};
 use crate::GcAny;
 
+/// A function giving extra Graphviz attributes of an object, as
+/// `(name, value)` pairs.
+pub type NodeAttrs<'a> = &'a dyn Fn(&GcAny) -> Vec<(String, String)>;
+
 /// Options of [`show_refs`], [`show_backrefs`] and [`show_chain`]
 /// (objgraph's keyword arguments, same defaults).
 pub struct GraphOptions<'a> {
@@ -34,6 +38,9 @@ pub struct GraphOptions<'a> {
     pub output: Option<&'a mut dyn Write>,
     /// A third label line per object (objgraph's `extra_info`).
     pub extra_info: Option<&'a dyn Fn(&GcAny) -> String>,
+    /// Extra Graphviz attributes per object, as `(name, value)` pairs
+    /// (objgraph's `extra_node_attrs`); written sorted by name.
+    pub extra_node_attrs: Option<NodeAttrs<'a>>,
     /// Show each object's strong count (exact: this function's own
     /// handles are not counted).
     pub refcounts: bool,
@@ -60,6 +67,7 @@ impl Default for GraphOptions<'_> {
             filename: None,
             output: None,
             extra_info: None,
+            extra_node_attrs: None,
             refcounts: false,
             shortnames: true,
             renderer: Renderer::Builtin,
@@ -415,7 +423,15 @@ impl Walk<'_, '_> {
         if let Some(f) = self.opts.extra_info {
             lines.push(f(target));
         }
-        let _ = writeln!(self.dot, "  {id}[label=\"{}\"];", quote(&lines.join("\n")));
+        let mut attrs = String::new();
+        if let Some(f) = self.opts.extra_node_attrs {
+            let mut kv = f(target);
+            kv.sort();
+            for (k, v) in kv {
+                let _ = write!(attrs, ", {k}=\"{}\"", quote(&v));
+            }
+        }
+        let _ = writeln!(self.dot, "  {id}[label=\"{}\"{attrs}];", quote(&lines.join("\n")));
         let (mut h, mut s, mut v) = gradient((0.0, 0.0, 1.0), (0.0, 0.0, 0.3), tdepth, max_depth);
         if self.opts.highlight.is_some_and(|f| f(target)) {
             h = 0.6;
