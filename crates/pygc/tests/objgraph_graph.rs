@@ -358,3 +358,17 @@ fn weak_references_are_optional_in_refs_and_absent_from_backrefs() {
     assert!(!back.contains("parent"));
     assert_eq!(back.matches(" -> ").count(), 0);
 }
+
+#[test]
+fn a_referrer_holding_an_object_twice_draws_two_edges_and_counts_once() {
+    let n = node("n");
+    let t =
+        Gc::new(Tree { children: GcCell::new(vec![n.clone(), n.clone()]), label: Gc::new(String::new()) });
+    let dot = dot_of(|o| {
+        objgraph::show_backrefs(&[Gc::to_any(&n)], GraphOptions { too_many: 1, ..o }).unwrap();
+    });
+    assert!(dot.contains("[label=\"children[0]\",weight=2]"));
+    assert!(dot.contains("[label=\"children[1]\",weight=2]"));
+    assert!(!dot.contains("more backreferences"));
+    drop(t);
+}

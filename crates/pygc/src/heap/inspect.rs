@@ -189,6 +189,68 @@ pub(crate) fn scan_referrers(targets: &[&GcAny], pinned: &[GcAny]) -> Referrers 
     Referrers { referrers }
 }
 
+/// Every strong edge of the heap, recorded by one trace of every object,
+/// so that each further level of a backward search is a pass over two flat
+/// arrays instead of a trace of the whole heap. The heap stays pinned while
+/// it exists.
+pub(crate) struct EdgeList {
+    pinned: Vec<GcAny>,
+    src: Vec<u32>,
+    dst: Vec<usize>,
+}
+
+impl EdgeList {
+    /// Pins and traces the heap once.
+    pub(crate) fn build() -> EdgeList {
+        let pinned = pin_all();
+        let mut src = Vec::with_capacity(pinned.len() * 2);
+        let mut dst = Vec::with_capacity(pinned.len() * 2);
+        let mut edges: Vec<ObjPtr> = Vec::new();
+        for (i, o) in pinned.iter().enumerate() {
+            edges.clear();
+            CoreVisitor::new(Mode::Edges(&mut edges)).trace(ptr(o));
+            for e in &edges {
+                src.push(i as u32);
+                dst.push(e.addr());
+            }
+        }
+        EdgeList { pinned, src, dst }
+    }
+
+    /// The referrers of every target, as [`scan_referrers`] finds them.
+    pub(crate) fn referrers(&self, targets: &[&GcAny]) -> Referrers {
+        let mut slot: HashMap<usize, usize, AddrHash> = HashMap::default();
+        let bit = |a: usize| (a >> 4) & 1023;
+        let mut mask = [0u64; 16];
+        for (i, t) in targets.iter().enumerate() {
+            let a = ptr(t).addr();
+            slot.entry(a).or_insert(i);
+            mask[bit(a) >> 6] |= 1 << (bit(a) & 63);
+        }
+        let mut found: Vec<Vec<u32>> = vec![Vec::new(); targets.len()];
+        for (&s, &d) in self.src.iter().zip(&self.dst) {
+            if mask[bit(d) >> 6] & (1 << (bit(d) & 63)) == 0 {
+                continue;
+            }
+            if let Some(&i) = slot.get(&d) {
+                // Edges of one source are consecutive: one entry per source.
+                if found[i].last() != Some(&s) {
+                    found[i].push(s);
+                }
+            }
+        }
+        let mut referrers: Vec<Vec<GcAny>> =
+            found.iter().map(|v| v.iter().map(|&s| self.pinned[s as usize].clone()).collect()).collect();
+        for (i, t) in targets.iter().enumerate() {
+            let first = slot[&ptr(t).addr()];
+            if first != i {
+                referrers[i] = referrers[first].clone();
+            }
+        }
+        Referrers { referrers }
+    }
+}
+
 /// The strong reference graph of the whole heap, in compressed rows.
 ///
 /// Nodes `0..tracked` are the objects of generations 0–2 in heap order;

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use super::present::{self, GraphReport, Renderer};
 use super::{type_name, ObjgraphError, Predicate};
-use crate::heap::inspect::{pin_all, scan_referrers};
+use crate::heap::inspect::{pin_all, scan_referrers, EdgeList};
 use crate::GcAny;
 
 /// A function giving extra Graphviz attributes of an object, as
@@ -317,10 +317,10 @@ fn walk(
     }
     // Referrers found by the last level scan, by object id (pool indexes).
     let mut referrers: HashMap<usize, Vec<usize>> = HashMap::new();
-    // The heap is pinned once for every level's scan, except when exact
-    // refcounts are shown: then each scan pins and unpins, so no label
-    // counts the pin.
-    let mut pinned: Option<Vec<GcAny>> = None;
+    // The heap is traced (and pinned) once for every level's search,
+    // except when exact refcounts are shown: then each level pins, scans
+    // and unpins, so no label counts the pin.
+    let mut edges: Option<EdgeList> = None;
     let mut objects = 0;
     while let Some(ti) = queue.pop_front() {
         objects += 1;
@@ -345,7 +345,7 @@ fn walk(
                 let found = if opts.refcounts {
                     scan_referrers(&refs, &pin_all())
                 } else {
-                    scan_referrers(&refs, pinned.get_or_insert_with(pin_all))
+                    edges.get_or_insert_with(EdgeList::build).referrers(&refs)
                 };
                 drop(refs);
                 drop(targets);
