@@ -54,7 +54,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::temp_dir();
     let svg = dir.join("objgraph-leak-backrefs.svg");
     objgraph::show_backrefs(
-        &[node.clone()],
+        std::slice::from_ref(&node),
         GraphOptions { filename: Some(svg.clone()), refcounts: true, ..Default::default() },
     )?;
     println!("back-reference graph: {}", svg.display());

@@ -269,3 +269,55 @@ fn retained_sizes_from_dominators() {
     let r = objgraph::retained_size(&Gc::to_any(&h));
     assert_eq!(r.objects, 4);
 }
+
+/// Formats `rows` (name, a, b, c, d) with objgraph's own printf strings in
+/// the python3 on the machine.
+fn python_format(script: &str) -> Option<String> {
+    let out = std::process::Command::new("python3").arg("-c").arg(script).output().ok()?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    Some(String::from_utf8(out.stdout).unwrap())
+}
+
+#[derive(Trace)]
+struct AVeryLongTypeNameForWidth {
+    x: GcCell<Option<Gc<Node>>>,
+}
+
+#[test]
+fn printf_layouts_match_python() {
+    objgraph::reset_peak_stats();
+    objgraph::reset_new_ids();
+    let quiet = NewIdsOptions { limit: Some(0), ..Default::default() };
+    objgraph::get_new_ids_to(&mut Vec::new(), &quiet).unwrap();
+    let _n: Vec<Gc<Node>> = (0..12).map(|_| node()).collect();
+    let _h = holder(vec![]);
+    let _l: Vec<_> = (0..3).map(|_| Gc::new(AVeryLongTypeNameForWidth { x: GcCell::new(None) })).collect();
+    let common = text(|o| objgraph::show_most_common_types_to(o, None, &CensusOptions::default()).unwrap());
+    let growth = text(|o| objgraph::show_growth_to(o, None, None, &Default::default()).unwrap());
+    let new_ids = text(|o| {
+        objgraph::get_new_ids_to(o, &NewIdsOptions::default()).unwrap();
+    });
+    let script = r#"
+import sys
+rows = [('Node', 12), ('AVeryLongTypeNameForWidth', 3), ('Holder', 1)]
+w = max(len(n) for n, _ in rows)
+for n, c in rows:
+    sys.stdout.write('%-*s %i\n' % (w, n, c))
+sys.stdout.write('--\n')
+for n, c in rows:
+    sys.stdout.write('%-*s%9d %+9d\n' % (w, n, c, c))
+sys.stdout.write('--\n')
+print('='*(w+13*4))
+print('%-*s%13s%13s%13s%13s' % (w, 'Type', 'Old_ids', 'Current_ids', 'New_ids', 'Count_Deltas'))
+print('='*(w+13*4))
+for n, c in rows:
+    print('%-*s%13d%13d%+13d%+13d' % (w, n, 0, c, c, c))
+print('='*(w+13*4))
+"#;
+    let Some(expected) = python_format(script) else {
+        eprintln!("SKIP printf_layouts_match_python: python3 not found");
+        return;
+    };
+    let ours = format!("{common}--\n{growth}--\n{new_ids}");
+    assert_eq!(ours, expected);
+}

@@ -159,6 +159,7 @@ fn too_many_collapses_the_rest() {
 fn shortnames_and_extra_info_and_highlight() {
     let (t, _a, _b) = sample();
     let info = |o: &GcAny| format!("{} bytes", o.size_of());
+    let attrs = |o: &GcAny| vec![("URL".to_string(), o.id().to_string()), ("A".into(), "x\"y".into())];
     let is_tree = |o: &GcAny| o.is::<Tree>();
     let mut buf = Vec::new();
     objgraph::show_refs(
@@ -166,6 +167,7 @@ fn shortnames_and_extra_info_and_highlight() {
         GraphOptions {
             shortnames: false,
             extra_info: Some(&info),
+            extra_node_attrs: Some(&attrs),
             highlight: Some(&is_tree),
             max_depth: 1,
             output: Some(&mut buf),
@@ -175,7 +177,7 @@ fn shortnames_and_extra_info_and_highlight() {
     .unwrap();
     let dot = String::from_utf8(buf).unwrap();
     assert!(dot.contains("[label=\"objgraph_graph::Tree\\n<Tree object at 0x"));
-    assert!(dot.contains(" bytes\"];"));
+    assert!(dot.contains(&format!(" bytes\", A=\"x\\\"y\", URL=\"{}\"];", Gc::id(&t))));
     assert!(dot.contains("[fillcolor=\"0.6,0.6,1\"];"));
     assert!(dot.contains("alloc::string::String"));
 }
@@ -274,11 +276,13 @@ fn errors_are_clear() {
     assert!(buf.is_empty());
 
     let bad = PathBuf::from("/nonexistent-dir-for-pygc/graph.svg");
+    let mut status = Vec::new();
     let err = objgraph::show_refs(
         &objs,
-        GraphOptions { filename: Some(bad.clone()), status: Some(&mut Vec::new()), ..Default::default() },
+        GraphOptions { filename: Some(bad.clone()), status: Some(&mut status), ..Default::default() },
     )
     .unwrap_err();
+    assert!(status.is_empty(), "nothing is reported written");
     match &err {
         ObjgraphError::File { path, .. } => assert_eq!(path, &bad),
         other => panic!("{other:?}"),
@@ -314,4 +318,57 @@ fn errors_are_clear() {
     } else {
         assert!(matches!(gv, Err(ObjgraphError::GraphvizNotFound)));
     }
+}
+
+#[test]
+fn without_a_filename_a_png_lands_beside_a_temporary_dot() {
+    let (t, _a, _b) = sample();
+    let mut status = Vec::new();
+    let report = objgraph::show_refs(
+        &[Gc::to_any(&t)],
+        GraphOptions { renderer: Renderer::Builtin, status: Some(&mut status), ..Default::default() },
+    )
+    .unwrap();
+    let dot = report.dot_path.unwrap();
+    let png = report.image_path.unwrap();
+    assert_eq!(png, dot.with_extension("png"));
+    assert!(dot.file_name().unwrap().to_str().unwrap().starts_with("objgraph-"));
+    assert_eq!(
+        String::from_utf8(status).unwrap(),
+        format!("Graph written to {} (4 nodes)\nImage generated as {}\n", dot.display(), png.display())
+    );
+    assert!(tiny_skia::Pixmap::load_png(&png).is_ok());
+    let _ = std::fs::remove_file(dot);
+    let _ = std::fs::remove_file(png);
+}
+
+#[test]
+fn weak_references_are_optional_in_refs_and_absent_from_backrefs() {
+    let (t, a, _b) = sample();
+    let no_weak = dot_of(|o| {
+        objgraph::show_refs(&[Gc::to_any(&a)], GraphOptions { weak: false, ..o }).unwrap();
+    });
+    assert!(!no_weak.contains("dashed"));
+    assert!(!no_weak.contains(&format!("o{}[", Gc::id(&t))));
+    // Back-references of the tree: the nodes' weak `parent` handles do not
+    // keep it alive, so they are not drawn.
+    let back = dot_of(|o| {
+        objgraph::show_backrefs(&[Gc::to_any(&t)], o).unwrap();
+    });
+    assert!(!back.contains("parent"));
+    assert_eq!(back.matches(" -> ").count(), 0);
+}
+
+#[test]
+fn a_referrer_holding_an_object_twice_draws_two_edges_and_counts_once() {
+    let n = node("n");
+    let t =
+        Gc::new(Tree { children: GcCell::new(vec![n.clone(), n.clone()]), label: Gc::new(String::new()) });
+    let dot = dot_of(|o| {
+        objgraph::show_backrefs(&[Gc::to_any(&n)], GraphOptions { too_many: 1, ..o }).unwrap();
+    });
+    assert!(dot.contains("[label=\"children[0]\",weight=2]"));
+    assert!(dot.contains("[label=\"children[1]\",weight=2]"));
+    assert!(!dot.contains("more backreferences"));
+    drop(t);
 }

@@ -15,11 +15,16 @@
 
 use std::collections::HashMap;
 
-use super::any::GcAny;
+use super::any::{GcAny, Handle};
 use super::header::{ObjPtr, TypeInfo, TRACKED_HEADER_SIZE};
 use super::state::{self, AddrHash, NUM_GENERATIONS};
 use crate::collect::list;
 use crate::collect::visitors::{CoreVisitor, Mode};
+
+/// The object behind a handle.
+fn ptr(g: &GcAny) -> ObjPtr {
+    g.raw().0
+}
 
 /// One row of the census: a Rust type, how many tracked objects it has and
 /// their bytes (headers included).
@@ -131,25 +136,40 @@ pub(crate) struct Referrers {
     pub(crate) referrers: Vec<Vec<GcAny>>,
 }
 
-/// One pass over the heap finding the referrers of every target at once,
-/// so a breadth-first search costs one scan per level instead of one per
-/// node as `gc.get_referrers` would.
-pub(crate) fn scan_referrers(targets: &[&GcAny]) -> Referrers {
+/// Strong handles to every object of generations 0–2, in heap order: held
+/// while a scan runs `Trace` impls (user code), so nothing it looks at can
+/// be freed under it.
+pub(crate) fn pin_all() -> Vec<GcAny> {
+    crate::gc::get_objects(None).unwrap_or_default()
+}
+
+/// One pass over `pinned` (from [`pin_all`]) finding the referrers of every
+/// target at once, so a breadth-first search costs one scan per level
+/// instead of one per node as `gc.get_referrers` would.
+pub(crate) fn scan_referrers(targets: &[&GcAny], pinned: &[GcAny]) -> Referrers {
     let mut slot: HashMap<usize, usize, AddrHash> = HashMap::default();
     let mut referrers: Vec<Vec<GcAny>> = (0..targets.len()).map(|_| Vec::new()).collect();
+    // A 1024-bit prefilter on the address rejects most edges before the
+    // hash lookup (the frontier is small, the heap large).
+    let bit = |a: usize| (a >> 4) & 1023;
+    let mut mask = [0u64; 16];
     for (i, t) in targets.iter().enumerate() {
-        slot.entry(t.obj().addr()).or_insert(i);
+        let a = ptr(t).addr();
+        slot.entry(a).or_insert(i);
+        mask[bit(a) >> 6] |= 1 << (bit(a) & 63);
     }
-    // Pinned: tracing runs `Trace` impls, which are user code.
-    let pinned = crate::gc::get_objects(None).unwrap_or_default();
     let mut edges: Vec<ObjPtr> = Vec::new();
     let mut hit: Vec<usize> = Vec::new();
-    for src in &pinned {
+    for src in pinned {
         edges.clear();
-        CoreVisitor::new(Mode::Edges(&mut edges)).trace(src.obj());
+        CoreVisitor::new(Mode::Edges(&mut edges)).trace(ptr(src));
         hit.clear();
         for e in &edges {
-            if let Some(&i) = slot.get(&e.addr()) {
+            let a = e.addr();
+            if mask[bit(a) >> 6] & (1 << (bit(a) & 63)) == 0 {
+                continue;
+            }
+            if let Some(&i) = slot.get(&a) {
                 if !hit.contains(&i) {
                     hit.push(i);
                 }
@@ -161,12 +181,74 @@ pub(crate) fn scan_referrers(targets: &[&GcAny]) -> Referrers {
     }
     // Duplicated targets share the first slot's answer.
     for (i, t) in targets.iter().enumerate() {
-        let first = slot[&t.obj().addr()];
+        let first = slot[&ptr(t).addr()];
         if first != i {
             referrers[i] = referrers[first].clone();
         }
     }
     Referrers { referrers }
+}
+
+/// Every strong edge of the heap, recorded by one trace of every object,
+/// so that each further level of a backward search is a pass over two flat
+/// arrays instead of a trace of the whole heap. The heap stays pinned while
+/// it exists.
+pub(crate) struct EdgeList {
+    pinned: Vec<GcAny>,
+    src: Vec<u32>,
+    dst: Vec<usize>,
+}
+
+impl EdgeList {
+    /// Pins and traces the heap once.
+    pub(crate) fn build() -> EdgeList {
+        let pinned = pin_all();
+        let mut src = Vec::with_capacity(pinned.len() * 2);
+        let mut dst = Vec::with_capacity(pinned.len() * 2);
+        let mut edges: Vec<ObjPtr> = Vec::new();
+        for (i, o) in pinned.iter().enumerate() {
+            edges.clear();
+            CoreVisitor::new(Mode::Edges(&mut edges)).trace(ptr(o));
+            for e in &edges {
+                src.push(i as u32);
+                dst.push(e.addr());
+            }
+        }
+        EdgeList { pinned, src, dst }
+    }
+
+    /// The referrers of every target, as [`scan_referrers`] finds them.
+    pub(crate) fn referrers(&self, targets: &[&GcAny]) -> Referrers {
+        let mut slot: HashMap<usize, usize, AddrHash> = HashMap::default();
+        let bit = |a: usize| (a >> 4) & 1023;
+        let mut mask = [0u64; 16];
+        for (i, t) in targets.iter().enumerate() {
+            let a = ptr(t).addr();
+            slot.entry(a).or_insert(i);
+            mask[bit(a) >> 6] |= 1 << (bit(a) & 63);
+        }
+        let mut found: Vec<Vec<u32>> = vec![Vec::new(); targets.len()];
+        for (&s, &d) in self.src.iter().zip(&self.dst) {
+            if mask[bit(d) >> 6] & (1 << (bit(d) & 63)) == 0 {
+                continue;
+            }
+            if let Some(&i) = slot.get(&d) {
+                // Edges of one source are consecutive: one entry per source.
+                if found[i].last() != Some(&s) {
+                    found[i].push(s);
+                }
+            }
+        }
+        let mut referrers: Vec<Vec<GcAny>> =
+            found.iter().map(|v| v.iter().map(|&s| self.pinned[s as usize].clone()).collect()).collect();
+        for (i, t) in targets.iter().enumerate() {
+            let first = slot[&ptr(t).addr()];
+            if first != i {
+                referrers[i] = referrers[first].clone();
+            }
+        }
+        Referrers { referrers }
+    }
 }
 
 /// The strong reference graph of the whole heap, in compressed rows.
@@ -188,12 +270,12 @@ pub(crate) struct HeapGraph {
 impl HeapGraph {
     /// Scans the heap once.
     pub(crate) fn build() -> HeapGraph {
-        let mut objs = crate::gc::get_objects(None).unwrap_or_default();
+        let mut objs = pin_all();
         let tracked = objs.len();
         let mut index: HashMap<usize, u32, AddrHash> =
             HashMap::with_capacity_and_hasher(tracked + tracked / 4, AddrHash::default());
         for (i, o) in objs.iter().enumerate() {
-            index.insert(o.obj().addr(), i as u32);
+            index.insert(ptr(o).addr(), i as u32);
         }
         let mut fwd_start: Vec<u32> = Vec::with_capacity(tracked + 1);
         let mut fwd: Vec<u32> = Vec::with_capacity(tracked * 2);
@@ -201,7 +283,7 @@ impl HeapGraph {
         for i in 0..tracked {
             fwd_start.push(fwd.len() as u32);
             edges.clear();
-            CoreVisitor::new(Mode::Edges(&mut edges)).trace(objs[i].obj());
+            CoreVisitor::new(Mode::Edges(&mut edges)).trace(ptr(&objs[i]));
             for e in &edges {
                 let next = objs.len() as u32;
                 let j = *index.entry(e.addr()).or_insert(next);
@@ -242,7 +324,7 @@ impl HeapGraph {
 
     /// The node of `obj`, if the scan met it.
     pub(crate) fn node_of(&self, obj: &GcAny) -> Option<usize> {
-        self.index.get(&obj.obj().addr()).map(|&i| i as usize)
+        self.index.get(&ptr(obj).addr()).map(|&i| i as usize)
     }
 
     /// Strong edges out of node `i` (one per handle).

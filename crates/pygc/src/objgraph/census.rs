@@ -129,9 +129,9 @@ pub fn count(typename: &str, objects: Option<&[GcAny]>) -> usize {
 pub fn most_common_types(limit: Option<usize>, opts: &CensusOptions<'_>) -> Vec<TypeStat> {
     let mut rows = collect_stats(opts);
     if opts.bytes {
-        rows.sort_by(|a, b| b.bytes.cmp(&a.bytes));
+        rows.sort_by_key(|r| std::cmp::Reverse(r.bytes));
     } else {
-        rows.sort_by(|a, b| b.count.cmp(&a.count));
+        rows.sort_by_key(|r| std::cmp::Reverse(r.count));
     }
     if let Some(l) = limit {
         rows.truncate(l);
@@ -283,9 +283,9 @@ fn apply_growth(
         }
     }
     if by_bytes {
-        rows.sort_by(|a, b| b.bytes_delta.cmp(&a.bytes_delta));
+        rows.sort_by_key(|r| std::cmp::Reverse(r.bytes_delta));
     } else {
-        rows.sort_by(|a, b| b.delta.cmp(&a.delta));
+        rows.sort_by_key(|r| std::cmp::Reverse(r.delta));
     }
     if let Some(l) = limit.filter(|&l| l > 0) {
         rows.truncate(l);

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use super::Predicate;
-use crate::heap::inspect::{scan_referrers, HeapGraph};
+use crate::heap::inspect::{EdgeList, HeapGraph};
 use crate::GcAny;
 
 /// Options of [`find_ref_chain`] and [`find_backref_chain`].
@@ -80,6 +80,7 @@ pub fn find_backref_chain(obj: &GcAny, predicate: Predicate<'_>, opts: &ChainOpt
     let mut seen: HashSet<usize> = HashSet::from([obj.id()]);
     let mut parent: HashMap<usize, GcAny> = HashMap::new();
     let mut level = vec![obj.clone()];
+    let mut edges: Option<EdgeList> = None;
     for d in 0.. {
         if let Some(found) = level.iter().find(|t| predicate(t)) {
             return chain_from(found, &parent);
@@ -87,7 +88,10 @@ pub fn find_backref_chain(obj: &GcAny, predicate: Predicate<'_>, opts: &ChainOpt
         if d >= opts.max_depth || level.is_empty() {
             break;
         }
-        let refs = scan_referrers(&level.iter().collect::<Vec<_>>());
+        // One trace of the heap (which stays pinned: the predicate may drop
+        // handles), then one pass over its edges per level.
+        let edges = edges.get_or_insert_with(EdgeList::build);
+        let refs = edges.referrers(&level.iter().collect::<Vec<_>>());
         let mut next = Vec::new();
         for (t, rs) in level.iter().zip(refs.referrers) {
             for r in rs {

@@ -216,9 +216,9 @@ mod tests {
             let roots: Vec<u32> = roots.into_iter().filter(|&r| r < n).map(|r| r as u32).collect();
             let tree = dominators(n, &roots, &|i| &succ[i][..], &|i| &pred[i][..]);
             let all = reach(n, &roots, &succ, None);
-            for v in 0..n {
-                prop_assert_eq!(all[v], tree.idom[v] != UNDEF);
-                if !all[v] { continue; }
+            for (v, &reachable) in all.iter().enumerate() {
+                prop_assert_eq!(reachable, tree.idom[v] != UNDEF);
+                if !reachable { continue; }
                 // Dominators of v from the tree: walk up the idom chain.
                 let mut doms = vec![v];
                 let mut c = v;

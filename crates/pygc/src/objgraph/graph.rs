@@ -9,8 +9,12 @@ use std::path::PathBuf;
 
 use super::present::{self, GraphReport, Renderer};
 use super::{type_name, ObjgraphError, Predicate};
-use crate::heap::inspect::scan_referrers;
+use crate::heap::inspect::{pin_all, scan_referrers, EdgeList};
 use crate::GcAny;
+
+/// A function giving extra Graphviz attributes of an object, as
+/// `(name, value)` pairs.
+pub type NodeAttrs<'a> = &'a dyn Fn(&GcAny) -> Vec<(String, String)>;
 
 /// Options of [`show_refs`], [`show_backrefs`] and [`show_chain`]
 /// (objgraph's keyword arguments, same defaults).
@@ -34,6 +38,9 @@ pub struct GraphOptions<'a> {
     pub output: Option<&'a mut dyn Write>,
     /// A third label line per object (objgraph's `extra_info`).
     pub extra_info: Option<&'a dyn Fn(&GcAny) -> String>,
+    /// Extra Graphviz attributes per object, as `(name, value)` pairs
+    /// (objgraph's `extra_node_attrs`); written sorted by name.
+    pub extra_node_attrs: Option<NodeAttrs<'a>>,
     /// Show each object's strong count (exact: this function's own
     /// handles are not counted).
     pub refcounts: bool,
@@ -60,6 +67,7 @@ impl Default for GraphOptions<'_> {
             filename: None,
             output: None,
             extra_info: None,
+            extra_node_attrs: None,
             refcounts: false,
             shortnames: true,
             renderer: Renderer::Builtin,
@@ -309,6 +317,10 @@ fn walk(
     }
     // Referrers found by the last level scan, by object id (pool indexes).
     let mut referrers: HashMap<usize, Vec<usize>> = HashMap::new();
+    // The heap is traced (and pinned) once for every level's search,
+    // except when exact refcounts are shown: then each level pins, scans
+    // and unpins, so no label counts the pin.
+    let mut edges: Option<EdgeList> = None;
     let mut objects = 0;
     while let Some(ti) = queue.pop_front() {
         objects += 1;
@@ -329,7 +341,13 @@ fn walk(
                     .chain(queue.iter().copied().filter(|&q| depth[&w.pool.objs[q].id()] == tdepth))
                     .collect();
                 let targets: Vec<GcAny> = level.iter().map(|&q| w.pool.objs[q].clone()).collect();
-                let found = scan_referrers(&targets.iter().collect::<Vec<_>>());
+                let refs: Vec<&GcAny> = targets.iter().collect();
+                let found = if opts.refcounts {
+                    scan_referrers(&refs, &pin_all())
+                } else {
+                    edges.get_or_insert_with(EdgeList::build).referrers(&refs)
+                };
+                drop(refs);
                 drop(targets);
                 for (q, rs) in level.iter().zip(found.referrers) {
                     let id = w.pool.objs[*q].id();
@@ -356,8 +374,8 @@ fn walk(
                 for l in labels {
                     w.edge(&source, &target, &l, false);
                 }
-                if !depth.contains_key(&source.id()) {
-                    depth.insert(source.id(), tdepth + 1);
+                if let std::collections::hash_map::Entry::Vacant(e) = depth.entry(source.id()) {
+                    e.insert(tdepth + 1);
                     queue.push_back(ri);
                 }
                 n += 1;
@@ -376,8 +394,8 @@ fn walk(
                     continue;
                 }
                 w.edge(&target, &source, &label, weak);
-                if !depth.contains_key(&source.id()) {
-                    depth.insert(source.id(), tdepth + 1);
+                if let std::collections::hash_map::Entry::Vacant(e) = depth.entry(source.id()) {
+                    e.insert(tdepth + 1);
                     let i = w.pool.keep(source);
                     queue.push_back(i);
                 }
@@ -405,7 +423,15 @@ impl Walk<'_, '_> {
         if let Some(f) = self.opts.extra_info {
             lines.push(f(target));
         }
-        let _ = writeln!(self.dot, "  {id}[label=\"{}\"];", quote(&lines.join("\n")));
+        let mut attrs = String::new();
+        if let Some(f) = self.opts.extra_node_attrs {
+            let mut kv = f(target);
+            kv.sort();
+            for (k, v) in kv {
+                let _ = write!(attrs, ", {k}=\"{}\"", quote(&v));
+            }
+        }
+        let _ = writeln!(self.dot, "  {id}[label=\"{}\"{attrs}];", quote(&lines.join("\n")));
         let (mut h, mut s, mut v) = gradient((0.0, 0.0, 1.0), (0.0, 0.0, 0.3), tdepth, max_depth);
         if self.opts.highlight.is_some_and(|f| f(target)) {
             h = 0.6;

@@ -18,7 +18,7 @@ const PAD_Y: f32 = 5.0;
 const GAP_X: f32 = 28.0;
 const GAP_Y: f32 = 64.0;
 const MARGIN: f32 = 16.0;
-const DEL_R: f32 = 16.0;
+const DEL_R: f32 = 32.0;
 
 /// 8-bit RGB.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,8 +69,11 @@ pub(crate) enum Item {
     Box { id: String, x: f32, y: f32, w: f32, h: f32, fill: Rgb, stroke: Rgb, lines: Vec<String>, text: Rgb },
     /// objgraph's `__del__` double circle.
     Circle { cx: f32, cy: f32, r: f32, fill: Rgb, stroke: Rgb, text: String },
-    /// A cubic curve from `p[0]` to `p[3]` with an arrowhead at `p[3]`.
-    Edge { p: [(f32, f32); 4], color: Rgb, stroke: Stroke, label: Option<(f32, f32, String)> },
+    /// Cubic segments `p[0], (p[1], p[2], p[3]), (p[4], p[5], p[6])…`, with
+    /// an arrowhead at the last point.
+    Edge { p: Vec<(f32, f32)>, color: Rgb, stroke: Stroke },
+    /// An edge label, drawn over everything on a light background.
+    Label { x: f32, y: f32, text: String, color: Rgb },
 }
 
 /// A laid-out graph, in pixels.
@@ -93,6 +96,60 @@ fn text_width(s: &str) -> f32 {
     s.chars().count() as f32 * CHAR_W
 }
 
+/// One barycentre sweep over `layers` (down when `down`): each node's
+/// wish is the mean `key` of its neighbours in the row just swept. Without
+/// `widths` the rows are reordered by wish (`key` = position); with them
+/// (box width, slot width) each row is placed at its wishes (`key` = x).
+fn sweep(
+    layers: &mut [Vec<usize>],
+    adj: &[Vec<usize>],
+    rank_of: &[usize],
+    down: bool,
+    key: &mut [f32],
+    widths: Option<&[(f32, f32)]>,
+) {
+    let order: Vec<usize> =
+        if down { (1..layers.len()).collect() } else { (0..layers.len().saturating_sub(1)).rev().collect() };
+    for l in order {
+        let near = if down { l - 1 } else { l + 1 };
+        let want: Vec<(f32, usize)> = layers[l]
+            .iter()
+            .map(|&i| {
+                let ns: Vec<f32> = adj[i].iter().filter(|&&j| rank_of[j] == near).map(|&j| key[j]).collect();
+                let k = if ns.is_empty() { key[i] } else { ns.iter().sum::<f32>() / ns.len() as f32 };
+                (k, i)
+            })
+            .collect();
+        match widths {
+            None => {
+                let mut sorted = want;
+                sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+                layers[l] = sorted.iter().map(|&(_, i)| i).collect();
+                for (k, &i) in layers[l].iter().enumerate() {
+                    key[i] = k as f32;
+                }
+            }
+            Some(w) => place_row(&layers[l], &want, w, key),
+        }
+    }
+}
+
+/// Places one row at its wished centres, left to right keeping gaps, then
+/// shifts it to sit centred on what it wished.
+fn place_row(layer: &[usize], want: &[(f32, usize)], w: &[(f32, f32)], cx: &mut [f32]) {
+    let mut placed = Vec::with_capacity(layer.len());
+    let mut right = f32::NEG_INFINITY;
+    for (&(x, _), &i) in want.iter().zip(layer) {
+        let left = (x - w[i].0 / 2.0).max(right);
+        placed.push(left + w[i].0 / 2.0);
+        right = left + w[i].1 + GAP_X;
+    }
+    let shift = want.iter().zip(&placed).map(|(a, p)| a.0 - p).sum::<f32>() / layer.len().max(1) as f32;
+    for (k, &i) in layer.iter().enumerate() {
+        cx[i] = placed[k] + shift;
+    }
+}
+
 /// Lays `g` out.
 pub(crate) fn layout(g: &ObjectGraph) -> Scene {
     let n = g.nodes.len();
@@ -103,145 +160,99 @@ pub(crate) fn layout(g: &ObjectGraph) -> Scene {
             owner_of_del.insert(e.to, e.from);
         }
     }
-    let has_del: Vec<bool> = {
-        let mut v = vec![false; n];
-        for &o in owner_of_del.values() {
-            v[o] = true;
-        }
-        v
-    };
+    let mut has_del = vec![false; n];
+    for &o in owner_of_del.values() {
+        has_del[o] = true;
+    }
     let max_depth = g.nodes.iter().map(|x| x.depth).max().unwrap_or(0);
-    let rank = |i: usize| {
-        let d = g.nodes[i].depth;
-        if g.backrefs {
-            max_depth - d
-        } else {
-            d
-        }
-    };
-    let mut layers: Vec<Vec<usize>> = vec![Vec::new(); max_depth + 1];
-    for i in 0..n {
-        if !owner_of_del.contains_key(&i) {
-            layers[rank(i)].push(i);
-        }
-    }
-    let mut geom = vec![Geom::default(); n];
-    for i in 0..n {
-        let node = &g.nodes[i];
-        let w = node.lines.iter().map(|l| text_width(l)).fold(0.0, f32::max) + 2.0 * PAD_X;
-        let h = node.lines.len() as f32 * LINE_H + 2.0 * PAD_Y;
-        geom[i].w = w;
-        geom[i].h = h;
-    }
-    // Neighbours (either direction), ignoring finalizer markers.
+    let mut rank_of: Vec<usize> =
+        g.nodes.iter().map(|x| if g.backrefs { max_depth - x.depth } else { x.depth }).collect();
+    let mut geom: Vec<Geom> = g
+        .nodes
+        .iter()
+        .map(|node| Geom {
+            w: node.lines.iter().map(|l| text_width(l)).fold(0.0, f32::max) + 2.0 * PAD_X,
+            h: node.lines.len() as f32 * LINE_H + 2.0 * PAD_Y,
+            ..Geom::default()
+        })
+        .collect();
+    // Edges across several rows pass through dummy nodes, one per row
+    // crossed, so they are ordered and placed like nodes (Sugiyama).
     let mut adj: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut routes: Vec<Vec<usize>> = Vec::with_capacity(g.edges.len());
     for e in &g.edges {
-        if owner_of_del.contains_key(&e.to) || e.from == e.to {
+        let (a, b) = (e.from, e.to);
+        if owner_of_del.contains_key(&b) || a == b {
+            routes.push(Vec::new());
             continue;
         }
-        adj[e.from].push(e.to);
-        adj[e.to].push(e.from);
+        let (ra, rb) = (rank_of[a], rank_of[b]);
+        let mut chain = vec![a];
+        if ra.abs_diff(rb) > 1 {
+            let rows: Vec<usize> =
+                if ra < rb { (ra + 1..rb).collect() } else { (rb + 1..ra).rev().collect() };
+            for r in rows {
+                rank_of.push(r);
+                geom.push(Geom { w: 6.0, ..Geom::default() });
+                adj.push(Vec::new());
+                chain.push(rank_of.len() - 1);
+            }
+        }
+        chain.push(b);
+        for w in chain.windows(2) {
+            adj[w[0]].push(w[1]);
+            adj[w[1]].push(w[0]);
+        }
+        routes.push(chain[1..chain.len() - 1].to_vec());
+    }
+    let total = rank_of.len();
+    let mut layers: Vec<Vec<usize>> = vec![Vec::new(); max_depth + 1];
+    for (i, &r) in rank_of.iter().enumerate() {
+        if !owner_of_del.contains_key(&i) {
+            layers[r].push(i);
+        }
     }
     // Barycentre ordering, a few sweeps down and up.
-    let mut pos = vec![0.0f32; n];
-    let set_pos = |layers: &Vec<Vec<usize>>, pos: &mut Vec<f32>| {
-        for layer in layers {
-            for (k, &i) in layer.iter().enumerate() {
-                pos[i] = k as f32;
-            }
-        }
-    };
-    set_pos(&layers, &mut pos);
-    let rank_of: Vec<usize> = (0..n).map(rank).collect();
-    for sweep in 0..6 {
-        let down = sweep % 2 == 0;
-        let order: Vec<usize> = if down {
-            (1..layers.len()).collect()
-        } else {
-            (0..layers.len().saturating_sub(1)).rev().collect()
-        };
-        for l in order {
-            let near = if down { l - 1 } else { l + 1 };
-            let mut keyed: Vec<(f32, usize)> = layers[l]
-                .iter()
-                .map(|&i| {
-                    let ns: Vec<f32> =
-                        adj[i].iter().filter(|&&j| rank_of[j] == near).map(|&j| pos[j]).collect();
-                    let key = if ns.is_empty() { pos[i] } else { ns.iter().sum::<f32>() / ns.len() as f32 };
-                    (key, i)
-                })
-                .collect();
-            keyed.sort_by(|a, b| a.0.total_cmp(&b.0));
-            layers[l] = keyed.into_iter().map(|(_, i)| i).collect();
-            for (k, &i) in layers[l].iter().enumerate() {
-                pos[i] = k as f32;
-            }
+    let mut pos = vec![0.0f32; total];
+    for layer in &layers {
+        for (k, &i) in layer.iter().enumerate() {
+            pos[i] = k as f32;
         }
     }
-    let slot_w = |i: usize| geom[i].w + if has_del[i] { 2.0 * DEL_R + 14.0 } else { 0.0 };
-    // Pack every layer, then pull each towards its neighbours' centres.
-    let mut cx = vec![0.0f32; n];
+    for round in 0..6 {
+        sweep(&mut layers, &adj, &rank_of, round % 2 == 0, &mut pos, None);
+    }
+    let slot_w = |i: usize| geom[i].w + if i < n && has_del[i] { 2.0 * DEL_R + 14.0 } else { 0.0 };
+    let widths: Vec<(f32, f32)> = (0..total).map(|i| (geom[i].w, slot_w(i))).collect();
+    // Pack every row, then pull each towards its neighbours' centres.
+    let mut cx = vec![0.0f32; total];
     for layer in &layers {
-        let total: f32 =
+        let width: f32 =
             layer.iter().map(|&i| slot_w(i)).sum::<f32>() + GAP_X * layer.len().saturating_sub(1) as f32;
-        let mut x = -total / 2.0;
+        let mut x = -width / 2.0;
         for &i in layer {
             cx[i] = x + geom[i].w / 2.0;
             x += slot_w(i) + GAP_X;
         }
     }
-    for sweep in 0..4 {
-        let down = sweep % 2 == 0;
-        let order: Vec<usize> = if down {
-            (1..layers.len()).collect()
-        } else {
-            (0..layers.len().saturating_sub(1)).rev().collect()
-        };
-        for l in order {
-            let near = if down { l - 1 } else { l + 1 };
-            let layer = &layers[l];
-            let want: Vec<f32> = layer
-                .iter()
-                .map(|&i| {
-                    let ns: Vec<f32> =
-                        adj[i].iter().filter(|&&j| rank_of[j] == near).map(|&j| cx[j]).collect();
-                    if ns.is_empty() {
-                        cx[i]
-                    } else {
-                        ns.iter().sum::<f32>() / ns.len() as f32
-                    }
-                })
-                .collect();
-            // Left to right at the wanted places, keeping gaps; then shift
-            // the row so it is centred on what it wanted.
-            let mut placed = Vec::with_capacity(layer.len());
-            let mut right = f32::NEG_INFINITY;
-            for (k, &i) in layer.iter().enumerate() {
-                let left = (want[k] - geom[i].w / 2.0).max(right);
-                placed.push(left + geom[i].w / 2.0);
-                right = left + slot_w(i) + GAP_X;
-            }
-            let shift = want.iter().zip(&placed).map(|(w, p)| w - p).sum::<f32>() / layer.len().max(1) as f32;
-            for (k, &i) in layer.iter().enumerate() {
-                cx[i] = placed[k] + shift;
-            }
-        }
+    for round in 0..4 {
+        sweep(&mut layers, &adj, &rank_of, round % 2 == 0, &mut cx, Some(&widths));
     }
     // Rows top to bottom.
+    let mut row_span = vec![(0.0f32, 0.0f32); layers.len()];
     let mut y = MARGIN;
-    for layer in &layers {
+    for (l, layer) in layers.iter().enumerate() {
         let h = layer.iter().map(|&i| geom[i].h).fold(0.0, f32::max);
         for &i in layer {
             geom[i].y = y + (h - geom[i].h) / 2.0;
         }
+        row_span[l] = (y, y + h);
         y += h + GAP_Y;
     }
-    let min_x = (0..n)
-        .filter(|i| !owner_of_del.contains_key(i))
-        .map(|i| cx[i] - geom[i].w / 2.0)
-        .fold(f32::INFINITY, f32::min);
+    let placed: Vec<usize> = (0..total).filter(|i| !owner_of_del.contains_key(i)).collect();
+    let min_x = placed.iter().map(|&i| cx[i] - geom[i].w / 2.0).fold(f32::INFINITY, f32::min);
     let min_x = if min_x.is_finite() { min_x } else { 0.0 };
-    for i in 0..n {
+    for &i in &placed {
         geom[i].x = cx[i] - geom[i].w / 2.0 - min_x + MARGIN;
     }
     for (&d, &o) in &owner_of_del {
@@ -252,36 +263,30 @@ pub(crate) fn layout(g: &ObjectGraph) -> Scene {
             h: 2.0 * DEL_R,
         };
     }
-    let width = (0..n).map(|i| geom[i].x + geom[i].w).fold(0.0, f32::max) + MARGIN;
-    let height = (0..n).map(|i| geom[i].y + geom[i].h).fold(0.0, f32::max) + MARGIN;
+    let mut width = (0..total).map(|i| geom[i].x + geom[i].w).fold(0.0, f32::max) + MARGIN;
+    let mut height = (0..total).map(|i| geom[i].y + geom[i].h).fold(0.0, f32::max) + MARGIN;
 
-    let mut items = Vec::new();
-    // Edges first, so boxes cover their ends.
+    // Ports: which side of each end an edge uses, spread along that side.
     let mut ports: HashMap<(usize, bool), (usize, usize)> = HashMap::new();
-    let port_key = |i: usize, top: bool| (i, top);
     let mut plans = Vec::new();
-    for e in &g.edges {
+    for (e, route) in g.edges.iter().zip(&routes) {
         let (a, b) = (e.from, e.to);
-        let (top_a, top_b) = if a == b {
-            (false, false)
-        } else if rank_of[a] < rank_of[b] {
-            (false, true)
-        } else if rank_of[a] > rank_of[b] {
-            (true, false)
-        } else {
-            (true, true)
-        };
+        let first = route.first().copied().unwrap_or(b);
+        let last = route.last().copied().unwrap_or(a);
+        let side = |x: usize, y: usize| rank_of[x].cmp(&rank_of[y]);
+        let top_a = side(a, first) != std::cmp::Ordering::Less;
+        let top_b = side(b, last) != std::cmp::Ordering::Less;
         if owner_of_del.contains_key(&b) || a == b {
-            plans.push((e, top_a, top_b, 0, 0));
+            plans.push((top_a, top_b, 0, 0));
             continue;
         }
-        let pa = ports.entry(port_key(a, top_a)).or_insert((0, 0));
+        let pa = ports.entry((a, top_a)).or_insert((0, 0));
         let ka = pa.0;
         pa.0 += 1;
-        let pb = ports.entry(port_key(b, top_b)).or_insert((0, 0));
+        let pb = ports.entry((b, top_b)).or_insert((0, 0));
         let kb = pb.1;
         pb.1 += 1;
-        plans.push((e, top_a, top_b, ka, kb));
+        plans.push((top_a, top_b, ka, kb));
     }
     let spread = |i: usize, top: bool, k: usize, out: bool| -> f32 {
         let (outs, ins) = ports.get(&(i, top)).copied().unwrap_or((0, 0));
@@ -301,28 +306,71 @@ pub(crate) fn layout(g: &ObjectGraph) -> Scene {
         let step = (w / total as f32).min(40.0);
         (slot as f32 - (total - 1) as f32 / 2.0) * step
     };
+    let mut edges = Vec::new();
+    let mut labels = Vec::new();
     let mut placed_labels: Vec<(f32, f32, f32)> = Vec::new();
-    for (e, top_a, top_b, ka, kb) in plans {
+    for ((e, route), (top_a, top_b, ka, kb)) in g.edges.iter().zip(&routes).zip(plans) {
         let (a, b) = (e.from, e.to);
         let ga = geom[a];
         let gb = geom[b];
-        let p = if owner_of_del.contains_key(&b) {
+        let p: Vec<(f32, f32)> = if owner_of_del.contains_key(&b) {
             let s = (ga.x + ga.w, ga.y + ga.h / 2.0);
             let t = (gb.x, gb.y + gb.h / 2.0);
-            [s, (s.0 + 5.0, s.1), (t.0 - 5.0, t.1), t]
+            vec![s, (s.0 + 5.0, s.1), (t.0 - 5.0, t.1), t]
         } else if a == b {
             let r = ga.x + ga.w;
             let cy = ga.y + ga.h / 2.0;
-            [(r, cy - 6.0), (r + 36.0, cy - 34.0), (r + 36.0, cy + 34.0), (r, cy + 6.0)]
+            vec![(r, cy - 6.0), (r + 36.0, cy - 34.0), (r + 36.0, cy + 34.0), (r, cy + 6.0)]
+        } else if rank_of[a] == rank_of[b] {
+            // Same row: side to side when adjacent, else an arch above.
+            let (sx, tx) = (ga.x + ga.w / 2.0, gb.x + gb.w / 2.0);
+            let adjacent = {
+                let row = &layers[rank_of[a]];
+                let (pa, pb) = (row.iter().position(|&x| x == a), row.iter().position(|&x| x == b));
+                matches!((pa, pb), (Some(x), Some(y)) if x.abs_diff(y) == 1)
+            };
+            if adjacent {
+                let (s, t) = if sx < tx {
+                    ((ga.x + ga.w, ga.y + ga.h / 2.0), (gb.x, gb.y + gb.h / 2.0))
+                } else {
+                    ((ga.x, ga.y + ga.h / 2.0), (gb.x + gb.w, gb.y + gb.h / 2.0))
+                };
+                let mid = (s.0 + t.0) / 2.0;
+                vec![s, (mid, s.1), (mid, t.1), t]
+            } else {
+                let s = (sx + spread(a, true, ka, true), ga.y);
+                let t = (tx + spread(b, true, kb, false), gb.y);
+                let lift = (20.0 + (tx - sx).abs() / 20.0).min(GAP_Y - 12.0);
+                vec![s, (s.0, s.1 - lift), (t.0, t.1 - lift), t]
+            }
         } else {
-            let sx = ga.x + ga.w / 2.0 + spread(a, top_a, ka, true);
-            let sy = if top_a { ga.y } else { ga.y + ga.h };
-            let tx = gb.x + gb.w / 2.0 + spread(b, top_b, kb, false);
-            let ty = if top_b { gb.y } else { gb.y + gb.h };
-            let bend = ((ty - sy).abs() / 2.0).max(30.0);
-            let c1 = (sx, if top_a { sy - bend } else { sy + bend });
-            let c2 = (tx, if top_b { ty - bend } else { ty + bend });
-            [(sx, sy), c1, c2, (tx, ty)]
+            let start =
+                (ga.x + ga.w / 2.0 + spread(a, top_a, ka, true), if top_a { ga.y } else { ga.y + ga.h });
+            let end =
+                (gb.x + gb.w / 2.0 + spread(b, top_b, kb, false), if top_b { gb.y } else { gb.y + gb.h });
+            // Waypoints: through each dummy, across its row.
+            let mut way = vec![start];
+            for &d in route {
+                let x = cx[d] - min_x + MARGIN;
+                let (top, bottom) = row_span[rank_of[d]];
+                if rank_of[a] < rank_of[b] {
+                    way.push((x, top));
+                    way.push((x, bottom));
+                } else {
+                    way.push((x, bottom));
+                    way.push((x, top));
+                }
+            }
+            way.push(end);
+            let mut p = vec![start];
+            for w in way.windows(2) {
+                let (s, t) = (w[0], w[1]);
+                let dy = (t.1 - s.1) / 2.0;
+                p.push((s.0, s.1 + dy));
+                p.push((t.0, t.1 - dy));
+                p.push(t);
+            }
+            p
         };
         let (color, stroke) = if e.marker {
             (Rgb::RED, Stroke::Dotted)
@@ -331,33 +379,41 @@ pub(crate) fn layout(g: &ObjectGraph) -> Scene {
         } else {
             (Rgb::BLACK, Stroke::Solid)
         };
-        // Labels go to the outer side of the edge, away from its twin, and
-        // slide along it until they overlap no label placed before.
-        let label = e.label.as_ref().map(|l| {
+        // Labels go to the outer side of the edge, away from its twin, on
+        // its first segment, sliding along it until they overlap no other.
+        if let Some(l) = &e.label {
+            let seg = [p[0], p[1], p[2], p[3]];
             let centre = (ga.x + ga.w / 2.0 + gb.x + gb.w / 2.0) / 2.0;
+            let w = text_width(l);
             let place = |t: f32| {
-                let m = bezier(&p, t);
+                let m = bezier(&seg, t);
                 let left = m.0 < centre - 0.5;
-                let x = if left { m.0 - 4.0 - text_width(l) } else { m.0 + 4.0 };
+                let x = if left { m.0 - 4.0 - w } else { m.0 + 4.0 };
                 (x.max(2.0), m.1)
             };
-            let w = text_width(l);
-            let free = |x: f32, y: f32, placed: &[(f32, f32, f32)]| {
-                placed.iter().all(|&(px, py, pw)| x + w < px || px + pw < x || (y - py).abs() >= LINE_H)
+            let free = |x: f32, y: f32| {
+                placed_labels
+                    .iter()
+                    .all(|&(px, py, pw)| x + w < px || px + pw < x || (y - py).abs() >= LINE_H)
             };
             let (x, y) = [0.5, 0.35, 0.65, 0.25, 0.75, 0.15, 0.85]
                 .iter()
                 .map(|&t| place(t))
-                .find(|&(x, y)| free(x, y, &placed_labels))
+                .find(|&(x, y)| free(x, y))
                 .unwrap_or_else(|| place(0.5));
             placed_labels.push((x, y, w));
-            (x, y, l.clone())
-        });
-        items.push(Item::Edge { p, color, stroke, label });
+            width = width.max(x + w + MARGIN);
+            labels.push(Item::Label { x, y, text: l.clone(), color });
+        }
+        for q in &p {
+            width = width.max(q.0 + MARGIN);
+            height = height.max(q.1 + MARGIN);
+        }
+        edges.push(Item::Edge { p, color, stroke });
     }
-    for i in 0..n {
-        let node = &g.nodes[i];
-        let gi = geom[i];
+    // Edges first (boxes cover their ends), labels last.
+    let mut items = edges;
+    for (node, &gi) in g.nodes.iter().zip(&geom) {
         let (h, s, v) = node.hsv;
         let fill = Rgb::from_hsv(h, s, v);
         let text = match node.font {
@@ -372,7 +428,7 @@ pub(crate) fn layout(g: &ObjectGraph) -> Scene {
                 r: DEL_R,
                 fill,
                 stroke: Rgb::RED,
-                text: "del".into(),
+                text: node.lines.first().cloned().unwrap_or_default(),
             }),
             NodeKind::TooMany | NodeKind::Object => items.push(Item::Box {
                 id: node.id.clone(),
@@ -387,19 +443,7 @@ pub(crate) fn layout(g: &ObjectGraph) -> Scene {
             }),
         }
     }
-    // Self-loops and labels may stick out of the boxes' extent.
-    let (mut width, mut height) = (width, height);
-    for item in &items {
-        if let Item::Edge { p, label, .. } = item {
-            for q in p {
-                width = width.max(q.0 + MARGIN);
-                height = height.max(q.1 + MARGIN);
-            }
-            if let Some((x, _, l)) = label {
-                width = width.max(x + text_width(l) + MARGIN);
-            }
-        }
-    }
+    items.extend(labels);
     Scene { width: width.max(2.0 * MARGIN), height: height.max(2.0 * MARGIN), items }
 }
 
@@ -414,9 +458,11 @@ pub(crate) fn bezier(p: &[(f32, f32); 4], t: f32) -> (f32, f32) {
 }
 
 /// The arrowhead triangle at the end of an edge: tip, and two corners.
-pub(crate) fn arrow(p: &[(f32, f32); 4]) -> [(f32, f32); 3] {
-    let tip = p[3];
-    let from = bezier(p, 0.92);
+pub(crate) fn arrow(p: &[(f32, f32)]) -> [(f32, f32); 3] {
+    let k = p.len() - 4;
+    let seg = [p[k], p[k + 1], p[k + 2], p[k + 3]];
+    let tip = seg[3];
+    let from = bezier(&seg, 0.92);
     let (dx, dy) = (tip.0 - from.0, tip.1 - from.1);
     let len = (dx * dx + dy * dy).sqrt().max(1e-3);
     let (ux, uy) = (dx / len, dy / len);

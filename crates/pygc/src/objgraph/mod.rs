@@ -52,7 +52,8 @@ pub use census::{
 pub use chain::{find_backref_chain, find_ref_chain, why_alive, ChainOptions};
 pub use dominators::{largest_retainers, retained_size, Retained};
 pub use graph::{
-    backrefs_graph, chain_graph, refs_graph, show_backrefs, show_chain, show_refs, GraphOptions, ObjectGraph,
+    backrefs_graph, chain_graph, refs_graph, show_backrefs, show_chain, show_refs, GraphOptions, NodeAttrs,
+    ObjectGraph,
 };
 pub use present::{GraphReport, ImageFormat, Renderer};
 

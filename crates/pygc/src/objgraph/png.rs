@@ -79,10 +79,14 @@ pub(crate) fn render(scene: &Scene) -> Result<Vec<u8>, ObjgraphError> {
     };
     for item in &scene.items {
         match item {
-            Item::Edge { p, color, stroke, label } => {
+            Item::Edge { p, color, stroke } => {
                 let mut pb = PathBuilder::new();
                 pb.move_to(p[0].0, p[0].1);
-                pb.cubic_to(p[1].0, p[1].1, p[2].0, p[2].1, p[3].0, p[3].1);
+                for c in p[1..].chunks(3) {
+                    if let [c1, c2, t] = c {
+                        pb.cubic_to(c1.0, c1.1, c2.0, c2.1, t.0, t.1);
+                    }
+                }
                 let dash = match stroke {
                     Stroke::Solid => None,
                     Stroke::Dashed => Some(vec![6.0, 4.0]),
@@ -100,9 +104,14 @@ pub(crate) fn render(scene: &Scene) -> Result<Vec<u8>, ObjgraphError> {
                 if let Some(path) = pb.finish() {
                     pm.fill_path(&path, &paint(*color), FillRule::Winding, Transform::identity(), None);
                 }
-                if let Some((x, y, text)) = label {
-                    draw_text(&mut pm, *x, y - LINE_H / 2.0, text, *color);
+            }
+            Item::Label { x, y, text, color } => {
+                if let Some(r) = Rect::from_xywh(x - 1.0, y - LINE_H / 2.0, text_w(text) + 2.0, LINE_H) {
+                    let mut bg = paint(Rgb::WHITE);
+                    bg.set_color(Color::from_rgba8(255, 255, 255, 204));
+                    pm.fill_rect(r, &bg, Transform::identity(), None);
                 }
+                draw_text(&mut pm, *x, y - LINE_H / 2.0, text, *color);
             }
             Item::Box { id: _, x, y, w, h, fill, stroke, lines, text } => {
                 if let Some(r) = Rect::from_xywh(*x, *y, *w, *h) {
@@ -121,7 +130,7 @@ pub(crate) fn render(scene: &Scene) -> Result<Vec<u8>, ObjgraphError> {
                     pm.fill_path(&c, &paint(*fill), FillRule::Winding, Transform::identity(), None);
                     pm.stroke_path(&c, &paint(*stroke), &line(1.0, None), Transform::identity(), None);
                 }
-                if let Some(c) = PathBuilder::from_circle(*cx, *cy, r - 3.0) {
+                if let Some(c) = PathBuilder::from_circle(*cx, *cy, r - 4.0) {
                     pm.stroke_path(&c, &paint(*stroke), &line(1.0, None), Transform::identity(), None);
                 }
                 draw_text(&mut pm, cx - text_w(text) / 2.0, cy - LINE_H / 2.0, text, Rgb::BLACK);

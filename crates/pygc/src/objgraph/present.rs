@@ -114,10 +114,14 @@ fn render_graphviz(dot_path: &Path, path: &Path) -> Result<(), ObjgraphError> {
     File::create(path).map_err(file_err(path))?;
     let args = [format!("-T{ext}"), format!("-o{}", path.display()), dot_path.display().to_string()];
     let command = format!("dot {}", args.join(" "));
-    let status = Command::new("dot").args(&args).status().map_err(|_| ObjgraphError::GraphvizNotFound)?;
+    let status = Command::new("dot").args(&args).status().map_err(|_| {
+        let _ = fs::remove_file(path);
+        ObjgraphError::GraphvizNotFound
+    })?;
     if status.success() {
         Ok(())
     } else {
+        let _ = fs::remove_file(path);
         Err(ObjgraphError::GraphvizFailed { command, code: status.code() })
     }
 }
@@ -162,21 +166,26 @@ pub(crate) fn present(g: &ObjectGraph, opts: &mut GraphOptions<'_>) -> Result<Gr
         }
         _ => temp_dot(g.dot())?,
     };
+    report.dot_path = Some(dot_path.clone());
+    // The image is made before anything is printed: on failure the
+    // temporary .dot is removed and only the error is reported.
+    let image = match (is_dot, filename) {
+        (true, _) => None,
+        (false, Some(f)) => Some(f),
+        (false, None) => Some(dot_path.with_extension("png")),
+    };
+    if let Some(image) = &image {
+        let made = if use_dot { render_graphviz(&dot_path, image) } else { render_builtin(g, image) };
+        if let Err(e) = made {
+            let _ = fs::remove_file(&dot_path);
+            return Err(e);
+        }
+    }
     writeln!(status, "Graph written to {} ({} nodes)", dot_path.display(), g.node_count())
         .map_err(ObjgraphError::Write)?;
-    report.dot_path = Some(dot_path.clone());
-    if is_dot {
+    let Some(image) = image else {
         return Ok(report);
-    }
-    let image = match filename {
-        Some(f) => f,
-        None => dot_path.with_extension("png"),
     };
-    if use_dot {
-        render_graphviz(&dot_path, &image)?;
-    } else {
-        render_builtin(g, &image)?;
-    }
     writeln!(status, "Image generated as {}", image.display()).map_err(ObjgraphError::Write)?;
     report.image_path = Some(image);
     Ok(report)

@@ -33,16 +33,25 @@ pub(crate) fn render(scene: &Scene) -> String {
     let _ = writeln!(s, "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>");
     for item in &scene.items {
         match item {
-            Item::Edge { p, color, stroke, label } => {
+            Item::Edge { p, color, stroke } => {
                 let dash = match stroke {
                     Stroke::Solid => "",
                     Stroke::Dashed => " stroke-dasharray=\"6,4\"",
                     Stroke::Dotted => " stroke-dasharray=\"2,3\"",
                 };
+                let mut d = format!("M{:.1},{:.1}", p[0].0, p[0].1);
+                for c in p[1..].chunks(3) {
+                    if let [c1, c2, t] = c {
+                        let _ = write!(
+                            d,
+                            " C{:.1},{:.1} {:.1},{:.1} {:.1},{:.1}",
+                            c1.0, c1.1, c2.0, c2.1, t.0, t.1
+                        );
+                    }
+                }
                 let _ = writeln!(
                     s,
-                    "<path d=\"M{:.1},{:.1} C{:.1},{:.1} {:.1},{:.1} {:.1},{:.1}\" fill=\"none\" stroke=\"{}\" stroke-width=\"1.2\"{dash}/>",
-                    p[0].0, p[0].1, p[1].0, p[1].1, p[2].0, p[2].1, p[3].0, p[3].1,
+                    "<path d=\"{d}\" fill=\"none\" stroke=\"{}\" stroke-width=\"1.2\"{dash}/>",
                     color.hex()
                 );
                 let a = arrow(p);
@@ -57,15 +66,23 @@ pub(crate) fn render(scene: &Scene) -> String {
                     a[2].1,
                     color.hex()
                 );
-                if let Some((x, y, text)) = label {
-                    let _ = writeln!(
-                        s,
-                        "<text x=\"{x:.1}\" y=\"{:.1}\" fill=\"{}\">{}</text>",
-                        y + LINE_H / 3.0,
-                        color.hex(),
-                        esc(text)
-                    );
-                }
+            }
+            Item::Label { x, y, text, color } => {
+                let _ = writeln!(
+                    s,
+                    "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#ffffff\" fill-opacity=\"0.8\"/>",
+                    x - 1.0,
+                    y - LINE_H / 2.0,
+                    text.chars().count() as f32 * CHAR_W + 2.0,
+                    LINE_H
+                );
+                let _ = writeln!(
+                    s,
+                    "<text x=\"{x:.1}\" y=\"{:.1}\" fill=\"{}\">{}</text>",
+                    y + LINE_H / 3.0,
+                    color.hex(),
+                    esc(text)
+                );
             }
             Item::Box { id, x, y, w, h, fill, stroke, lines, text } => {
                 let _ = writeln!(s, "<g id=\"{}\">", esc(id));
@@ -98,7 +115,7 @@ pub(crate) fn render(scene: &Scene) -> String {
                 let _ = writeln!(
                     s,
                     "<circle cx=\"{cx:.1}\" cy=\"{cy:.1}\" r=\"{:.1}\" fill=\"none\" stroke=\"{}\"/>",
-                    r - 3.0,
+                    r - 4.0,
                     stroke.hex()
                 );
                 let _ = writeln!(
