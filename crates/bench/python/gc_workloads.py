@@ -299,12 +299,16 @@ def randops():
     return ns, None
 
 
+def collected_so_far():
+    return sum(g["collected"] for g in gc.get_stats())
+
+
 def live1m(trigger):
     live = [GNode("") for _ in range(1_000_000)]
     gc.collect()
     gc.enable()
     gc.set_threshold(700, 10, 10)
-    found = 0
+    base = collected_so_far()
     t = time.perf_counter_ns()
     for _ in range(100):
         pairs = []
@@ -314,19 +318,18 @@ def live1m(trigger):
             a.edges.append(b)
             b.edges.append(a)
             pairs.append(a)
-        del pairs
+        del pairs, a, b
         if trigger == "young":
-            found += gc.collect(0)
+            gc.collect(0)
         elif trigger == "full":
-            found += gc.collect()
+            gc.collect()
     ns = time.perf_counter_ns() - t
-    rest = gc.collect()
-    note = None
-    if trigger == "auto":
-        note = f"{(200_000 * 2 - rest) * 100 // 400_000}% freed in run"
-    else:
-        # Each pair is 2 objects + 2 lists in CPython.
-        check(found + rest == 400_000, f"found {found} + {rest}")
+    freed = collected_so_far() - base
+    gc.collect()
+    total = collected_so_far() - base
+    # Each pair is 2 instances + their 2 edge lists in CPython.
+    check(total == 400_000, f"collected {total}, expected 400000")
+    note = f"{freed * 100 // total}% freed in run" if trigger == "auto" else None
     check(len(live) == 1_000_000, "live set changed")
     del live
     gc.collect()

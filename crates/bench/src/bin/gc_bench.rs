@@ -65,18 +65,8 @@ fn parse_and_run(args: &[String]) -> Result<i32, String> {
             "--reps" => opts.reps = number(value(&mut it, a)?, a)? as usize,
             "--budget-ms" => opts.budget = Duration::from_millis(number(value(&mut it, a)?, a)?),
             "--timeout-s" => opts.timeout = Duration::from_secs(number(value(&mut it, a)?, a)?),
-            "--only" => {
-                opts.only = value(&mut it, a)?
-                    .split(',')
-                    .map(str::to_string)
-                    .collect()
-            }
-            "--crates" => {
-                opts.crates = value(&mut it, a)?
-                    .split(',')
-                    .map(str::to_string)
-                    .collect()
-            }
+            "--only" => opts.only = value(&mut it, a)?.split(',').map(str::to_string).collect(),
+            "--crates" => opts.crates = value(&mut it, a)?.split(',').map(str::to_string).collect(),
             "--no-python" => opts.python = false,
             "--out" => opts.out = PathBuf::from(value(&mut it, a)?),
             "-h" | "--help" => {

@@ -62,7 +62,11 @@ pub fn run_child(krate: &str, workload_id: &str, reps: usize, budget: Duration) 
         eprintln!("gc_bench: unknown crate {krate:?} or workload {workload_id:?}");
         return 2;
     };
-    let reps = if w.kind == Kind::Bytes { 1 } else { reps.max(1) };
+    let reps = if w.kind == Kind::Bytes {
+        1
+    } else {
+        reps.max(1)
+    };
     let start = Instant::now();
     let stdout = std::io::stdout();
     for _ in 0..reps {
@@ -315,7 +319,9 @@ fn column_title(c: &str) -> &str {
 }
 
 /// Runs the suite and writes the markdown; returns the results too.
-pub fn run_all(opts: &Options) -> std::io::Result<Vec<(&'static Workload, Vec<(String, Outcome)>)>> {
+pub fn run_all(
+    opts: &Options,
+) -> std::io::Result<Vec<Row>> {
     let mut columns: Vec<String> = CRATES
         .iter()
         .filter(|c| opts.crates.is_empty() || opts.crates.iter().any(|x| x == *c))
@@ -383,7 +389,10 @@ fn date() -> String {
         .unwrap_or_default()
 }
 
-type Results = [(&'static Workload, Vec<(String, Outcome)>)];
+/// One table row: the workload and each column's outcome.
+pub type Row = (&'static Workload, Vec<(String, Outcome)>);
+
+type Results = [Row];
 
 fn lookup<'a>(results: &'a Results, id: &str, col: &str) -> Option<&'a Outcome> {
     results
@@ -451,7 +460,11 @@ fn python_version() -> String {
         .arg("--version")
         .output()
         .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().replace("Python ", ""))
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .trim()
+                .replace("Python ", "")
+        })
         .unwrap_or_else(|| "?".into())
 }
 
@@ -480,12 +493,26 @@ fn goals(results: &Results) -> String {
         "- **Faster than the fastest peer on every workload (aim 2x).** pygc is faster on {wins} \
          timed workloads; slower on {}: {}. Faster but under 2x on: {}.\n",
         misses.len(),
-        if misses.is_empty() { "none".into() } else { misses.join(", ") },
-        if under2.is_empty() { "none".into() } else { under2.join(", ") },
+        if misses.is_empty() {
+            "none".into()
+        } else {
+            misses.join(", ")
+        },
+        if under2.is_empty() {
+            "none".into()
+        } else {
+            under2.join(", ")
+        },
     ));
     // 2. Per object against CPython's collector.
     let mut per = Vec::new();
-    for id in ["dll1m_live", "live1m_full", "dll1m_garbage", "stress", "ptree11"] {
+    for id in [
+        "dll1m_live",
+        "live1m_full",
+        "dll1m_garbage",
+        "stress",
+        "ptree11",
+    ] {
         let p = lookup(results, id, "pygc").and_then(median);
         let c = lookup(results, id, "cpython").and_then(median);
         if let (Some(p), Some(c)) = (p, c) {
@@ -514,7 +541,11 @@ fn goals(results: &Results) -> String {
     }
     s.push_str(&format!(
         "- **Handle clone/drop within 5 % of Rc.** {}.\n",
-        if cl.is_empty() { "not measured".into() } else { cl.join("; ") }
+        if cl.is_empty() {
+            "not measured".into()
+        } else {
+            cl.join("; ")
+        }
     ));
     // 4. Header sizes.
     s.push_str(&format!(
@@ -559,10 +590,16 @@ mod tests {
         use std::os::unix::process::ExitStatusExt;
         let abort = std::process::ExitStatus::from_raw(6);
         let o = interpret("", "thread 'main' has overflowed its stack\n", Some(abort));
-        assert!(matches!(o, Outcome::Failed(ref f) if f == "overflow"), "{o:?}");
+        assert!(
+            matches!(o, Outcome::Failed(ref f) if f == "overflow"),
+            "{o:?}"
+        );
         let wrong = std::process::ExitStatus::from_raw(EXIT_WRONG << 8);
         let o = interpret("wrong expected 3 got 2\n", "", Some(wrong));
-        assert!(matches!(o, Outcome::Failed(ref f) if f.starts_with("wrong answer")), "{o:?}");
+        assert!(
+            matches!(o, Outcome::Failed(ref f) if f.starts_with("wrong answer")),
+            "{o:?}"
+        );
         let ok = std::process::ExitStatus::from_raw(0);
         let o = interpret("sample 5\nsample 7 RSS 3\n", "", Some(ok));
         match o {
