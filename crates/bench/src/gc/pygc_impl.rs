@@ -39,3 +39,19 @@ trait Obj: pygc::Trace + 'static {}
 impl<T: pygc::Trace + 'static> Obj for T {}
 
 super::gc_workloads!();
+
+thread_local! {
+    static NOAUTO_BODY: std::cell::Cell<Option<super::Body>> = const { std::cell::Cell::new(None) };
+}
+
+/// The same work with automatic collection off (`gc.disable()`), to show
+/// what the automatic young collections cost on acyclic work.
+pub(crate) fn body_noauto(workload: &str) -> Option<super::Body> {
+    let inner = body(workload)?;
+    NOAUTO_BODY.with(|b| b.set(Some(inner)));
+    Some(|| {
+        gc::disable();
+        let inner = NOAUTO_BODY.with(|b| b.get()).ok_or("no body")?;
+        inner()
+    })
+}
