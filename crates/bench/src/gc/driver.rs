@@ -376,7 +376,14 @@ fn machine() -> String {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(0);
-    format!("{cores}-core KVM guest, {cpu}, shared with other builds")
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1).map(str::to_string))
+        .unwrap_or_else(|| "?".into());
+    format!(
+        "{cores}-core KVM guest, {cpu}, shared with other engineers' builds \
+         (5-minute load average when the table was written: {load})"
+    )
 }
 
 fn date() -> String {

@@ -184,6 +184,7 @@ pub fn workload(id: &str) -> Option<&'static Workload> {
 /// Python script).
 pub const CRATES: &[&str] = &[
     "pygc",
+    "pygc-noauto",
     "rc",
     "gcmodule",
     "rust-cc",
