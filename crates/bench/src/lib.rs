@@ -1,1 +1,2 @@
 //! Benchmarks.
+pub mod gc;
