@@ -32,10 +32,6 @@ impl GcAny {
         GcAny { ptr, _marker: PhantomData }
     }
 
-    pub(crate) fn obj(&self) -> ObjPtr {
-        self.ptr
-    }
-
     /// The full Rust type name (`std::any::type_name`).
     pub fn type_name(&self) -> &'static str {
         self.ptr.type_name()
