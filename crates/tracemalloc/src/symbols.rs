@@ -92,15 +92,17 @@ fn resolve_ip(ip: usize) -> Arc<[Resolved]> {
     out
 }
 
-/// Frames that belong to the allocation machinery rather than to the program: the tracer,
-/// the unwinder, the global-allocator shims and the standard library's collections.
+/// Frames that belong to the machinery rather than to the program: the tracer, the
+/// unwinder, the global-allocator shims and the standard library (dropped everywhere in a
+/// traceback, as Python's tracebacks show no C frames).
 fn is_plumbing(r: &Resolved) -> bool {
-    const NAMES: [&str; 9] = [
+    const NAMES: [&str; 10] = [
         "tracemalloc::tracer::",
         "tracemalloc::alloc::",
         "<tracemalloc::alloc::",
         "backtrace::",
         "__rust_",
+        "__rustc::",
         "__rg_",
         "__rdl_",
         "_Unwind_",
@@ -109,7 +111,10 @@ fn is_plumbing(r: &Resolved) -> bool {
     let Some(path) = r.path.as_deref() else {
         return true; // no debug info: not program code we can show
     };
-    path.starts_with("/rustc/")
+    // Relative paths come from system libraries built in their own trees (glibc's
+    // `./nptl/pthread_create.c`); cargo records absolute ones.
+    !path.starts_with('/')
+        || path.starts_with("/rustc/")
         || path.contains("/library/alloc/src/")
         || path.contains("/library/core/src/")
         || path.contains("/library/std/src/")
@@ -119,7 +124,7 @@ fn is_plumbing(r: &Resolved) -> bool {
 }
 
 /// Symbolizes an interned raw traceback into a public [`Traceback`] of at most `limit`
-/// frames: the leading plumbing frames are dropped; with a `#[track_caller]` site, the
+/// frames: the plumbing frames are dropped; with a `#[track_caller]` site, the
 /// native frames up to the site's own function are dropped too (the site replaces them).
 pub(crate) fn traceback_of(id: u32, limit: u32) -> Traceback {
     let raw = raw_traceback(id).unwrap_or_else(|| Arc::from(Vec::new()));
@@ -144,10 +149,10 @@ pub(crate) fn symbolize(raw: &[RawFrame], limit: u32) -> Traceback {
         })
         .flat_map(|ip| resolve_ip(ip).iter().cloned().collect::<Vec<_>>())
         .collect();
-    let mut rest: &[Resolved] = match natives.iter().position(|r| !is_plumbing(r)) {
-        Some(start) => &natives[start..],
-        None => &[],
-    };
+    // Like Python's tracebacks, which show no C frames: only the program's own frames
+    // (and third-party crates'), none of the standard library's or the tracer's.
+    let natives: Vec<Resolved> = natives.into_iter().filter(|r| !is_plumbing(r)).collect();
+    let mut rest: &[Resolved] = &natives;
     if let Some(loc) = site {
         if let Some(p) = rest.iter().position(|r| {
             r.path

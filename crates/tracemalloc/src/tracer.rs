@@ -21,8 +21,9 @@ use crate::snapshot::{Snapshot, Trace};
 /// Most native frames captured for one traceback (plumbing frames included).
 pub const MAX_NATIVE_FRAMES: usize = 256;
 /// Extra native frames captured beyond the limit, to cover the tracer's own frames and the
-/// standard library's allocation plumbing, which are dropped when symbolizing.
-pub const PLUMBING_BUDGET: usize = 12;
+/// standard library's frames, which are dropped when symbolizing. Unoptimized builds
+/// inline nothing, so their allocation paths are deeper.
+pub const PLUMBING_BUDGET: usize = if cfg!(debug_assertions) { 32 } else { 12 };
 
 /// A frame as captured: a `#[track_caller]` site (free) or a native return address
 /// (symbolized later).
