@@ -47,6 +47,34 @@ fn shown_path(path: &str) -> Arc<str> {
     }
 }
 
+/// A `#[track_caller]` path is relative to the directory rustc ran in (the workspace
+/// root), while debug-info paths are absolute: show both the same way, relative to the
+/// working directory, by finding the ancestor of the working directory the path is
+/// relative to.
+fn shown_site_path(file: &'static str) -> Arc<str> {
+    static SITES: Mutex<Option<HashMap<&'static str, Arc<str>>>> = Mutex::new(None);
+    let mut sites = SITES.lock().unwrap_or_else(|e| e.into_inner());
+    let sites = sites.get_or_insert_with(HashMap::new);
+    sites
+        .entry(file)
+        .or_insert_with(|| {
+            let path = Path::new(file);
+            if path.is_absolute() {
+                return shown_path(file);
+            }
+            let found = std::env::current_dir().ok().and_then(|cwd| {
+                cwd.ancestors()
+                    .map(|dir| dir.join(path))
+                    .find(|p| p.is_file())
+            });
+            match found.as_ref().and_then(|p| p.to_str()) {
+                Some(abs) => shown_path(abs),
+                None => file.into(),
+            }
+        })
+        .clone()
+}
+
 fn resolve_ip(ip: usize) -> Arc<[Resolved]> {
     let _busy = Busy::force();
     if let Some(hit) = CACHE
@@ -139,7 +167,7 @@ pub(crate) fn symbolize(raw: &[RawFrame], limit: u32) -> Traceback {
         _ => None,
     };
     if let Some(loc) = site {
-        frames.push(Frame::new(loc.file(), loc.line()));
+        frames.push(Frame::new(shown_site_path(loc.file()), loc.line()));
     }
     let natives: Vec<Resolved> = raw
         .iter()
@@ -154,11 +182,18 @@ pub(crate) fn symbolize(raw: &[RawFrame], limit: u32) -> Traceback {
     let natives: Vec<Resolved> = natives.into_iter().filter(|r| !is_plumbing(r)).collect();
     let mut rest: &[Resolved] = &natives;
     if let Some(loc) = site {
-        if let Some(p) = rest.iter().position(|r| {
+        // The site's own native frame: same file and line (else the first frame of the
+        // site's file).
+        let in_file = |r: &Resolved| {
             r.path
                 .as_deref()
                 .is_some_and(|p| Path::new(p).ends_with(loc.file()))
-        }) {
+        };
+        let own = rest
+            .iter()
+            .position(|r| in_file(r) && r.line == loc.line())
+            .or_else(|| rest.iter().position(in_file));
+        if let Some(p) = own {
             rest = &rest[p + 1..];
         }
     }
