@@ -4,7 +4,8 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use crate::snapshot::{KeyType, Snapshot};
+use crate::frame::Traceback;
+use crate::snapshot::{KeyType, Snapshot, Statistic};
 use crate::tracer;
 
 static NEXT_SCOPE: AtomicU64 = AtomicU64::new(1);
@@ -14,8 +15,9 @@ static ACTIVE: Mutex<(usize, bool)> = Mutex::new((0, false));
 /// Frames kept when a leak check has to start tracing itself.
 const LEAK_CHECK_FRAMES: i64 = 16;
 
-/// The blocks a closure left allocated; `Display` lists them grouped by traceback, with
-/// `Traceback::format`, biggest first.
+/// The blocks a closure left allocated; `Display` lists them grouped by traceback, biggest
+/// first, each headed by its allocating line and followed by its traceback (most recent
+/// call first).
 #[derive(Debug)]
 pub struct LeakReport {
     /// The leaked traces.
@@ -35,8 +37,14 @@ impl fmt::Display for LeakReport {
             self.snapshot.total_size()
         )?;
         for stat in stats {
-            writeln!(f, "{stat}")?;
-            for line in stat.traceback.format(None, false) {
+            // Headed by the allocating line (Python's str() of a traceback key would show
+            // the oldest frame), then the traceback, most recent call first.
+            let site = Statistic {
+                traceback: Traceback::new(vec![stat.traceback.most_recent().clone()], None),
+                ..stat.clone()
+            };
+            writeln!(f, "{site}")?;
+            for line in stat.traceback.format(None, true) {
                 writeln!(f, "{line}")?;
             }
         }
