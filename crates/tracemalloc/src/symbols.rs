@@ -143,6 +143,7 @@ fn is_plumbing(r: &Resolved) -> bool {
     // `./nptl/pthread_create.c`); cargo records absolute ones.
     !path.starts_with('/')
         || path.starts_with("/rustc/")
+        || path.starts_with("/rust/deps/") // the standard library's vendored crates
         || path.contains("/library/alloc/src/")
         || path.contains("/library/core/src/")
         || path.contains("/library/std/src/")
