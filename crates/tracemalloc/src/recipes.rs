@@ -96,7 +96,7 @@ mod tests {
         // Sizes consistent with the committed capture (shared/spec/captures/tracemalloc_formats.txt).
         let s = snap(&[
             ("app/tmdemo.py", 3, 691_942),
-            ("app/tmdemo.py", 4, 539_400),
+            ("app/tmdemo.py", 4, 539_350),
             ("lib/python3.11/tracemalloc.py", 560, 320),
             ("lib/python3.11/tracemalloc.py", 423, 320),
             ("app/tmdemo.py", 7, 32),
