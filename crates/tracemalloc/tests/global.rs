@@ -188,15 +188,19 @@ fn peak_reset_and_clear() {
     tracemalloc::stop();
 }
 
+/// The boxes and the Vec holding them, allocated on the line `line!()` names.
+fn boxes() -> (u32, Vec<Box<[u8; 64]>>) {
+    (line!(), (0..200).map(|_| Box::new([3; 64])).collect())
+}
+
 #[test]
 fn multi_threaded_tracing() {
     let _s = serial();
     tracemalloc::start(1).unwrap();
-    let line = line!() + 3;
-    let handles: Vec<_> = (0..4)
-        .map(|_| std::thread::spawn(|| (0..200).map(|_| Box::new([3u8; 64])).collect::<Vec<_>>()))
-        .collect();
-    let blocks: Vec<Vec<Box<[u8; 64]>>> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let handles: Vec<_> = (0..4).map(|_| std::thread::spawn(boxes)).collect();
+    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let line = results[0].0;
+    let blocks: Vec<Vec<Box<[u8; 64]>>> = results.into_iter().map(|r| r.1).collect();
     let snapshot = mine(&tracemalloc::take_snapshot().unwrap());
     // 800 boxes and each thread's Vec of 200 pointers.
     assert_eq!(stat_at(&snapshot, line), Some((800 * 64 + 4 * 1600, 804)));
