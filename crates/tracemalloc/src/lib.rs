@@ -48,6 +48,7 @@ mod size;
 mod snapshot;
 mod symbols;
 mod tracer;
+mod unwind;
 
 use std::panic::Location;
 use std::sync::atomic::Ordering;
@@ -63,6 +64,7 @@ pub use recipes::{display_top, display_top_differences};
 pub use size::{format_bytes, format_size};
 pub use snapshot::{IntoKeyType, KeyType, Snapshot, Statistic, StatisticDiff, Trace};
 pub use tracer::{MAX_NATIVE_FRAMES, PLUMBING_BUDGET};
+pub use unwind::{set_unwinder, unwinder, Unwinder};
 
 /// Domain of pygc heap objects (CPython's domain 0 holds its objects too).
 pub const OBJECT_DOMAIN: u32 = 0;
@@ -179,7 +181,8 @@ pub fn track(domain: u32, ptr: usize, size: usize) -> Result<(), Error> {
     Ok(())
 }
 
-/// Starts tracing if `PYGC_TRACEMALLOC=N` (N ≥ 1) is set, as `PYTHONTRACEMALLOC` does.
+/// Starts tracing if `PYGC_TRACEMALLOC=N` (N ≥ 1) is set, as `PYTHONTRACEMALLOC` does,
+/// and reads `PYGC_TRACEMALLOC_UNWINDER` (`fp` or `dwarf`, see [`Unwinder`]).
 ///
 /// Runs once per process: the [`Tracing`] allocator calls it on its first allocation;
 /// programs without that allocator call it at start-up. An unparsable value prints a
@@ -194,6 +197,13 @@ pub fn init_from_env() {
     }
     {
         let _busy = tracer::Busy::force();
+        match std::env::var("PYGC_TRACEMALLOC_UNWINDER").as_deref() {
+            Ok("fp") => set_unwinder(Unwinder::FramePointers),
+            Ok("dwarf") | Err(_) => {}
+            Ok(other) => {
+                eprintln!("PYGC_TRACEMALLOC_UNWINDER: unknown unwinder {other:?} (fp, dwarf)")
+            }
+        }
         if let Some(value) = std::env::var_os("PYGC_TRACEMALLOC") {
             match value.to_str().map(str::trim).map(str::parse::<i64>) {
                 Some(Ok(0)) => {}

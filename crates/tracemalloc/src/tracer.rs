@@ -356,20 +356,11 @@ fn capture(
         }
     }
     let budget = (n + nframe + PLUMBING_BUDGET).min(buf.len());
-    let mut walk = |frame: &backtrace::Frame| {
-        buf[n] = RawFrame::Ip(frame.ip() as usize);
+    crate::unwind::walk(&mut |ip| {
+        buf[n] = RawFrame::Ip(ip);
         n += 1;
         n < budget
-    };
-    #[cfg(not(windows))]
-    // SAFETY: `trace_unsynchronized` is unsafe only because some platforms' unwinders
-    // (dbghelp on Windows) are not thread-safe; on the others it walks the current
-    // thread's stack with libgcc/libunwind, which may be called concurrently.
-    unsafe {
-        backtrace::trace_unsynchronized(&mut walk)
-    };
-    #[cfg(windows)]
-    backtrace::trace(&mut walk);
+    });
     n
 }
 
@@ -418,8 +409,8 @@ pub(crate) fn record(
     let tb = intern(&buf[..n]);
     let scope = STATE.try_with(|s| s.scope.get()).unwrap_or(0);
     let mut shard = lock(trace_shard(ptr));
-    if !TRACING.load(SeqCst) {
-        return; // stopped meanwhile
+    if !TRACING.load(Relaxed) {
+        return; // stopped meanwhile (stop() stores false before taking the shard locks)
     }
     let entry = Entry {
         size,
@@ -428,10 +419,10 @@ pub(crate) fn record(
         scope,
     };
     if let Some(old) = shard.insert((domain, ptr), entry) {
-        CURRENT.fetch_sub(old.weight, SeqCst);
+        CURRENT.fetch_sub(old.weight, Relaxed);
     }
-    let now = CURRENT.fetch_add(weight, SeqCst) + weight;
-    PEAK.fetch_max(now, SeqCst);
+    let now = CURRENT.fetch_add(weight, Relaxed) + weight;
+    PEAK.fetch_max(now, Relaxed);
 }
 
 /// Forgets a block; returns its entry.
@@ -441,7 +432,7 @@ pub(crate) fn forget(domain: u32, ptr: usize) -> Option<Entry> {
     let _busy = Busy::enter()?;
     let mut shard = lock(trace_shard(ptr));
     let old = shard.remove(&(domain, ptr))?;
-    CURRENT.fetch_sub(old.weight, SeqCst);
+    CURRENT.fetch_sub(old.weight, Relaxed);
     Some(old)
 }
 

@@ -393,3 +393,23 @@ fn dump_and_load_a_real_snapshot() {
     drop(kept);
     tracemalloc::stop();
 }
+
+#[test]
+fn frame_pointer_unwinder_never_crashes_and_finds_the_site_when_it_can() {
+    let _s = serial();
+    tracemalloc::set_unwinder(tracemalloc::Unwinder::FramePointers);
+    tracemalloc::start(8).unwrap();
+    let line = line!() + 1;
+    let kept: Vec<Box<[u8; 24]>> = (0..16).map(|_| Box::new([1; 24])).collect();
+    let tb = tracemalloc::get_traceback(RUST_DOMAIN, &*kept[0] as *const _ as usize).unwrap();
+    tracemalloc::stop();
+    tracemalloc::set_unwinder(tracemalloc::Unwinder::Dwarf);
+    eprintln!("frame pointers gave {tb:?}");
+    // Without -C force-frame-pointers the chain may break early (an `<unknown>` frame),
+    // but it must never read outside the stack.
+    // With them (as `.ci/run` may build), the allocating line comes first.
+    if &*tb.most_recent().filename == THIS_FILE {
+        assert_eq!(tb.most_recent().lineno, line, "{tb:?}");
+    }
+    drop(kept);
+}
