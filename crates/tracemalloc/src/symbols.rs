@@ -124,8 +124,10 @@ fn resolve_ip(ip: usize) -> Arc<[Resolved]> {
 /// unwinder, the global-allocator shims and the standard library (dropped everywhere in a
 /// traceback, as Python's tracebacks show no C frames).
 fn is_plumbing(r: &Resolved) -> bool {
-    const NAMES: [&str; 10] = [
+    const NAMES: [&str; 12] = [
         "tracemalloc::tracer::",
+        "tracemalloc::unwind::",
+        "<tracemalloc::unwind::",
         "tracemalloc::alloc::",
         "<tracemalloc::alloc::",
         "backtrace::",
