@@ -126,7 +126,7 @@ fn walk_frame_pointers(push: &mut dyn FnMut(usize) -> bool) {
     // A frame record is [saved fp, return address] at fp (both architectures).
     loop {
         let in_stack = fp >= lo && fp.checked_add(16).is_some_and(|end| end <= hi);
-        if !in_stack || fp % std::mem::align_of::<usize>() != 0 {
+        if !in_stack || fp & (std::mem::align_of::<usize>() - 1) != 0 {
             break;
         }
         // SAFETY: fp..fp+16 lies inside this thread's stack mapping (checked just above),
