@@ -1,6 +1,9 @@
 //! Tracing every Rust allocation of this test binary (`Tracing<System>` as the global
 //! allocator). The tracer is process-wide, so these tests take turns (`SERIAL`).
 
+// Separate heap blocks are the point of these tests.
+#![allow(clippy::vec_box)]
+
 use std::alloc::System;
 use std::panic::Location;
 use std::sync::Mutex;
