@@ -20,6 +20,8 @@ use crate::snapshot::{Snapshot, Trace};
 
 /// Most native frames captured for one traceback (plumbing frames included).
 pub const MAX_NATIVE_FRAMES: usize = 256;
+/// Capture buffer used when `nframe + PLUMBING_BUDGET` fits (the common case).
+const SMALL_CAPTURE: usize = 48;
 /// Extra native frames captured beyond the limit, to cover the tracer's own frames and the
 /// standard library's frames, which are dropped when symbolizing. Unoptimized builds
 /// inline nothing, so their allocation paths are deeper.
@@ -342,10 +344,7 @@ fn sample(size: usize) -> Option<u64> {
 /// Captures this thread's stack: the `#[track_caller]` site first when given, then native
 /// return addresses (only when more than one frame is asked for, or no site is known).
 #[inline(never)]
-fn capture(
-    buf: &mut [RawFrame; MAX_NATIVE_FRAMES + 1],
-    site: Option<&'static Location<'static>>,
-) -> usize {
+fn capture(buf: &mut [RawFrame], site: Option<&'static Location<'static>>) -> usize {
     let nframe = NFRAME.load(Relaxed) as usize;
     let mut n = 0;
     if let Some(loc) = site {
@@ -404,9 +403,17 @@ pub(crate) fn record(
     } else {
         size as u64
     };
-    let mut buf = [RawFrame::Ip(0); MAX_NATIVE_FRAMES + 1];
-    let n = capture(&mut buf, site);
-    let tb = intern(&buf[..n]);
+    // Zeroing 4 KiB per allocation would cost more than the rest of the path: use a small
+    // buffer when the limit allows it.
+    let tb = if NFRAME.load(Relaxed) as usize + PLUMBING_BUDGET < SMALL_CAPTURE {
+        let mut buf = [RawFrame::Ip(0); SMALL_CAPTURE];
+        let n = capture(&mut buf, site);
+        intern(&buf[..n])
+    } else {
+        let mut buf = [RawFrame::Ip(0); MAX_NATIVE_FRAMES + 1];
+        let n = capture(&mut buf, site);
+        intern(&buf[..n])
+    };
     let scope = STATE.try_with(|s| s.scope.get()).unwrap_or(0);
     let mut shard = lock(trace_shard(ptr));
     if !TRACING.load(Relaxed) {
