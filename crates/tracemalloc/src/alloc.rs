@@ -75,8 +75,16 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for Tracing<A> {
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // Forget first: once freed, another thread may get (and trace) the same address.
+        // The inner allocator's debug hooks may still report the block: its traceback stays
+        // reachable from this thread until the call returns.
         if TRACING.load(Relaxed) && !thread_busy() {
-            tracer::forget(RUST_DOMAIN, ptr as usize);
+            if let Some(entry) = tracer::forget(RUST_DOMAIN, ptr as usize) {
+                tracer::set_freeing(Some((ptr as usize, entry.tb)));
+                // SAFETY: the caller upholds `GlobalAlloc::dealloc`'s contract.
+                unsafe { self.inner.dealloc(ptr, layout) };
+                tracer::set_freeing(None);
+                return;
+            }
         }
         // SAFETY: the caller upholds `GlobalAlloc::dealloc`'s contract.
         unsafe { self.inner.dealloc(ptr, layout) }
@@ -89,8 +97,12 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for Tracing<A> {
         } else {
             None
         };
+        tracer::set_freeing(old.map(|e| (ptr as usize, e.tb)));
         // SAFETY: the caller upholds `GlobalAlloc::realloc`'s contract.
         let new = unsafe { self.inner.realloc(ptr, layout, new_size) };
+        if old.is_some() {
+            tracer::set_freeing(None);
+        }
         if new.is_null() {
             if let Some(entry) = old {
                 tracer::restore(RUST_DOMAIN, ptr as usize, entry);

@@ -14,8 +14,10 @@ use crate::RUST_DOMAIN;
 /// Memory block allocated at (most recent call first):
 ///   File "src/x.rs", line 12
 ///   File "src/main.rs", line 40
-///
 /// ```
+///
+/// (obmalloc's report adds the blank line that follows.) `start` registers it with
+/// `obmalloc::set_block_traceback_hook`.
 ///
 /// Meant for a heap-corruption report: it takes no lock it could already hold (it gives up
 /// instead) and allocates only through the inner allocator (its thread is marked busy),
@@ -24,11 +26,15 @@ pub fn block_traceback(ptr: usize, out: &mut dyn Write) -> bool {
     if !tracer::is_tracing() {
         return false;
     }
-    let Some(entry) = tracer::peek(RUST_DOMAIN, ptr) else {
+    // A block being freed has already left the table (see `Tracing::dealloc`).
+    let Some(tb) = tracer::peek(RUST_DOMAIN, ptr)
+        .map(|e| e.tb)
+        .or_else(|| tracer::freeing(ptr))
+    else {
         return false;
     };
     let _busy = Busy::force();
-    let Some(raw) = tracer::raw_traceback(entry.tb) else {
+    let Some(raw) = tracer::raw_traceback(tb) else {
         return false;
     };
     let tb = crate::symbols::symbolize(&raw, tracer::traceback_limit());
@@ -36,6 +42,5 @@ pub fn block_traceback(ptr: usize, out: &mut dyn Write) -> bool {
     for frame in tb.frames().iter().rev() {
         let _ = writeln!(out, "  File \"{}\", line {}", frame.filename, frame.lineno);
     }
-    let _ = out.write_str("\n");
     true
 }

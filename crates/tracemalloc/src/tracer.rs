@@ -111,6 +111,9 @@ struct ThreadState {
     epoch: Cell<u32>,
     rng: Cell<u64>,
     countdown: Cell<f64>,
+    /// The block this thread is handing back to the inner allocator, already forgotten,
+    /// and its traceback: the inner allocator's debug hooks may report it as damaged.
+    freeing: Cell<(usize, u32)>,
 }
 
 thread_local! {
@@ -123,6 +126,7 @@ thread_local! {
             epoch: Cell::new(0),
             rng: Cell::new(0),
             countdown: Cell::new(0.0),
+            freeing: Cell::new((0, 0)),
         }
     };
 }
@@ -168,6 +172,21 @@ pub(crate) fn thread_busy() -> bool {
     STATE.try_with(|s| s.busy.get()).unwrap_or(true)
 }
 
+/// Notes (or, with `None`, clears) the block this thread is freeing, so that a corruption
+/// report from the inner allocator can still find its traceback.
+#[inline]
+pub(crate) fn set_freeing(block: Option<(usize, u32)>) {
+    let _ = STATE.try_with(|s| s.freeing.set(block.unwrap_or((0, 0))));
+}
+
+/// The traceback of `ptr` if this thread is freeing it right now.
+pub(crate) fn freeing(ptr: usize) -> Option<u32> {
+    match STATE.try_with(|s| s.freeing.get()) {
+        Ok((p, tb)) if p == ptr && p != 0 => Some(tb),
+        _ => None,
+    }
+}
+
 pub(crate) fn set_scope(scope: u64) -> u64 {
     STATE.try_with(|s| s.scope.replace(scope)).unwrap_or(0)
 }
@@ -205,6 +224,8 @@ pub(crate) fn start(nframe: i64, sample_mean: u64, seed: u64) -> Result<(), Erro
     THREAD_ORDINAL.store(0, SeqCst);
     SAMPLE_EPOCH.fetch_add(1, SeqCst);
     TRACING.store(true, SeqCst);
+    // obmalloc's debug hooks then say where a damaged traced block was allocated.
+    obmalloc::set_block_traceback_hook(Some(crate::hook::block_traceback));
     Ok(())
 }
 
