@@ -1,14 +1,15 @@
 //! A test helper: fail when a closure leaves memory allocated.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
 use crate::frame::Traceback;
 use crate::snapshot::{KeyType, Snapshot, Statistic};
 use crate::tracer;
 
-static NEXT_SCOPE: AtomicU64 = AtomicU64::new(1);
+// Scope ids wrap after 2^32 checks; 0 means "no check".
+static NEXT_SCOPE: AtomicU32 = AtomicU32::new(1);
 /// Active leak checks, and whether the first of them started tracing.
 static ACTIVE: Mutex<(usize, bool)> = Mutex::new((0, false));
 
@@ -71,9 +72,9 @@ pub fn check_leaks(f: impl FnOnce()) -> Result<(), LeakReport> {
         }
         active.0 += 1;
     }
-    let scope = NEXT_SCOPE.fetch_add(1, Ordering::Relaxed);
+    let scope = NEXT_SCOPE.fetch_add(1, Ordering::Relaxed).max(1);
     let previous = tracer::set_scope(scope);
-    struct Restore(u64);
+    struct Restore(u32);
     impl Drop for Restore {
         fn drop(&mut self) {
             tracer::set_scope(self.0);

@@ -40,7 +40,7 @@ pub(crate) struct Entry {
     pub size: usize,
     pub weight: u64,
     pub tb: u32,
-    pub scope: u64,
+    pub scope: u32,
 }
 
 /// FxHash: the tables' keys are addresses and frame lists, and the tracer must not ask the
@@ -107,7 +107,7 @@ static THREAD_ORDINAL: AtomicU64 = AtomicU64::new(0);
 
 struct ThreadState {
     busy: Cell<bool>,
-    scope: Cell<u64>,
+    scope: Cell<u32>,
     epoch: Cell<u32>,
     rng: Cell<u64>,
     countdown: Cell<f64>,
@@ -187,7 +187,7 @@ pub(crate) fn freeing(ptr: usize) -> Option<u32> {
     }
 }
 
-pub(crate) fn set_scope(scope: u64) -> u64 {
+pub(crate) fn set_scope(scope: u32) -> u32 {
     STATE.try_with(|s| s.scope.replace(scope)).unwrap_or(0)
 }
 
@@ -483,7 +483,7 @@ pub(crate) fn peek(domain: u32, ptr: usize) -> Option<Entry> {
 }
 
 /// Copies the traces (optionally only one leak-check scope's) and symbolizes them.
-pub(crate) fn snapshot(scope: Option<u64>) -> Result<Snapshot, Error> {
+pub(crate) fn snapshot(scope: Option<u32>) -> Result<Snapshot, Error> {
     if !is_tracing() {
         return Err(Error::NotTracing);
     }
