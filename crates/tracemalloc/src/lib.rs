@@ -182,7 +182,7 @@ pub fn track(domain: u32, ptr: usize, size: usize) -> Result<(), Error> {
 }
 
 /// Starts tracing if `PYGC_TRACEMALLOC=N` (N ≥ 1) is set, as `PYTHONTRACEMALLOC` does,
-/// and reads `PYGC_TRACEMALLOC_UNWINDER` (`fp` or `dwarf`, see [`Unwinder`]).
+/// and reads `PYGC_TRACEMALLOC_UNWINDER` (`auto`, `fp` or `dwarf`, see [`Unwinder`]).
 ///
 /// Runs once per process: the [`Tracing`] allocator calls it on its first allocation;
 /// programs without that allocator call it at start-up. An unparsable value prints a

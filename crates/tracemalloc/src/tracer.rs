@@ -218,6 +218,7 @@ pub(crate) fn start(nframe: i64, sample_mean: u64, seed: u64) -> Result<(), Erro
     if TRACING.load(SeqCst) {
         return Ok(()); // CPython keeps the running configuration.
     }
+    crate::unwind::resolve_auto();
     NFRAME.store(nframe as u32, SeqCst);
     SAMPLE_MEAN.store(sample_mean, SeqCst);
     SAMPLE_SEED.store(seed, SeqCst);

@@ -1,12 +1,16 @@
 //! Stack capture: return addresses only, symbolized later.
 //!
 //! Two unwinders:
-//! - [`Unwinder::Dwarf`] (default): libgcc/libunwind through `backtrace`, correct for any
-//!   code, about 100 ns per frame;
+//! - [`Unwinder::Dwarf`]: libgcc/libunwind through `backtrace`, correct for any code,
+//!   about 100 ns per frame;
 //! - [`Unwinder::FramePointers`]: follows the `rbp`/`x29` chain, a few ns per frame, but
 //!   only complete when the program is built with `-C force-frame-pointers=yes`. Every
 //!   frame address is checked to lie inside the current thread's stack, so a broken chain
 //!   (code without frame pointers) ends the walk early; it never reads outside the stack.
+//!
+//! [`Unwinder::Auto`] (the default) walks both ways on the first capture after `start` and
+//! keeps frame pointers if they found the same return addresses (this build keeps frame
+//! pointers), DWARF otherwise.
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
@@ -19,21 +23,65 @@ pub enum Unwinder {
     /// The frame-pointer chain: fast; needs `-C force-frame-pointers=yes` to be complete.
     /// Only on x86_64 and aarch64 Linux; elsewhere it behaves as `Dwarf`.
     FramePointers,
+    /// Frame pointers if this build keeps them (checked on the first capture), else DWARF.
+    Auto,
 }
 
+/// The choice made by `set_unwinder` (0 Dwarf, 1 FramePointers, 2 Auto).
+static CHOSEN: AtomicU8 = AtomicU8::new(2);
+/// The unwinder in use (0 Dwarf, 1 FramePointers).
 static UNWINDER: AtomicU8 = AtomicU8::new(0);
 
 /// Chooses the unwinder for the captures that follow (also settable at start-up with
 /// `PYGC_TRACEMALLOC_UNWINDER=fp` or `=dwarf`).
 pub fn set_unwinder(unwinder: Unwinder) {
-    UNWINDER.store(unwinder as u8, Relaxed);
+    CHOSEN.store(unwinder as u8, Relaxed);
+    resolve_auto();
 }
 
-/// The unwinder in use.
+/// Settles the choice (called by `set_unwinder` and `start`): `Auto` becomes "undecided"
+/// (2) and is decided on the first capture, where both walks run on a real allocation
+/// path and are compared.
+pub(crate) fn resolve_auto() {
+    UNWINDER.store(CHOSEN.load(Relaxed), Relaxed);
+}
+
+/// Whether the frame-pointer walk agrees with DWARF on this stack: its return addresses
+/// (from the second on, at least `MIN` of them) appear in order, contiguously, among
+/// those DWARF found. Code without frame pointers breaks the chain within a few frames.
+#[cfg(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
+#[inline(always)]
+fn decide() -> Option<bool> {
+    const MIN: usize = 6;
+    let mut dwarf = [0usize; 48];
+    let mut nd = 0;
+    walk_dwarf(&mut |ip| {
+        dwarf[nd] = ip;
+        nd += 1;
+        nd < dwarf.len()
+    });
+    if nd < MIN + 4 {
+        return None; // too shallow a stack to tell; decide on a later capture
+    }
+    let mut fp = [0usize; MIN + 1];
+    let mut nf = 0;
+    walk_frame_pointers(&mut |ip| {
+        fp[nf] = ip;
+        nf += 1;
+        nf < fp.len()
+    });
+    Some(nf == fp.len() && dwarf[..nd].windows(MIN).any(|w| w == &fp[1..]))
+}
+
+/// The unwinder in use (`Auto` until the first capture after `start` has decided).
 pub fn unwinder() -> Unwinder {
     match UNWINDER.load(Relaxed) {
+        0 => Unwinder::Dwarf,
         1 => Unwinder::FramePointers,
-        _ => Unwinder::Dwarf,
+        _ => Unwinder::Auto,
     }
 }
 
@@ -44,9 +92,14 @@ pub(crate) fn walk(push: &mut dyn FnMut(usize) -> bool) {
         target_os = "linux",
         any(target_arch = "x86_64", target_arch = "aarch64")
     ))]
-    if unwinder() == Unwinder::FramePointers {
-        walk_frame_pointers(push);
-        return;
+    match UNWINDER.load(Relaxed) {
+        1 => return walk_frame_pointers(push),
+        2 => {
+            if let Some(fp_ok) = decide() {
+                UNWINDER.store(fp_ok as u8, Relaxed);
+            }
+        }
+        _ => {}
     }
     walk_dwarf(push);
 }

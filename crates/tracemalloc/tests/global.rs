@@ -358,6 +358,31 @@ fn exports() {
     assert_eq!(dhat["dhatFileVersion"], 2);
     assert_eq!(dhat["mode"], "rust-heap");
     assert_eq!(dhat["ftbl"][0], "[root]");
+    // The fields valgrind's dh_view.js (buildTree, checkPP) requires when `bklt` is true.
+    for field in [
+        "dhatFileVersion",
+        "mode",
+        "verb",
+        "bklt",
+        "bkacc",
+        "tu",
+        "Mtu",
+        "cmd",
+        "pid",
+        "te",
+        "pps",
+        "ftbl",
+        "tg",
+        "tuth",
+    ] {
+        assert!(dhat.get(field).is_some(), "missing {field}");
+    }
+    assert_eq!(dhat["bklt"], true);
+    for pp in dhat["pps"].as_array().unwrap() {
+        for field in ["tb", "tbk", "fs", "mb", "mbk", "gb", "gbk", "eb", "ebk"] {
+            assert!(pp.get(field).is_some(), "missing pp.{field}");
+        }
+    }
     let pps = dhat["pps"].as_array().unwrap();
     let total: u64 = pps.iter().map(|p| p["tb"].as_u64().unwrap()).sum();
     assert_eq!(total, snap.total_size());
@@ -400,7 +425,7 @@ fn dump_and_load_a_real_snapshot() {
 }
 
 #[test]
-fn frame_pointer_unwinder_never_crashes_and_finds_the_site_when_it_can() {
+fn frame_pointer_unwinder_never_crashes_and_auto_picks_a_working_one() {
     let _s = serial();
     tracemalloc::set_unwinder(tracemalloc::Unwinder::FramePointers);
     tracemalloc::start(8).unwrap();
@@ -408,13 +433,29 @@ fn frame_pointer_unwinder_never_crashes_and_finds_the_site_when_it_can() {
     let kept: Vec<Box<[u8; 24]>> = (0..16).map(|_| Box::new([1; 24])).collect();
     let tb = tracemalloc::get_traceback(RUST_DOMAIN, &*kept[0] as *const _ as usize).unwrap();
     tracemalloc::stop();
-    tracemalloc::set_unwinder(tracemalloc::Unwinder::Dwarf);
-    eprintln!("frame pointers gave {tb:?}");
     // Without -C force-frame-pointers the chain may break early (an `<unknown>` frame),
     // but it must never read outside the stack.
-    // With them (as `.ci/run` may build), the allocating line comes first.
-    if &*tb.most_recent().filename == THIS_FILE {
-        assert_eq!(tb.most_recent().lineno, line, "{tb:?}");
-    }
+    eprintln!("frame pointers gave {tb:?}");
+    drop(kept);
+
+    // Auto decides on the first capture; whatever it picks must give the right line.
+    tracemalloc::set_unwinder(tracemalloc::Unwinder::Auto);
+    tracemalloc::start(8).unwrap();
+    let line = line!() + 1;
+    let kept: Vec<Box<[u8; 24]>> = (0..16).map(|_| Box::new([1; 24])).collect();
+    let tb = tracemalloc::get_traceback(RUST_DOMAIN, &*kept[0] as *const _ as usize).unwrap();
+    let picked = tracemalloc::unwinder();
+    tracemalloc::stop();
+    eprintln!("auto picked {picked:?}: {tb:?}");
+    assert_ne!(
+        picked,
+        tracemalloc::Unwinder::Auto,
+        "decided on the first capture"
+    );
+    assert_eq!(
+        tb.most_recent().to_string(),
+        format!("{THIS_FILE}:{line}"),
+        "{picked:?}"
+    );
     drop(kept);
 }
