@@ -429,7 +429,6 @@ fn frame_pointer_unwinder_never_crashes_and_auto_picks_a_working_one() {
     let _s = serial();
     tracemalloc::set_unwinder(tracemalloc::Unwinder::FramePointers);
     tracemalloc::start(8).unwrap();
-    let line = line!() + 1;
     let kept: Vec<Box<[u8; 24]>> = (0..16).map(|_| Box::new([1; 24])).collect();
     let tb = tracemalloc::get_traceback(RUST_DOMAIN, &*kept[0] as *const _ as usize).unwrap();
     tracemalloc::stop();
