@@ -114,7 +114,16 @@ struct ThreadState {
     /// The block this thread is handing back to the inner allocator, already forgotten,
     /// and its traceback: the inner allocator's debug hooks may report it as damaged.
     freeing: Cell<(usize, u32)>,
+    /// The last traceback this thread interned: (frame count, id, interner epoch) and
+    /// its frames. A loop allocating from one place skips the interner's lock.
+    last_tb: Cell<(usize, u32, u32)>,
+    last_frames: Cell<[RawFrame; LAST_TB_FRAMES]>,
 }
+
+/// Frames the per-thread last-traceback cache can hold.
+const LAST_TB_FRAMES: usize = 24;
+/// Bumped whenever the interner is cleared, so per-thread caches of ids expire.
+static INTERN_EPOCH: AtomicU32 = AtomicU32::new(1);
 
 thread_local! {
     // No destructor, const-initialized: usable from the allocator at any time, thread
@@ -127,6 +136,8 @@ thread_local! {
             rng: Cell::new(0),
             countdown: Cell::new(0.0),
             freeing: Cell::new((0, 0)),
+            last_tb: Cell::new((0, 0, 0)),
+            last_frames: Cell::new([RawFrame::Ip(0); LAST_TB_FRAMES]),
         }
     };
 }
@@ -256,6 +267,7 @@ fn clear_locked() {
         s.map = HashMap::default();
         s.list = Vec::new();
     }
+    INTERN_EPOCH.fetch_add(1, SeqCst);
     PEAK.store(CURRENT.load(SeqCst), SeqCst);
 }
 
@@ -385,6 +397,37 @@ fn capture(buf: &mut [RawFrame], site: Option<&'static Location<'static>>) -> us
     n
 }
 
+/// `intern`, through this thread's one-entry cache of the last traceback.
+fn intern_cached(frames: &[RawFrame]) -> u32 {
+    if frames.len() > LAST_TB_FRAMES {
+        return intern(frames);
+    }
+    let epoch = INTERN_EPOCH.load(Relaxed);
+    let hit = STATE.try_with(|s| {
+        let (len, id, ep) = s.last_tb.get();
+        let last: &Cell<[RawFrame]> = &s.last_frames;
+        let same = len == frames.len()
+            && ep == epoch
+            && last.as_slice_of_cells()[..len]
+                .iter()
+                .zip(frames)
+                .all(|(a, b)| a.get() == *b);
+        same.then_some(id)
+    });
+    if let Ok(Some(id)) = hit {
+        return id;
+    }
+    let id = intern(frames);
+    let _ = STATE.try_with(|s| {
+        let last: &Cell<[RawFrame]> = &s.last_frames;
+        for (cell, f) in last.as_slice_of_cells().iter().zip(frames) {
+            cell.set(*f);
+        }
+        s.last_tb.set((frames.len(), id, epoch));
+    });
+    id
+}
+
 fn intern(frames: &[RawFrame]) -> u32 {
     let mut h = FxHasher::default();
     std::hash::Hash::hash(frames, &mut h);
@@ -430,7 +473,7 @@ pub(crate) fn record(
     let tb = if NFRAME.load(Relaxed) as usize + PLUMBING_BUDGET < SMALL_CAPTURE {
         let mut buf = [RawFrame::Ip(0); SMALL_CAPTURE];
         let n = capture(&mut buf, site);
-        intern(&buf[..n])
+        intern_cached(&buf[..n])
     } else {
         let mut buf = [RawFrame::Ip(0); MAX_NATIVE_FRAMES + 1];
         let n = capture(&mut buf, site);
