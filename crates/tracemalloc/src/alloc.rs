@@ -44,7 +44,8 @@ pub(crate) const ENV_DONE: u8 = 2;
 
 #[inline(always)]
 fn after_alloc(ptr: *mut u8, size: usize) {
-    if ENV_STATE.load(Relaxed) != ENV_DONE {
+    // Not from inside the tracer: `start` would take a lock this thread may hold.
+    if ENV_STATE.load(Relaxed) != ENV_DONE && !thread_busy() {
         crate::init_from_env();
     }
     if TRACING.load(Relaxed) && !ptr.is_null() {
