@@ -3,12 +3,14 @@
 //!
 //! Run it with `cargo run --release --example tour`.
 
+use pygc::objgraph::{self, GraphOptions, GrowthOptions};
+use pygc::tracemalloc::{self, KeyType};
 use pygc::{gc, sys, Gc, GcCell, Trace, Weak};
 
 /// Every Rust allocation of the tour goes through obmalloc's pools, as every
-/// small Python object goes through pymalloc.
+/// small Python object goes through pymalloc, and tracemalloc can see it.
 #[global_allocator]
-static ALLOCATOR: obmalloc::ObMalloc = obmalloc::ObMalloc;
+static ALLOCATOR: tracemalloc::Tracing<obmalloc::ObMalloc> = tracemalloc::Tracing::new(obmalloc::ObMalloc);
 
 /// Prints a Python statement and its Rust twin side by side, with a result.
 fn side(python: &str, rust: &str, result: impl std::fmt::Display) {
@@ -184,6 +186,76 @@ fn best_practices() {
     side("sum(i % 7 for i in range(10**6))", "(0..1_000_000).map(|i| i % 7).sum()", total);
 }
 
+/// Allocation sites for the tracemalloc section, one line each.
+#[inline(never)]
+fn make_nodes(n: usize) -> Vec<Gc<Node>> {
+    (0..n).map(|_| Node::new()).collect()
+}
+
+#[inline(never)]
+fn make_labels(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("label {i}")).collect()
+}
+
+fn tracing_allocations() -> Result<(), tracemalloc::Error> {
+    heading("tracemalloc: where the memory was allocated");
+    tracemalloc::start(1)?;
+    side("tracemalloc.start()", "tracemalloc::start(1)?", "tracing pygc objects and every Rust allocation");
+    let nodes = make_nodes(20_000);
+    let labels = make_labels(5_000);
+    let first = tracemalloc::take_snapshot()?;
+    side("snapshot = tracemalloc.take_snapshot()", "tracemalloc::take_snapshot()?", "");
+    side("display_top(snapshot)", "tracemalloc::display_top(&snapshot, KeyType::Lineno, 10)", "");
+    print!("{}", tracemalloc::display_top(&first, KeyType::Lineno, 10)?);
+    explain("Each line: where the blocks were allocated, their total size; the source line follows it.");
+    drop(nodes);
+    let more = make_labels(20_000);
+    let second = tracemalloc::take_snapshot()?;
+    side("snapshot2.compare_to(snapshot, 'lineno')", "second.compare_to(&first, KeyType::Lineno, false)", "");
+    let diffs = second.compare_to(&first, KeyType::Lineno, false)?;
+    for stat in diffs.iter().take(3) {
+        println!("  {stat}");
+    }
+    explain("The nodes were freed (a negative diff); the labels line grew.");
+    let (current, peak) = tracemalloc::get_traced_memory();
+    side(
+        "tracemalloc.get_traced_memory()",
+        "tracemalloc::get_traced_memory()",
+        format!("current {current} B, peak {peak} B"),
+    );
+    drop((labels, more));
+    tracemalloc::stop();
+    Ok(())
+}
+
+fn object_graphs() -> Result<(), Box<dyn std::error::Error>> {
+    heading("objgraph: which objects, and why they are alive");
+    objgraph::show_growth(Some(3), &GrowthOptions::default())?;
+    side(
+        "objgraph.show_growth()",
+        "objgraph::show_growth(..)",
+        "the first call records the baseline (no tracked objects yet: nothing printed)",
+    );
+    let a = Node::new();
+    *a.r#ref.borrow_mut() = Some(a.clone());
+    let id = Gc::id(&a);
+    drop(a);
+    side("a = Node(); a.ref = a; del a", "Node::new(); ...; drop(a)", "leaked until a collection");
+    objgraph::show_growth(Some(3), &GrowthOptions { collect: false, ..Default::default() })?;
+    explain("One more Node than at the peak before: the leak, found by counting objects per type.");
+    let node = objgraph::at(id).ok_or("the node should still be alive")?;
+    let svg = std::env::temp_dir().join("pygc-tour-node-backrefs.svg");
+    objgraph::show_backrefs(
+        std::slice::from_ref(&node),
+        GraphOptions { filename: Some(svg.clone()), refcounts: true, ..Default::default() },
+    )?;
+    side("objgraph.show_backrefs([a], filename=...)", "objgraph::show_backrefs(&[node], ..)", svg.display());
+    explain("The picture shows the Node referring to itself through its `ref` field: nothing else holds it.");
+    drop(node);
+    side("gc.collect()", "gc::collect()", gc::collect());
+    Ok(())
+}
+
 /// Profiled line by line: `#[pygc::profile]` is memory_profiler's `@profile`.
 #[pygc::profile]
 fn build_and_drop() -> usize {
@@ -213,5 +285,7 @@ fn main() {
     forced_collection();
     memory_leak();
     best_practices();
+    tracing_allocations().expect("tracemalloc section");
+    object_graphs().expect("objgraph section");
     line_by_line();
 }

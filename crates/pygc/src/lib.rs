@@ -27,6 +27,7 @@
 pub mod gc;
 pub mod objgraph;
 pub mod sys;
+pub mod tracemalloc;
 
 mod collect;
 mod heap;

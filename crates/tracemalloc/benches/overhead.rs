@@ -48,9 +48,7 @@ fn workload_tracing_10_frames(bencher: Bencher) {
 /// Sampling, mean 512 KiB, 10 frames.
 #[divan::bench(sample_count = 30)]
 fn workload_sampling_512k_10_frames(bencher: Bencher) {
-    run(bencher, || {
-        tracemalloc::start_sampling(10, 512 * 1024, 1).unwrap()
-    });
+    run(bencher, || tracemalloc::start_sampling(10, 512 * 1024, 1).unwrap());
 }
 
 /// One `track_object` + `untrack` pair, as `Gc::new` and the object's free would make,

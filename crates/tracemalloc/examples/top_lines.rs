@@ -44,10 +44,7 @@ fn main() -> Result<(), tracemalloc::Error> {
     let more = make_strings(2_000);
     let second = tracemalloc::take_snapshot()?;
     println!();
-    print!(
-        "{}",
-        display_top_differences(&second, &first, KeyType::Lineno, 10)?
-    );
+    print!("{}", display_top_differences(&second, &first, KeyType::Lineno, 10)?);
 
     let (current, peak) = tracemalloc::get_traced_memory();
     println!();

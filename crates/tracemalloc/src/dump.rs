@@ -82,10 +82,7 @@ impl Snapshot {
                         })
                     })
                     .collect();
-                tracebacks.push(FileTraceback {
-                    frames: ids,
-                    total_nframe: tb.total_nframe(),
-                });
+                tracebacks.push(FileTraceback { frames: ids, total_nframe: tb.total_nframe() });
                 tracebacks.len() - 1
             });
             traces.push((trace.domain, trace.size, trace.weight, id));
@@ -136,48 +133,39 @@ impl Snapshot {
             }
         })?;
         if file.version != FORMAT_VERSION {
-            return Err(bad(format!(
-                "format version {} is not supported",
-                file.version
-            )));
+            return Err(bad(format!("format version {} is not supported", file.version)));
         }
-        let frames: Vec<Frame> = file
-            .frames
-            .into_iter()
-            .map(|(name, line)| Frame::new(Arc::<str>::from(name), line))
-            .collect();
+        let frames: Vec<Frame> =
+            file.frames.into_iter().map(|(name, line)| Frame::new(Arc::<str>::from(name), line)).collect();
         let mut tracebacks = Vec::with_capacity(file.tracebacks.len());
         for (i, tb) in file.tracebacks.into_iter().enumerate() {
             if tb.frames.is_empty() {
                 return Err(bad(format!("traceback {i} has no frame")));
             }
-            let fs =
-                tb.frames
-                    .iter()
-                    .map(|&f| {
-                        frames.get(f).cloned().ok_or_else(|| {
-                            bad(format!("traceback {i} refers to missing frame {f}"))
-                        })
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
+            let fs = tb
+                .frames
+                .iter()
+                .map(|&f| {
+                    frames
+                        .get(f)
+                        .cloned()
+                        .ok_or_else(|| bad(format!("traceback {i} refers to missing frame {f}")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
             tracebacks.push(Traceback::new(fs, tb.total_nframe));
         }
-        let traces =
-            file.traces
-                .into_iter()
-                .enumerate()
-                .map(|(i, (domain, size, weight, tb))| {
-                    let traceback = tracebacks.get(tb).cloned().ok_or_else(|| {
-                        bad(format!("trace {i} refers to missing traceback {tb}"))
-                    })?;
-                    Ok(Trace {
-                        domain,
-                        size,
-                        weight,
-                        traceback,
-                    })
-                })
-                .collect::<Result<Vec<_>, Error>>()?;
+        let traces = file
+            .traces
+            .into_iter()
+            .enumerate()
+            .map(|(i, (domain, size, weight, tb))| {
+                let traceback = tracebacks
+                    .get(tb)
+                    .cloned()
+                    .ok_or_else(|| bad(format!("trace {i} refers to missing traceback {tb}")))?;
+                Ok(Trace { domain, size, weight, traceback })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
         Ok(Snapshot::new(traces, file.traceback_limit))
     }
 }

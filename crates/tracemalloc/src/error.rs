@@ -26,9 +26,9 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::FrameCount(_) => f.write_str("the number of frames must be in range [1; 65535]"),
-            Error::NotTracing => f.write_str(
-                "the tracemalloc module must be tracing memory allocations to take a snapshot",
-            ),
+            Error::NotTracing => {
+                f.write_str("the tracemalloc module must be tracing memory allocations to take a snapshot")
+            }
             Error::UnknownKeyType(k) => {
                 write!(f, "unknown key_type: {}", crate::frame::py_repr_str(k))
             }

@@ -58,10 +58,7 @@ impl Snapshot {
                 .join(";");
             *stacks.entry(key).or_insert(0) += trace.weight;
         }
-        let mut lines: Vec<String> = stacks
-            .into_iter()
-            .map(|(k, v)| format!("{k} {v}"))
-            .collect();
+        let mut lines: Vec<String> = stacks.into_iter().map(|(k, v)| format!("{k} {v}")).collect();
         lines.sort();
         lines
     }
@@ -72,11 +69,12 @@ impl Snapshot {
         let mut options = inferno::flamegraph::Options::default();
         options.title = title.to_string();
         options.count_name = "bytes".to_string();
-        inferno::flamegraph::from_lines(&mut options, lines.iter().map(String::as_str), out)
-            .map_err(|e| match e.downcast::<std::io::Error>() {
+        inferno::flamegraph::from_lines(&mut options, lines.iter().map(String::as_str), out).map_err(|e| {
+            match e.downcast::<std::io::Error>() {
                 Ok(io) => Error::Io(io),
                 Err(other) => Error::Io(std::io::Error::other(other.to_string())),
-            })
+            }
+        })
     }
 
     /// The snapshot as a DHAT heap profile (`dhatFileVersion` 2, mode `rust-heap`, the
@@ -104,18 +102,7 @@ impl Snapshot {
                 })
                 .collect();
             let i = *pp_of.entry(fs.clone()).or_insert_with(|| {
-                pps.push(DhatPp {
-                    tb: 0,
-                    tbk: 0,
-                    tl: 0,
-                    mb: 0,
-                    mbk: 0,
-                    gb: 0,
-                    gbk: 0,
-                    eb: 0,
-                    ebk: 0,
-                    fs,
-                });
+                pps.push(DhatPp { tb: 0, tbk: 0, tl: 0, mb: 0, mbk: 0, gb: 0, gbk: 0, eb: 0, ebk: 0, fs });
                 pps.len() - 1
             });
             let pp = &mut pps[i];
@@ -123,8 +110,7 @@ impl Snapshot {
             pp.tbk += 1;
         }
         for pp in &mut pps {
-            (pp.mb, pp.mbk, pp.gb, pp.gbk, pp.eb, pp.ebk) =
-                (pp.tb, pp.tbk, pp.tb, pp.tbk, pp.tb, pp.tbk);
+            (pp.mb, pp.mbk, pp.gb, pp.gbk, pp.eb, pp.ebk) = (pp.tb, pp.tbk, pp.tb, pp.tbk, pp.tb, pp.tbk);
         }
         let json = DhatJson {
             dhatFileVersion: 2,

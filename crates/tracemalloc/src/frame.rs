@@ -18,10 +18,7 @@ pub struct Frame {
 impl Frame {
     /// A frame for `filename:lineno`.
     pub fn new(filename: impl Into<Arc<str>>, lineno: u32) -> Frame {
-        Frame {
-            filename: filename.into(),
-            lineno,
-        }
+        Frame { filename: filename.into(), lineno }
     }
 
     /// The frame CPython stores when no frame is known: `<unknown>:0`.
@@ -55,22 +52,13 @@ impl fmt::Display for Frame {
 
 impl fmt::Debug for Frame {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "<Frame filename={} lineno={}>",
-            py_repr_str(&self.filename),
-            self.lineno
-        )
+        write!(f, "<Frame filename={} lineno={}>", py_repr_str(&self.filename), self.lineno)
     }
 }
 
 /// Python's `repr()` of a `str`: single quotes unless the text holds `'` and no `"`.
 pub(crate) fn py_repr_str(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
+    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
     let mut out = String::with_capacity(s.len() + 2);
     out.push(quote);
     for c in s.chars() {
@@ -108,10 +96,7 @@ impl Traceback {
     /// A traceback from frames given **oldest first**.
     pub fn new(frames: impl Into<Arc<[Frame]>>, total_nframe: Option<u32>) -> Traceback {
         let frames = frames.into();
-        Traceback {
-            frames,
-            total_nframe,
-        }
+        Traceback { frames, total_nframe }
     }
 
     /// A traceback from frames given **most recent first** (the order tracers collect them).
@@ -127,9 +112,7 @@ impl Traceback {
 
     /// The most recent frame (where the allocation happened).
     pub fn most_recent(&self) -> &Frame {
-        self.frames
-            .last()
-            .expect("a traceback has at least one frame")
+        self.frames.last().expect("a traceback has at least one frame")
     }
 
     /// The number of frames of the original stack, when known (it can exceed `len()` when
@@ -161,10 +144,7 @@ impl Traceback {
         };
         let mut lines = Vec::new();
         let mut push = |frame: &Frame| {
-            lines.push(format!(
-                "  File \"{}\", line {}",
-                frame.filename, frame.lineno
-            ));
+            lines.push(format!("  File \"{}\", line {}", frame.filename, frame.lineno));
             if let Some(src) = frame.source_line() {
                 lines.push(format!("    {src}"));
             }
@@ -238,10 +218,7 @@ mod tests {
     fn frame_str_and_repr() {
         let f = Frame::new("app/tmdemo.py", 3);
         assert_eq!(f.to_string(), "app/tmdemo.py:3");
-        assert_eq!(
-            format!("{f:?}"),
-            "<Frame filename='app/tmdemo.py' lineno=3>"
-        );
+        assert_eq!(format!("{f:?}"), "<Frame filename='app/tmdemo.py' lineno=3>");
         assert_eq!(py_repr_str("it's"), "\"it's\"");
         assert_eq!(py_repr_str("a'\"b"), "'a\\'\"b'");
     }
@@ -260,27 +237,14 @@ mod tests {
              <Frame filename='inner.rs' lineno=2>) total_nframe=5>"
         );
         let one = Traceback::new(vec![Frame::new("a", 1)], None);
-        assert_eq!(
-            format!("{one:?}"),
-            "<Traceback (<Frame filename='a' lineno=1>,)>"
-        );
+        assert_eq!(format!("{one:?}"), "<Traceback (<Frame filename='a' lineno=1>,)>");
     }
 
     #[test]
     fn format_limits_like_python() {
-        let tb = Traceback::new(
-            vec![Frame::new("a", 1), Frame::new("b", 2), Frame::new("c", 3)],
-            None,
-        );
+        let tb = Traceback::new(vec![Frame::new("a", 1), Frame::new("b", 2), Frame::new("c", 3)], None);
         let all = tb.format(None, false);
-        assert_eq!(
-            all,
-            [
-                "  File \"a\", line 1",
-                "  File \"b\", line 2",
-                "  File \"c\", line 3"
-            ]
-        );
+        assert_eq!(all, ["  File \"a\", line 1", "  File \"b\", line 2", "  File \"c\", line 3"]);
         assert_eq!(tb.format(Some(1), false), ["  File \"c\", line 3"]);
         assert_eq!(tb.format(Some(-1), false).len(), 2);
         assert_eq!(tb.format(Some(-5), false).len(), 0);
@@ -296,10 +260,7 @@ mod tests {
         let tb = Traceback::new(vec![Frame::new(name, 2)], None);
         assert_eq!(
             tb.format(None, false),
-            [
-                format!("  File \"{name}\", line 2"),
-                "    let x = vec![1];".into()
-            ]
+            [format!("  File \"{name}\", line 2"), "    let x = vec![1];".into()]
         );
     }
 }

@@ -27,10 +27,7 @@ pub fn block_traceback(ptr: usize, out: &mut dyn Write) -> bool {
         return false;
     }
     // A block being freed has already left the table (see `Tracing::dealloc`).
-    let Some(tb) = tracer::peek(RUST_DOMAIN, ptr)
-        .map(|e| e.tb)
-        .or_else(|| tracer::freeing(ptr))
-    else {
+    let Some(tb) = tracer::peek(RUST_DOMAIN, ptr).map(|e| e.tb).or_else(|| tracer::freeing(ptr)) else {
         return false;
     };
     let _busy = Busy::force();

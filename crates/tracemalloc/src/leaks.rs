@@ -27,10 +27,7 @@ pub struct LeakReport {
 
 impl fmt::Display for LeakReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let stats = self
-            .snapshot
-            .statistics(KeyType::Traceback, false)
-            .map_err(|_| fmt::Error)?;
+        let stats = self.snapshot.statistics(KeyType::Traceback, false).map_err(|_| fmt::Error)?;
         writeln!(
             f,
             "{} leaked block(s), {} bytes:",

@@ -189,10 +189,7 @@ pub fn track(domain: u32, ptr: usize, size: usize) -> Result<(), Error> {
 /// warning to stderr and is ignored; 0 means off.
 pub fn init_from_env() {
     use alloc::{ENV_DONE, ENV_STATE};
-    if ENV_STATE
-        .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
-        .is_err()
-    {
+    if ENV_STATE.compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst).is_err() {
         return; // done, or being done (possibly by this very thread, re-entering)
     }
     {

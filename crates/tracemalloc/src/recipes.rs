@@ -19,11 +19,7 @@ use crate::snapshot::{IntoKeyType, Snapshot};
 /// ```
 ///
 /// Like the recipe, it leaves out `<unknown>` frames.
-pub fn display_top(
-    snapshot: &Snapshot,
-    key_type: impl IntoKeyType,
-    limit: usize,
-) -> Result<String, Error> {
+pub fn display_top(snapshot: &Snapshot, key_type: impl IntoKeyType, limit: usize) -> Result<String, Error> {
     let snapshot = snapshot.filter_traces(&[Filter::new(false, "<unknown>")]);
     let top_stats = snapshot.statistics(key_type, false)?;
     let mut out = String::new();
@@ -32,14 +28,8 @@ pub fn display_top(
     let _ = writeln!(out, "Top {limit} lines");
     for (index, stat) in top_stats.iter().take(limit).enumerate() {
         let frame = &stat.traceback.frames()[0];
-        let _ = writeln!(
-            out,
-            "#{}: {}:{}: {:.1} KiB",
-            index + 1,
-            frame.filename,
-            frame.lineno,
-            kib(stat.size)
-        );
+        let _ =
+            writeln!(out, "#{}: {}:{}: {:.1} KiB", index + 1, frame.filename, frame.lineno, kib(stat.size));
         if let Some(line) = frame.source_line() {
             let _ = writeln!(out, "    {line}");
         }

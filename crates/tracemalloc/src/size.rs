@@ -10,18 +10,10 @@ pub fn format_size(size: f64, sign: bool) -> String {
     let mut size = size;
     for unit in UNITS {
         if size.abs() < 100.0 && unit != "B" {
-            return if sign {
-                format!("{size:+.1} {unit}")
-            } else {
-                format!("{size:.1} {unit}")
-            };
+            return if sign { format!("{size:+.1} {unit}") } else { format!("{size:.1} {unit}") };
         }
         if size.abs() < 10.0 * 1024.0 || unit == "TiB" {
-            return if sign {
-                format!("{size:+.0} {unit}")
-            } else {
-                format!("{size:.0} {unit}")
-            };
+            return if sign { format!("{size:+.0} {unit}") } else { format!("{size:.0} {unit}") };
         }
         size /= 1024.0;
     }

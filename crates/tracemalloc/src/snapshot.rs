@@ -27,12 +27,7 @@ pub struct Trace {
 
 impl fmt::Display for Trace {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: {}",
-            self.traceback,
-            format_bytes(self.size as i128, false)
-        )
+        write!(f, "{}: {}", self.traceback, format_bytes(self.size as i128, false))
     }
 }
 
@@ -120,11 +115,7 @@ impl fmt::Display for Statistic {
 
 impl fmt::Debug for Statistic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "<Statistic traceback={:?} size={} count={}>",
-            self.traceback, self.size, self.count
-        )
+        write!(f, "<Statistic traceback={:?} size={} count={}>", self.traceback, self.size, self.count)
     }
 }
 
@@ -184,10 +175,7 @@ pub struct Snapshot {
 impl Snapshot {
     /// A snapshot of the given traces, taken with the given traceback limit.
     pub fn new(traces: Vec<Trace>, traceback_limit: u32) -> Snapshot {
-        Snapshot {
-            traces,
-            traceback_limit,
-        }
+        Snapshot { traces, traceback_limit }
     }
 
     /// The traces, in no particular order.
@@ -205,11 +193,7 @@ impl Snapshot {
         self.traces.iter().map(|t| t.weight).sum()
     }
 
-    fn group_by(
-        &self,
-        key: KeyType,
-        cumulative: bool,
-    ) -> Result<HashMap<Traceback, (u64, u64)>, Error> {
+    fn group_by(&self, key: KeyType, cumulative: bool) -> Result<HashMap<Traceback, (u64, u64)>, Error> {
         if cumulative && key == KeyType::Traceback {
             return Err(Error::CumulativeTraceback);
         }
@@ -244,20 +228,12 @@ impl Snapshot {
     /// biggest first (by size, then count, then traceback, all descending).
     ///
     /// Errors: an unknown key string, or `cumulative` with the traceback key.
-    pub fn statistics(
-        &self,
-        key_type: impl IntoKeyType,
-        cumulative: bool,
-    ) -> Result<Vec<Statistic>, Error> {
+    pub fn statistics(&self, key_type: impl IntoKeyType, cumulative: bool) -> Result<Vec<Statistic>, Error> {
         let key = key_type.into_key_type()?;
         let mut out: Vec<Statistic> = self
             .group_by(key, cumulative)?
             .into_iter()
-            .map(|(traceback, (size, count))| Statistic {
-                traceback,
-                size,
-                count,
-            })
+            .map(|(traceback, (size, count))| Statistic { traceback, size, count })
             .collect();
         out.sort_by(|a, b| (b.size, b.count, &b.traceback).cmp(&(a.size, a.count, &a.traceback)));
         Ok(out)
@@ -295,14 +271,8 @@ impl Snapshot {
                 count_diff: -(count as i64),
             });
         }
-        let key = |s: &StatisticDiff| {
-            (
-                s.size_diff.unsigned_abs(),
-                s.size,
-                s.count_diff.unsigned_abs(),
-                s.count,
-            )
-        };
+        let key =
+            |s: &StatisticDiff| (s.size_diff.unsigned_abs(), s.size, s.count_diff.unsigned_abs(), s.count);
         out.sort_by(|a, b| (key(b), &b.traceback).cmp(&(key(a), &a.traceback)));
         Ok(out)
     }

@@ -62,11 +62,9 @@ fn shown_site_path(file: &'static str) -> Arc<str> {
             if path.is_absolute() {
                 return shown_path(file);
             }
-            let found = std::env::current_dir().ok().and_then(|cwd| {
-                cwd.ancestors()
-                    .map(|dir| dir.join(path))
-                    .find(|p| p.is_file())
-            });
+            let found = std::env::current_dir()
+                .ok()
+                .and_then(|cwd| cwd.ancestors().map(|dir| dir.join(path)).find(|p| p.is_file()));
             match found.as_ref().and_then(|p| p.to_str()) {
                 Some(abs) => shown_path(abs),
                 None => file.into(),
@@ -77,11 +75,8 @@ fn shown_site_path(file: &'static str) -> Arc<str> {
 
 fn resolve_ip(ip: usize) -> Arc<[Resolved]> {
     let _busy = Busy::force();
-    if let Some(hit) = CACHE
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get_or_insert_with(HashMap::new)
-        .get(&ip)
+    if let Some(hit) =
+        CACHE.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_with(HashMap::new).get(&ip)
     {
         return hit.clone();
     }
@@ -89,16 +84,8 @@ fn resolve_ip(ip: usize) -> Arc<[Resolved]> {
     backtrace::resolve(ip as *mut std::ffi::c_void, |sym| {
         let name = sym.name().map(|n| Arc::<str>::from(format!("{n:#}")));
         let path = sym.filename().and_then(Path::to_str).map(Arc::<str>::from);
-        let shown = path
-            .as_deref()
-            .map(shown_path)
-            .unwrap_or_else(|| "<unknown>".into());
-        out.push(Resolved {
-            name,
-            path,
-            shown,
-            line: sym.lineno().unwrap_or(0),
-        });
+        let shown = path.as_deref().map(shown_path).unwrap_or_else(|| "<unknown>".into());
+        out.push(Resolved { name, path, shown, line: sym.lineno().unwrap_or(0) });
     });
     let bytes: usize = 64
         + out
@@ -112,11 +99,7 @@ fn resolve_ip(ip: usize) -> Arc<[Resolved]> {
             .sum::<usize>();
     CACHE_BYTES.fetch_add(bytes as u64, std::sync::atomic::Ordering::Relaxed);
     let out: Arc<[Resolved]> = out.into();
-    CACHE
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get_or_insert_with(HashMap::new)
-        .insert(ip, out.clone());
+    CACHE.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_with(HashMap::new).insert(ip, out.clone());
     out
 }
 
@@ -187,11 +170,7 @@ pub(crate) fn symbolize(raw: &[RawFrame], limit: u32) -> Traceback {
     if let Some(loc) = site {
         // The site's own native frame: same file and line (else the first frame of the
         // site's file).
-        let in_file = |r: &Resolved| {
-            r.path
-                .as_deref()
-                .is_some_and(|p| Path::new(p).ends_with(loc.file()))
-        };
+        let in_file = |r: &Resolved| r.path.as_deref().is_some_and(|p| Path::new(p).ends_with(loc.file()));
         let own = rest
             .iter()
             .position(|r| in_file(r) && r.line == loc.line())

@@ -85,10 +85,8 @@ struct TbShard {
 #[allow(clippy::declare_interior_mutable_const)]
 const EMPTY_TRACES: Mutex<TraceMap> = Mutex::new(HashMap::with_hasher(BuildHasherDefault::new()));
 #[allow(clippy::declare_interior_mutable_const)]
-const EMPTY_TBS: Mutex<TbShard> = Mutex::new(TbShard {
-    map: HashMap::with_hasher(BuildHasherDefault::new()),
-    list: Vec::new(),
-});
+const EMPTY_TBS: Mutex<TbShard> =
+    Mutex::new(TbShard { map: HashMap::with_hasher(BuildHasherDefault::new()), list: Vec::new() });
 
 static TRACES: [Mutex<TraceMap>; TRACE_SHARDS] = [EMPTY_TRACES; TRACE_SHARDS];
 static TRACEBACKS: [Mutex<TbShard>; TB_SHARDS] = [EMPTY_TBS; TB_SHARDS];
@@ -152,13 +150,7 @@ impl Busy {
     #[inline]
     pub(crate) fn enter() -> Option<Busy> {
         STATE
-            .try_with(|s| {
-                if s.busy.replace(true) {
-                    None
-                } else {
-                    Some(Busy { prev: false })
-                }
-            })
+            .try_with(|s| if s.busy.replace(true) { None } else { Some(Busy { prev: false }) })
             .ok()
             .flatten()
     }
@@ -309,11 +301,7 @@ pub(crate) fn tracemalloc_memory() -> u64 {
         let s = lock(shard);
         total += (s.map.capacity() * tb_entry) as u64;
         total += (s.list.capacity() * std::mem::size_of::<Arc<[RawFrame]>>()) as u64;
-        total += s
-            .list
-            .iter()
-            .map(|f| 16 + std::mem::size_of_val::<[RawFrame]>(f) as u64)
-            .sum::<u64>();
+        total += s.list.iter().map(|f| 16 + std::mem::size_of_val::<[RawFrame]>(f) as u64).sum::<u64>();
     }
     total + crate::symbols::cache_memory()
 }
@@ -351,8 +339,8 @@ fn sample(size: usize) -> Option<u64> {
             let epoch = SAMPLE_EPOCH.load(Relaxed);
             if s.epoch.get() != epoch {
                 s.epoch.set(epoch);
-                let mut seed = SAMPLE_SEED.load(Relaxed)
-                    ^ THREAD_ORDINAL.fetch_add(1, Relaxed).rotate_left(32);
+                let mut seed =
+                    SAMPLE_SEED.load(Relaxed) ^ THREAD_ORDINAL.fetch_add(1, Relaxed).rotate_left(32);
                 s.rng.set(splitmix(&mut seed));
                 let first = exp_draw(s, mean);
                 s.countdown.set(first);
@@ -408,10 +396,7 @@ fn intern_cached(frames: &[RawFrame]) -> u32 {
         let last: &Cell<[RawFrame]> = &s.last_frames;
         let same = len == frames.len()
             && ep == epoch
-            && last.as_slice_of_cells()[..len]
-                .iter()
-                .zip(frames)
-                .all(|(a, b)| a.get() == *b);
+            && last.as_slice_of_cells()[..len].iter().zip(frames).all(|(a, b)| a.get() == *b);
         same.then_some(id)
     });
     if let Ok(Some(id)) = hit {
@@ -484,12 +469,7 @@ pub(crate) fn record(
     if !TRACING.load(Relaxed) {
         return; // stopped meanwhile (stop() stores false before taking the shard locks)
     }
-    let entry = Entry {
-        size,
-        weight,
-        tb,
-        scope,
-    };
+    let entry = Entry { size, weight, tb, scope };
     if let Some(old) = shard.insert((domain, ptr), entry) {
         CURRENT.fetch_sub(old.weight, Relaxed);
     }
@@ -546,16 +526,9 @@ pub(crate) fn snapshot(scope: Option<u32>) -> Result<Snapshot, Error> {
     let traces = raw
         .into_iter()
         .map(|(domain, e)| {
-            let traceback = resolved
-                .entry(e.tb)
-                .or_insert_with(|| crate::symbols::traceback_of(e.tb, limit))
-                .clone();
-            Trace {
-                domain,
-                size: e.size as u64,
-                weight: e.weight,
-                traceback,
-            }
+            let traceback =
+                resolved.entry(e.tb).or_insert_with(|| crate::symbols::traceback_of(e.tb, limit)).clone();
+            Trace { domain, size: e.size as u64, weight: e.weight, traceback }
         })
         .collect();
     Ok(Snapshot::new(traces, limit))

@@ -49,10 +49,7 @@ pub(crate) fn resolve_auto() {
 /// Whether the frame-pointer walk agrees with DWARF on this stack: its return addresses
 /// (from the second on, at least `MIN` of them) appear in order, contiguously, among
 /// those DWARF found. Code without frame pointers breaks the chain within a few frames.
-#[cfg(all(
-    target_os = "linux",
-    any(target_arch = "x86_64", target_arch = "aarch64")
-))]
+#[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
 #[inline(always)]
 fn decide() -> Option<bool> {
     const MIN: usize = 6;
@@ -88,10 +85,7 @@ pub fn unwinder() -> Unwinder {
 /// Pushes return addresses, innermost first, into `out` until `push` returns false.
 #[inline(always)]
 pub(crate) fn walk(push: &mut dyn FnMut(usize) -> bool) {
-    #[cfg(all(
-        target_os = "linux",
-        any(target_arch = "x86_64", target_arch = "aarch64")
-    ))]
+    #[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
     match UNWINDER.load(Relaxed) {
         1 => return walk_frame_pointers(push),
         2 => {
@@ -122,10 +116,7 @@ thread_local! {
     static STACK: (Cell<usize>, Cell<usize>) = const { (Cell::new(0), Cell::new(0)) };
 }
 
-#[cfg(all(
-    target_os = "linux",
-    any(target_arch = "x86_64", target_arch = "aarch64")
-))]
+#[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
 fn stack_bounds() -> Option<(usize, usize)> {
     STACK
         .try_with(|(lo, hi)| {
@@ -133,15 +124,13 @@ fn stack_bounds() -> Option<(usize, usize)> {
                 let mut attr = std::mem::MaybeUninit::<libc::pthread_attr_t>::uninit();
                 // SAFETY: `attr` is written by pthread_getattr_np before any read; on success
                 // it is destroyed exactly once below.
-                if unsafe { libc::pthread_getattr_np(libc::pthread_self(), attr.as_mut_ptr()) } != 0
-                {
+                if unsafe { libc::pthread_getattr_np(libc::pthread_self(), attr.as_mut_ptr()) } != 0 {
                     return None;
                 }
                 let mut addr: *mut libc::c_void = std::ptr::null_mut();
                 let mut size: libc::size_t = 0;
                 // SAFETY: `attr` was initialized by the successful call above.
-                let rc =
-                    unsafe { libc::pthread_attr_getstack(attr.as_ptr(), &mut addr, &mut size) };
+                let rc = unsafe { libc::pthread_attr_getstack(attr.as_ptr(), &mut addr, &mut size) };
                 // SAFETY: `attr` is initialized and not used after this.
                 unsafe { libc::pthread_attr_destroy(attr.as_mut_ptr()) };
                 if rc != 0 {
@@ -156,10 +145,7 @@ fn stack_bounds() -> Option<(usize, usize)> {
         .flatten()
 }
 
-#[cfg(all(
-    target_os = "linux",
-    any(target_arch = "x86_64", target_arch = "aarch64")
-))]
+#[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
 #[inline(always)]
 fn walk_frame_pointers(push: &mut dyn FnMut(usize) -> bool) {
     let Some((lo, hi)) = stack_bounds() else {

@@ -11,12 +11,7 @@ static GLOBAL: Tracing<System> = Tracing::new(System);
 
 fn run_child(value: &str) -> std::process::Output {
     Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "child_reports_tracing",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args(["--exact", "child_reports_tracing", "--nocapture", "--test-threads=1"])
         .env("PYGC_TRACEMALLOC", value)
         .env("PYGC_TRACEMALLOC_CHILD", "1")
         .output()
@@ -28,11 +23,7 @@ fn child_reports_tracing() {
     if std::env::var_os("PYGC_TRACEMALLOC_CHILD").is_none() {
         return; // only meaningful in the child
     }
-    println!(
-        "CHILD tracing={} limit={}",
-        tracemalloc::is_tracing(),
-        tracemalloc::get_traceback_limit()
-    );
+    println!("CHILD tracing={} limit={}", tracemalloc::is_tracing(), tracemalloc::get_traceback_limit());
 }
 
 #[test]
@@ -44,9 +35,7 @@ fn env_variable_starts_tracing() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("CHILD tracing=false limit=1"));
     let out = run_child("lots");
     assert!(String::from_utf8_lossy(&out.stdout).contains("CHILD tracing=false"));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("PYGC_TRACEMALLOC: invalid number of frames")
-    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PYGC_TRACEMALLOC: invalid number of frames"));
     let out = run_child("70000");
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("PYGC_TRACEMALLOC: the number of frames must be in range [1; 65535]"));

@@ -34,8 +34,7 @@ fn stat_at(snapshot: &Snapshot, line: u32) -> Option<(u64, u64)> {
         .unwrap()
         .into_iter()
         .find(|s| {
-            s.traceback.most_recent().lineno == line
-                && &*s.traceback.most_recent().filename == THIS_FILE
+            s.traceback.most_recent().lineno == line && &*s.traceback.most_recent().filename == THIS_FILE
         })
         .map(|s| (s.size, s.count))
 }
@@ -62,24 +61,14 @@ fn api_errors_and_limits() {
     assert!(tracemalloc::start(65536).is_err()); // the range is checked even when tracing
     let snapshot = tracemalloc::take_snapshot().unwrap();
     assert_eq!(snapshot.traceback_limit(), 3);
+    assert_eq!(snapshot.statistics("foo", false).unwrap_err().to_string(), "unknown key_type: 'foo'");
     assert_eq!(
-        snapshot.statistics("foo", false).unwrap_err().to_string(),
-        "unknown key_type: 'foo'"
-    );
-    assert_eq!(
-        snapshot
-            .statistics("traceback", true)
-            .unwrap_err()
-            .to_string(),
+        snapshot.statistics("traceback", true).unwrap_err().to_string(),
         "cumulative mode cannot by used with key type 'traceback'"
     );
     assert!(tracemalloc::get_tracemalloc_memory() > 0);
     tracemalloc::stop();
-    assert_eq!(
-        tracemalloc::get_traceback_limit(),
-        3,
-        "the limit survives stop()"
-    );
+    assert_eq!(tracemalloc::get_traceback_limit(), 3, "the limit survives stop()");
     assert_eq!(tracemalloc::get_traced_memory(), (0, 0));
     assert!(tracemalloc::start_sampling(1, 0, 0).is_err());
 }
@@ -104,10 +93,7 @@ fn exact_sizes_and_counts_for_a_known_loop() {
     assert_eq!(stat_at(&snapshot, line), Some((expected, 100)));
     let top = &snapshot.statistics(KeyType::Lineno, false).unwrap()[0];
     // The average 1049.5 rounds half to even, as Python's %.0f does.
-    assert_eq!(
-        top.to_string(),
-        format!("{THIS_FILE}:{line}: size=102 KiB, count=100, average=1050 B")
-    );
+    assert_eq!(top.to_string(), format!("{THIS_FILE}:{line}: size=102 KiB, count=100, average=1050 B"));
     let by_file = snapshot.statistics(KeyType::Filename, false).unwrap();
     assert_eq!(by_file[0].traceback.most_recent().lineno, 0);
     assert!(by_file[0].size >= expected);
@@ -117,10 +103,7 @@ fn exact_sizes_and_counts_for_a_known_loop() {
     let after = mine(&tracemalloc::take_snapshot().unwrap());
     assert_eq!(stat_at(&after, line), None);
     let (current2, _) = tracemalloc::get_traced_memory();
-    assert!(
-        current2 + expected <= current + 4096,
-        "freeing untracks: {current} -> {current2}"
-    );
+    assert!(current2 + expected <= current + 4096, "freeing untracks: {current} -> {current2}");
     tracemalloc::stop();
 }
 
@@ -136,30 +119,13 @@ fn diff_includes_keys_only_in_the_old_snapshot() {
     let second: Vec<Box<[u8; 500]>> = (0..4).map(|_| Box::new([2; 500])).collect();
     let new = mine(&tracemalloc::take_snapshot().unwrap());
     let diff = new.compare_to(&old, KeyType::Lineno, false).unwrap();
-    let gone = diff
-        .iter()
-        .find(|d| d.traceback.most_recent().lineno == first_line)
-        .unwrap();
+    let gone = diff.iter().find(|d| d.traceback.most_recent().lineno == first_line).unwrap();
     // Ten boxes plus the Vec holding them, allocated on the same line.
-    assert_eq!(
-        (gone.size, gone.size_diff, gone.count, gone.count_diff),
-        (0, -3080, 0, -11)
-    );
-    assert_eq!(
-        gone.to_string(),
-        format!("{THIS_FILE}:{first_line}: size=0 B (-3080 B), count=0 (-11)")
-    );
-    let came = diff
-        .iter()
-        .find(|d| d.traceback.most_recent().lineno == second_line)
-        .unwrap();
-    assert_eq!(
-        (came.size, came.size_diff, came.count, came.count_diff),
-        (2032, 2032, 5, 5)
-    );
-    assert!(came
-        .to_string()
-        .ends_with("size=2032 B (+2032 B), count=5 (+5), average=406 B"));
+    assert_eq!((gone.size, gone.size_diff, gone.count, gone.count_diff), (0, -3080, 0, -11));
+    assert_eq!(gone.to_string(), format!("{THIS_FILE}:{first_line}: size=0 B (-3080 B), count=0 (-11)"));
+    let came = diff.iter().find(|d| d.traceback.most_recent().lineno == second_line).unwrap();
+    assert_eq!((came.size, came.size_diff, came.count, came.count_diff), (2032, 2032, 5, 5));
+    assert!(came.to_string().ends_with("size=2032 B (+2032 B), count=5 (+5), average=406 B"));
     drop(second);
     tracemalloc::stop();
 }
@@ -182,10 +148,7 @@ fn peak_reset_and_clear() {
     let snapshot = tracemalloc::take_snapshot().unwrap();
     assert!(snapshot.traces().iter().all(|t| t.size != 50_000));
     let (current4, peak4) = tracemalloc::get_traced_memory();
-    assert!(
-        current4 < 50_000 && peak4 < 50_000,
-        "clear_traces zeroes current and peak"
-    );
+    assert!(current4 < 50_000 && peak4 < 50_000, "clear_traces zeroes current and peak");
     drop(kept); // untracked now: must not underflow the counters
     assert!(tracemalloc::get_traced_memory().0 < 1 << 40);
     tracemalloc::stop();
@@ -222,15 +185,9 @@ fn tracebacks_of_blocks_and_deeper_frames() {
     let tb = tracemalloc::get_traceback(RUST_DOMAIN, &*b as *const _ as usize).unwrap();
     assert_eq!(tb.most_recent().to_string(), format!("{THIS_FILE}:{line}"));
     assert!(tb.len() >= 2, "the test function's caller too: {tb:?}");
-    assert_eq!(
-        tb.format(Some(1), false)[1],
-        "    let b = Box::new([9u8; 48]);"
-    );
+    assert_eq!(tb.format(Some(1), false)[1], "    let b = Box::new([9u8; 48]);");
     let mut report = String::new();
-    assert!(tracemalloc::block_traceback(
-        &*b as *const _ as usize,
-        &mut report
-    ));
+    assert!(tracemalloc::block_traceback(&*b as *const _ as usize, &mut report));
     assert!(report.starts_with(&format!(
         "Memory block allocated at (most recent call first):\n  File \"{THIS_FILE}\", line {line}\n"
     )));
@@ -270,15 +227,9 @@ fn object_domain_uses_the_track_caller_site() {
     let objs = snap.filter_traces(&[DomainFilter::new(true, OBJECT_DOMAIN)]);
     let stats = objs.statistics(KeyType::Lineno, false).unwrap();
     assert_eq!(stats.len(), 1);
-    assert_eq!(
-        stats[0].to_string(),
-        format!("{THIS_FILE}:{line}: size=200 B, count=5, average=40 B")
-    );
+    assert_eq!(stats[0].to_string(), format!("{THIS_FILE}:{line}: size=200 B, count=5, average=40 B"));
     let tb = tracemalloc::get_traceback(OBJECT_DOMAIN, objects[0].as_ptr() as usize).unwrap();
-    assert_eq!(
-        format!("{tb:?}"),
-        format!("<Traceback (<Frame filename='{THIS_FILE}' lineno={line}>,)>")
-    );
+    assert_eq!(format!("{tb:?}"), format!("<Traceback (<Frame filename='{THIS_FILE}' lineno={line}>,)>"));
     for o in &objects {
         tracemalloc::untrack(OBJECT_DOMAIN, o.as_ptr() as usize);
     }
@@ -292,14 +243,8 @@ fn object_domain_uses_the_track_caller_site() {
     let tb = tracemalloc::get_traceback(OBJECT_DOMAIN, objects[0].as_ptr() as usize).unwrap();
     let frames: Vec<String> = tb.frames().iter().rev().map(|f| f.to_string()).collect();
     assert_eq!(frames[0], format!("{THIS_FILE}:{line}"));
-    assert!(
-        frames.len() >= 2 && frames[1].starts_with(THIS_FILE),
-        "{frames:?}"
-    );
-    assert_ne!(
-        frames[1], frames[0],
-        "the site's own native frame is not repeated"
-    );
+    assert!(frames.len() >= 2 && frames[1].starts_with(THIS_FILE), "{frames:?}");
+    assert_ne!(frames[1], frames[0], "the site's own native frame is not repeated");
     tracemalloc::stop();
 }
 
@@ -309,17 +254,14 @@ fn track_and_untrack_other_domains() {
     tracemalloc::start(1).unwrap();
     tracemalloc::track(42, 0xdead_0000, 777).unwrap();
     tracemalloc::track(42, 0xdead_0000, 888).unwrap(); // re-tracking replaces
-    let snap = tracemalloc::take_snapshot()
-        .unwrap()
-        .filter_traces(&[DomainFilter::new(true, 42)]);
+    let snap = tracemalloc::take_snapshot().unwrap().filter_traces(&[DomainFilter::new(true, 42)]);
     assert_eq!(snap.traces().len(), 1);
     assert_eq!(snap.traces()[0].size, 888);
-    assert!(format!("{:?}", snap.traces()[0])
-        .starts_with("<Trace domain=42 size=888 B, traceback=<Traceback ("));
+    assert!(
+        format!("{:?}", snap.traces()[0]).starts_with("<Trace domain=42 size=888 B, traceback=<Traceback (")
+    );
     tracemalloc::untrack(42, 0xdead_0000);
-    let snap = tracemalloc::take_snapshot()
-        .unwrap()
-        .filter_traces(&[DomainFilter::new(true, 42)]);
+    let snap = tracemalloc::take_snapshot().unwrap().filter_traces(&[DomainFilter::new(true, 42)]);
     assert!(snap.traces().is_empty());
     tracemalloc::stop();
 }
@@ -344,12 +286,7 @@ fn exports() {
     let kept: Vec<Box<[u8; 256]>> = (0..8).map(|_| Box::new([0; 256])).collect();
     let snap = mine(&tracemalloc::take_snapshot().unwrap());
     let folded = snap.folded_stacks();
-    assert!(
-        folded
-            .iter()
-            .any(|l| l.contains(THIS_FILE) && l.ends_with(" 2048")),
-        "{folded:?}"
-    );
+    assert!(folded.iter().any(|l| l.contains(THIS_FILE) && l.ends_with(" 2048")), "{folded:?}");
     let mut svg = Vec::new();
     snap.write_flamegraph("live bytes", &mut svg).unwrap();
     let svg = String::from_utf8(svg).unwrap();
@@ -407,18 +344,10 @@ fn dump_and_load_a_real_snapshot() {
     snap.dump(&path).unwrap();
     let back = Snapshot::load(&path).unwrap();
     assert_eq!(back.traceback_limit(), 5);
-    let a: Vec<String> = snap
-        .statistics(KeyType::Traceback, false)
-        .unwrap()
-        .iter()
-        .map(|s| format!("{s:?}"))
-        .collect();
-    let b: Vec<String> = back
-        .statistics(KeyType::Traceback, false)
-        .unwrap()
-        .iter()
-        .map(|s| format!("{s:?}"))
-        .collect();
+    let a: Vec<String> =
+        snap.statistics(KeyType::Traceback, false).unwrap().iter().map(|s| format!("{s:?}")).collect();
+    let b: Vec<String> =
+        back.statistics(KeyType::Traceback, false).unwrap().iter().map(|s| format!("{s:?}")).collect();
     assert_eq!(a, b);
     drop(kept);
     tracemalloc::stop();
@@ -446,15 +375,7 @@ fn frame_pointer_unwinder_never_crashes_and_auto_picks_a_working_one() {
     let picked = tracemalloc::unwinder();
     tracemalloc::stop();
     eprintln!("auto picked {picked:?}: {tb:?}");
-    assert_ne!(
-        picked,
-        tracemalloc::Unwinder::Auto,
-        "decided on the first capture"
-    );
-    assert_eq!(
-        tb.most_recent().to_string(),
-        format!("{THIS_FILE}:{line}"),
-        "{picked:?}"
-    );
+    assert_ne!(picked, tracemalloc::Unwinder::Auto, "decided on the first capture");
+    assert_eq!(tb.most_recent().to_string(), format!("{THIS_FILE}:{line}"), "{picked:?}");
     drop(kept);
 }

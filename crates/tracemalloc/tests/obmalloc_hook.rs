@@ -34,21 +34,13 @@ fn child_overflows_a_block() {
 
 fn run(traced: bool) -> (String, String) {
     let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "child_overflows_a_block",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args(["--exact", "child_overflows_a_block", "--nocapture", "--test-threads=1"])
         .env(CHILD, if traced { "1" } else { "0" })
         .env("PYGC_MALLOC", "debug")
         .output()
         .unwrap();
     assert!(!out.status.success(), "the debug hooks abort the child");
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 #[test]
@@ -69,8 +61,5 @@ fn damaged_traced_block_report_names_its_allocation_site() {
 #[test]
 fn untraced_block_report_says_enable_tracemalloc() {
     let (_, stderr) = run(false);
-    assert!(
-        stderr.contains("Enable tracemalloc to get the memory block allocation traceback"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("Enable tracemalloc to get the memory block allocation traceback"), "{stderr}");
 }

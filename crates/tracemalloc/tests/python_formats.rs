@@ -7,17 +7,13 @@
 
 use serde_json::{json, Value};
 use tracemalloc::{
-    format_bytes, DomainFilter, Error, Filter, Frame, KeyType, Snapshot, Trace, TraceFilter,
-    Traceback,
+    format_bytes, DomainFilter, Error, Filter, Frame, KeyType, Snapshot, Trace, TraceFilter, Traceback,
 };
 
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         (self.0 >> 33) % n
     }
 }
@@ -32,20 +28,15 @@ fn raw_snapshot(seed: u64, n: usize) -> Raw {
     (0..n)
         .map(|_| {
             let depth = 1 + r.next(3) as usize;
-            let frames = (0..depth)
-                .map(|_| (FILES[r.next(5) as usize].to_string(), 1 + r.next(4) as u32))
-                .collect();
+            let frames =
+                (0..depth).map(|_| (FILES[r.next(5) as usize].to_string(), 1 + r.next(4) as u32)).collect();
             let size = match r.next(4) {
                 0 => r.next(200),
                 1 => r.next(20_000),
                 2 => r.next(3_000_000),
                 _ => 64,
             };
-            let total = if r.next(3) == 0 {
-                None
-            } else {
-                Some(depth as u32 + r.next(3) as u32)
-            };
+            let total = if r.next(3) == 0 { None } else { Some(depth as u32 + r.next(3) as u32) };
             (r.next(3) as u32, size, frames, total)
         })
         .collect()
@@ -59,10 +50,7 @@ fn to_snapshot(raw: &Raw, limit: u32) -> Snapshot {
             size: *size,
             weight: *size,
             traceback: Traceback::from_most_recent_first(
-                frames
-                    .iter()
-                    .map(|(f, l)| Frame::new(f.as_str(), *l))
-                    .collect(),
+                frames.iter().map(|(f, l)| Frame::new(f.as_str(), *l)).collect(),
                 *total,
             ),
         })
@@ -114,12 +102,12 @@ struct Spec {
 }
 
 fn filter_specs() -> Spec {
-    let f =
-        |inclusive: bool, pattern: &str, lineno: Option<u32>, all: bool, domain: Option<u32>| {
-            json!({"kind": "filter", "inclusive": inclusive, "pattern": pattern, "lineno": lineno,
+    let f = |inclusive: bool, pattern: &str, lineno: Option<u32>, all: bool, domain: Option<u32>| {
+        json!({"kind": "filter", "inclusive": inclusive, "pattern": pattern, "lineno": lineno,
                "all_frames": all, "domain": domain})
-        };
-    let d = |inclusive: bool, domain: u32| json!({"kind": "domain", "inclusive": inclusive, "domain": domain});
+    };
+    let d =
+        |inclusive: bool, domain: u32| json!({"kind": "domain", "inclusive": inclusive, "domain": domain});
     Spec {
         filters: vec![
             vec![],
@@ -127,10 +115,7 @@ fn filter_specs() -> Spec {
             vec![f(false, "*b.rs", Some(3), false, None)],
             vec![f(true, "src/?.rs", None, true, Some(1))],
             vec![f(false, "lib/*", None, true, Some(2)), d(false, 0)],
-            vec![
-                f(true, "[al]*", Some(2), false, None),
-                f(true, "it*", None, false, None),
-            ],
+            vec![f(true, "[al]*", Some(2), false, None), f(true, "it*", None, false, None)],
             vec![d(true, 1), f(false, "*[!s]", None, true, None)],
             vec![f(true, "it's.rs", None, false, Some(0))],
         ],
@@ -142,10 +127,7 @@ fn build_filters(spec: &[Value]) -> Vec<Box<dyn TraceFilter>> {
         .map(|f| -> Box<dyn TraceFilter> {
             let inclusive = f["inclusive"].as_bool().unwrap();
             if f["kind"] == "domain" {
-                Box::new(DomainFilter::new(
-                    inclusive,
-                    f["domain"].as_u64().unwrap() as u32,
-                ))
+                Box::new(DomainFilter::new(inclusive, f["domain"].as_u64().unwrap() as u32))
             } else {
                 let mut filter = Filter::new(inclusive, f["pattern"].as_str().unwrap())
                     .all_frames(f["all_frames"].as_bool().unwrap());
@@ -184,11 +166,7 @@ fn ours() -> String {
     let snaps: Vec<Snapshot> = raws.iter().map(|r| to_snapshot(r, 3)).collect();
     let mut out: Vec<String> = vec!["## sizes".into()];
     for s in sizes() {
-        out.push(format!(
-            "{} | {}",
-            format_bytes(s as i128, false),
-            format_bytes(s as i128, true)
-        ));
+        out.push(format!("{} | {}", format_bytes(s as i128, false), format_bytes(s as i128, true)));
     }
     for (i, snap) in snaps.iter().enumerate() {
         out.push(format!("## snapshot {i} traces"));
@@ -231,10 +209,7 @@ fn ours() -> String {
             out.push(st.to_string());
         }
     }
-    out.push(format!(
-        "## start(0): {}",
-        tracemalloc::start(0).unwrap_err()
-    ));
+    out.push(format!("## start(0): {}", tracemalloc::start(0).unwrap_err()));
     out.push(format!("## take_snapshot: {}", Error::NotTracing));
     out.join("\n") + "\n"
 }
@@ -247,11 +222,7 @@ fn compare(expected: &str, got: &str, what: &str) {
     for (n, (e, g)) in expected.lines().zip(got.lines()).enumerate() {
         assert_eq!(g, e, "{what}: line {} differs", n + 1);
     }
-    assert_eq!(
-        got.lines().count(),
-        expected.lines().count(),
-        "{what}: line counts differ"
-    );
+    assert_eq!(got.lines().count(), expected.lines().count(), "{what}: line counts differ");
 }
 
 #[test]
@@ -266,22 +237,14 @@ fn matches_live_python() {
     let input = dir.path().join("input.json");
     std::fs::write(&input, oracle_input().0.to_string()).unwrap();
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python_oracle.py");
-    let output = match std::process::Command::new("python3")
-        .arg(&script)
-        .arg(&input)
-        .output()
-    {
+    let output = match std::process::Command::new("python3").arg(&script).arg(&input).output() {
         Ok(o) => o,
         Err(e) => {
             eprintln!("SKIPPED matches_live_python: python3 cannot run ({e}); the committed fixture is still checked");
             return;
         }
     };
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let expected = String::from_utf8(output.stdout).unwrap();
     if std::env::var_os("PYGC_REGENERATE_FIXTURES").is_some() {
         std::fs::write(fixture_path(), &expected).unwrap();

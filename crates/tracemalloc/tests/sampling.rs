@@ -25,9 +25,7 @@ fn sampled_estimate_is_within_four_sigma_of_the_truth() {
     let mut x: u64 = 12345;
     let sizes: Vec<usize> = (0..8_000)
         .map(|_| {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             16 + ((x >> 33) % 4096) as usize
         })
         .collect();
@@ -43,9 +41,10 @@ fn sampled_estimate_is_within_four_sigma_of_the_truth() {
     tracemalloc::start_sampling(1, mean as u64, 0x5eed).unwrap();
     assert_eq!(tracemalloc::sampling_mean(), Some(1024));
     let (kept, line) = allocate(&sizes);
-    let snapshot = tracemalloc::take_snapshot()
-        .unwrap()
-        .filter_traces(&[Filter::new(true, "tests/sampling.rs").lineno(line)]);
+    let snapshot =
+        tracemalloc::take_snapshot()
+            .unwrap()
+            .filter_traces(&[Filter::new(true, "tests/sampling.rs").lineno(line)]);
     let sampled = snapshot.traces().len();
     let estimate = snapshot.total_size() as f64;
     let sigma = variance.sqrt();
@@ -53,10 +52,7 @@ fn sampled_estimate_is_within_four_sigma_of_the_truth() {
         "sampled {sampled} of {} blocks; estimate {estimate:.0} vs truth {truth:.0} (sigma {sigma:.0})",
         sizes.len()
     );
-    assert!(
-        sampled > 0 && sampled < sizes.len(),
-        "a sample, not everything"
-    );
+    assert!(sampled > 0 && sampled < sizes.len(), "a sample, not everything");
     assert!(
         (estimate - truth).abs() <= 4.0 * sigma,
         "estimate {estimate} too far from {truth} (sigma {sigma})"

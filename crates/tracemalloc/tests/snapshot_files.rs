@@ -4,13 +4,7 @@ use tracemalloc::{Error, Frame, KeyType, Snapshot, Trace, Traceback, FORMAT_MAGI
 
 fn sample() -> Snapshot {
     let tb = |frames: &[(&str, u32)], total| {
-        Traceback::new(
-            frames
-                .iter()
-                .map(|(f, l)| Frame::new(*f, *l))
-                .collect::<Vec<_>>(),
-            total,
-        )
+        Traceback::new(frames.iter().map(|(f, l)| Frame::new(*f, *l)).collect::<Vec<_>>(), total)
     };
     let a = tb(&[("src/main.rs", 3), ("src/lib.rs", 10)], Some(4));
     let b = tb(&[("it's \"odd\".rs", 1)], None);
@@ -20,10 +14,7 @@ fn sample() -> Snapshot {
         weight: size,
         traceback: traceback.clone(),
     };
-    Snapshot::new(
-        vec![trace(0, 100, &a), trace(1, 2048, &b), trace(1, 50, &a)],
-        7,
-    )
+    Snapshot::new(vec![trace(0, 100, &a), trace(1, 2048, &b), trace(1, 50, &a)], 7)
 }
 
 fn describe(s: &Snapshot) -> Vec<String> {
@@ -62,26 +53,17 @@ fn bad_files() {
     // Every truncation is refused, never a panic.
     for cut in 0..good.len() - 1 {
         let e = load_err(&good[..cut]);
-        assert!(
-            e.contains("truncated") || e.contains("corrupt"),
-            "cut at {cut}: {e}"
-        );
+        assert!(e.contains("truncated") || e.contains("corrupt"), "cut at {cut}: {e}");
     }
     assert!(load_err(&good[..10]).contains("truncated (it ends inside the header)"));
-    assert!(load_err(b"\x89PNG\r\n\x1a\n....")
-        .contains("does not start with \"PYGC-TRACEMALLOC-SNAPSHOT\""));
-    let newer = String::from_utf8(good.clone())
-        .unwrap()
-        .replace("\"version\":1", "\"version\":9");
-    assert!(load_err(newer.as_bytes())
-        .contains("format version 9 is not supported (this build reads version 1)"));
-    let dangling = String::from_utf8(good.clone())
-        .unwrap()
-        .replace("[1,2048,2048,1]", "[1,2048,2048,99]");
+    assert!(load_err(b"\x89PNG\r\n\x1a\n....").contains("does not start with \"PYGC-TRACEMALLOC-SNAPSHOT\""));
+    let newer = String::from_utf8(good.clone()).unwrap().replace("\"version\":1", "\"version\":9");
+    assert!(
+        load_err(newer.as_bytes()).contains("format version 9 is not supported (this build reads version 1)")
+    );
+    let dangling = String::from_utf8(good.clone()).unwrap().replace("[1,2048,2048,1]", "[1,2048,2048,99]");
     assert!(load_err(dangling.as_bytes()).contains("trace 1 refers to missing traceback 99"));
-    let corrupt = String::from_utf8(good.clone())
-        .unwrap()
-        .replace("\"frames\":[[", "\"frames\":[{");
+    let corrupt = String::from_utf8(good.clone()).unwrap().replace("\"frames\":[[", "\"frames\":[{");
     assert!(load_err(corrupt.as_bytes()).contains("corrupt data"));
     // Flipping any single byte never panics.
     for i in 0..good.len() {

@@ -36,8 +36,7 @@ fn value<'a>(it: &mut impl Iterator<Item = &'a String>, flag: &str) -> Result<&'
 }
 
 fn number(s: &str, flag: &str) -> Result<u64, String> {
-    s.parse()
-        .map_err(|_| format!("{flag}: {s:?} is not a number"))
+    s.parse().map_err(|_| format!("{flag}: {s:?} is not a number"))
 }
 
 fn parse_and_run(args: &[String]) -> Result<i32, String> {
@@ -49,10 +48,7 @@ fn parse_and_run(args: &[String]) -> Result<i32, String> {
         crates: Vec::new(),
         python: true,
         out: PathBuf::from("bench-results/gc.md"),
-        command: format!(
-            "cargo run --release -p bench --bin gc_bench -- {}",
-            args.join(" ")
-        ),
+        command: format!("cargo run --release -p bench --bin gc_bench -- {}", args.join(" ")),
     };
     let mut mode = None;
     let mut positional = Vec::new();

@@ -62,11 +62,7 @@ pub fn run_child(krate: &str, workload_id: &str, reps: usize, budget: Duration) 
         eprintln!("gc_bench: unknown crate {krate:?} or workload {workload_id:?}");
         return 2;
     };
-    let reps = if w.kind == Kind::Bytes {
-        1
-    } else {
-        reps.max(1)
-    };
+    let reps = if w.kind == Kind::Bytes { 1 } else { reps.max(1) };
     let start = Instant::now();
     let stdout = std::io::stdout();
     for _ in 0..reps {
@@ -152,11 +148,7 @@ fn run_with_timeout(
     mut cmd: Command,
     timeout: Duration,
 ) -> std::io::Result<(String, String, Option<std::process::ExitStatus>)> {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
+    let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
     let mut out_pipe = child.stdout.take().expect("piped stdout");
     let mut err_pipe = child.stderr.take().expect("piped stderr");
     let out_t = std::thread::spawn(move || {
@@ -235,11 +227,7 @@ pub fn stats(samples: &[Sample]) -> (f64, f64, f64) {
     let mut v: Vec<f64> = samples.iter().map(|s| s.value).collect();
     v.sort_by(f64::total_cmp);
     let n = v.len();
-    let median = if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    };
+    let median = if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 };
     (median, v[0], v[n - 1])
 }
 
@@ -271,12 +259,8 @@ pub fn cell(w: &Workload, o: &Outcome) -> String {
         Outcome::Failed(f) => format!("**{f}**"),
         Outcome::Samples(s) => {
             let (med, min, max) = stats(s);
-            let note = s
-                .iter()
-                .rev()
-                .find_map(|x| x.note.clone())
-                .map(|n| format!(", {n}"))
-                .unwrap_or_default();
+            let note =
+                s.iter().rev().find_map(|x| x.note.clone()).map(|n| format!(", {n}")).unwrap_or_default();
             match w.kind {
                 Kind::Bytes => format!("{med:.0} B ({})", note.trim_start_matches(", ")),
                 Kind::Time if s.len() == 1 => format!("{} (1 run{note})", fmt_ns(med)),
@@ -288,12 +272,7 @@ pub fn cell(w: &Workload, o: &Outcome) -> String {
                         "µs" => 1e3,
                         _ => 1.0,
                     };
-                    format!(
-                        "{} ({:.3}–{:.3}{note})",
-                        fmt_ns(med),
-                        min / scale,
-                        max / scale
-                    )
+                    format!("{} ({:.3}–{:.3}{note})", fmt_ns(med), min / scale, max / scale)
                 }
             }
         }
@@ -338,13 +317,7 @@ pub fn run_all(opts: &Options) -> std::io::Result<Vec<Row>> {
         for c in &columns {
             let t = Instant::now();
             let o = run_pair(c, w, opts);
-            eprintln!(
-                "{:>16} {:>15}: {} [{:.1}s]",
-                w.id,
-                c,
-                cell(w, &o),
-                t.elapsed().as_secs_f64()
-            );
+            eprintln!("{:>16} {:>15}: {} [{:.1}s]", w.id, c, cell(w, &o), t.elapsed().as_secs_f64());
             row.push((c.clone(), o));
         }
         results.push((w, row));
@@ -373,9 +346,7 @@ fn machine() -> String {
                 .map(|(_, v)| v.trim().to_string())
         })
         .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     let load = std::fs::read_to_string("/proc/loadavg")
         .ok()
         .and_then(|s| s.split_whitespace().nth(1).map(str::to_string))
@@ -466,9 +437,8 @@ fn markdown(results: &Results, columns: &[String], opts: &Options) -> String {
             let text = o.map(|o| cell(w, o)).unwrap_or_default();
             s.push_str(&format!(" {text} |"));
         }
-        let ratio = vs_best_peer(row)
-            .map(|(r, who)| format!("{r:.2}x ({who})"))
-            .unwrap_or_else(|| "–".into());
+        let ratio =
+            vs_best_peer(row).map(|(r, who)| format!("{r:.2}x ({who})")).unwrap_or_else(|| "–".into());
         s.push_str(&format!(" {ratio} |\n"));
     }
     s.push_str(&goals(results));
@@ -480,11 +450,7 @@ fn python_version() -> String {
         .arg("--version")
         .output()
         .ok()
-        .map(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .trim()
-                .replace("Python ", "")
-        })
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().replace("Python ", ""))
         .unwrap_or_else(|| "?".into())
 }
 
@@ -513,26 +479,12 @@ fn goals(results: &Results) -> String {
         "- **Faster than the fastest peer on every workload (aim 2x).** pygc is faster on {wins} \
          timed workloads; slower on {}: {}. Faster but under 2x on: {}.\n",
         misses.len(),
-        if misses.is_empty() {
-            "none".into()
-        } else {
-            misses.join(", ")
-        },
-        if under2.is_empty() {
-            "none".into()
-        } else {
-            under2.join(", ")
-        },
+        if misses.is_empty() { "none".into() } else { misses.join(", ") },
+        if under2.is_empty() { "none".into() } else { under2.join(", ") },
     ));
     // 2. Per object against CPython's collector.
     let mut per = Vec::new();
-    for id in [
-        "dll1m_live",
-        "live1m_full",
-        "dll1m_garbage",
-        "stress",
-        "ptree11",
-    ] {
+    for id in ["dll1m_live", "live1m_full", "dll1m_garbage", "stress", "ptree11"] {
         let p = lookup(results, id, "pygc").and_then(median);
         let c = lookup(results, id, "cpython").and_then(median);
         if let (Some(p), Some(c)) = (p, c) {
@@ -561,11 +513,7 @@ fn goals(results: &Results) -> String {
     }
     s.push_str(&format!(
         "- **Handle clone/drop within 5 % of Rc.** {}.\n",
-        if cl.is_empty() {
-            "not measured".into()
-        } else {
-            cl.join("; ")
-        }
+        if cl.is_empty() { "not measured".into() } else { cl.join("; ") }
     ));
     // 4. Header sizes.
     s.push_str(&format!(
@@ -584,10 +532,7 @@ mod tests {
     use super::*;
 
     fn sample(v: f64) -> Sample {
-        Sample {
-            value: v,
-            note: None,
-        }
+        Sample { value: v, note: None }
     }
 
     #[test]
@@ -610,16 +555,10 @@ mod tests {
         use std::os::unix::process::ExitStatusExt;
         let abort = std::process::ExitStatus::from_raw(6);
         let o = interpret("", "thread 'main' has overflowed its stack\n", Some(abort));
-        assert!(
-            matches!(o, Outcome::Failed(ref f) if f == "overflow"),
-            "{o:?}"
-        );
+        assert!(matches!(o, Outcome::Failed(ref f) if f == "overflow"), "{o:?}");
         let wrong = std::process::ExitStatus::from_raw(EXIT_WRONG << 8);
         let o = interpret("wrong expected 3 got 2\n", "", Some(wrong));
-        assert!(
-            matches!(o, Outcome::Failed(ref f) if f.starts_with("wrong answer")),
-            "{o:?}"
-        );
+        assert!(matches!(o, Outcome::Failed(ref f) if f.starts_with("wrong answer")), "{o:?}");
         let ok = std::process::ExitStatus::from_raw(0);
         let o = interpret("sample 5\nsample 7 RSS 3\n", "", Some(ok));
         match o {

@@ -54,72 +54,17 @@ pub struct Workload {
 
 /// All workloads, in table order.
 pub const WORKLOADS: &[Workload] = &[
-    w(
-        "bt11",
-        "binary-trees, depth 4..11 (acyclic)",
-        Kind::Time,
-        false,
-    ),
-    w(
-        "bt16",
-        "binary-trees, depth 4..16 (acyclic)",
-        Kind::Time,
-        false,
-    ),
-    w(
-        "ptree11",
-        "binary-trees with parent pointers, depth 11",
-        Kind::Time,
-        true,
-    ),
-    w(
-        "dll30x4096",
-        "doubly linked lists, 30 x 4096 (garbage)",
-        Kind::Time,
-        true,
-    ),
-    w(
-        "dll1m_garbage",
-        "doubly linked list 1M: build + drop + collect",
-        Kind::Time,
-        true,
-    ),
-    w(
-        "dll1m_live",
-        "doubly linked list 1M: collect while live",
-        Kind::Time,
-        true,
-    ),
-    w(
-        "list1m_drop",
-        "singly linked list 1M: drop (acyclic)",
-        Kind::Time,
-        false,
-    ),
-    w(
-        "stress",
-        "stress: 2^15 nodes, 2^15 random edges, 32 truncations + collect",
-        Kind::Time,
-        true,
-    ),
-    w(
-        "randops",
-        "random ops: 50 seeds, 1M ops (create/edge/drop root/drop edge)",
-        Kind::Time,
-        true,
-    ),
-    w(
-        "live1m_explicit",
-        "1M live + 100 x (1k garbage 2-cycles + explicit collect)",
-        Kind::Time,
-        true,
-    ),
-    w(
-        "live1m_full",
-        "1M live + 100 x (1k garbage 2-cycles + full collect)",
-        Kind::Time,
-        true,
-    ),
+    w("bt11", "binary-trees, depth 4..11 (acyclic)", Kind::Time, false),
+    w("bt16", "binary-trees, depth 4..16 (acyclic)", Kind::Time, false),
+    w("ptree11", "binary-trees with parent pointers, depth 11", Kind::Time, true),
+    w("dll30x4096", "doubly linked lists, 30 x 4096 (garbage)", Kind::Time, true),
+    w("dll1m_garbage", "doubly linked list 1M: build + drop + collect", Kind::Time, true),
+    w("dll1m_live", "doubly linked list 1M: collect while live", Kind::Time, true),
+    w("list1m_drop", "singly linked list 1M: drop (acyclic)", Kind::Time, false),
+    w("stress", "stress: 2^15 nodes, 2^15 random edges, 32 truncations + collect", Kind::Time, true),
+    w("randops", "random ops: 50 seeds, 1M ops (create/edge/drop root/drop edge)", Kind::Time, true),
+    w("live1m_explicit", "1M live + 100 x (1k garbage 2-cycles + explicit collect)", Kind::Time, true),
+    w("live1m_full", "1M live + 100 x (1k garbage 2-cycles + full collect)", Kind::Time, true),
     Workload {
         id: "live1m_auto",
         label: "1M live + 100 x (1k garbage 2-cycles), automatic collection",
@@ -127,52 +72,16 @@ pub const WORKLOADS: &[Workload] = &[
         cyclic: true,
         auto: true,
     },
-    w(
-        "clone_drop",
-        "clone + drop of one handle (ns per pair)",
-        Kind::Time,
-        false,
-    ),
-    w(
-        "clone_vec",
-        "clone 1000 handles into a Vec, drop them (ns per handle)",
-        Kind::Time,
-        false,
-    ),
-    w(
-        "bytes_empty",
-        "bytes per object, empty payload",
-        Kind::Bytes,
-        false,
-    ),
-    w(
-        "bytes_8",
-        "bytes per object, 8-B payload",
-        Kind::Bytes,
-        false,
-    ),
-    w(
-        "bytes_48",
-        "bytes per object, 48-B payload",
-        Kind::Bytes,
-        false,
-    ),
-    w(
-        "bytes_node",
-        "bytes per object, list node (2 edges, tracked)",
-        Kind::Bytes,
-        false,
-    ),
+    w("clone_drop", "clone + drop of one handle (ns per pair)", Kind::Time, false),
+    w("clone_vec", "clone 1000 handles into a Vec, drop them (ns per handle)", Kind::Time, false),
+    w("bytes_empty", "bytes per object, empty payload", Kind::Bytes, false),
+    w("bytes_8", "bytes per object, 8-B payload", Kind::Bytes, false),
+    w("bytes_48", "bytes per object, 48-B payload", Kind::Bytes, false),
+    w("bytes_node", "bytes per object, list node (2 edges, tracked)", Kind::Bytes, false),
 ];
 
 const fn w(id: &'static str, label: &'static str, kind: Kind, cyclic: bool) -> Workload {
-    Workload {
-        id,
-        label,
-        kind,
-        cyclic,
-        auto: false,
-    }
+    Workload { id, label, kind, cyclic, auto: false }
 }
 
 /// Looks a workload up by id.
@@ -182,16 +91,8 @@ pub fn workload(id: &str) -> Option<&'static Workload> {
 
 /// The contenders, in column order (CPython is run by the driver from the
 /// Python script).
-pub const CRATES: &[&str] = &[
-    "pygc",
-    "pygc-noauto",
-    "rc",
-    "gcmodule",
-    "rust-cc",
-    "dumpster",
-    "bacon_rajan_cc",
-    "gc",
-];
+pub const CRATES: &[&str] =
+    &["pygc", "pygc-noauto", "rc", "gcmodule", "rust-cc", "dumpster", "bacon_rajan_cc", "gc"];
 
 /// One measurement.
 #[derive(Clone, Debug, PartialEq)]
@@ -331,11 +232,7 @@ pub fn allocated_bytes() -> usize {
 /// Resident set size of this process in bytes (Linux), 0 if unknown.
 pub fn rss_bytes() -> usize {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: usize = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let pages: usize = statm.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     pages * 4096
 }
 
@@ -347,10 +244,7 @@ pub fn size_class(n: usize) -> usize {
 /// Binary-trees (rust-cc-benchmarks, after shredder): the expected sum of
 /// checks at each depth.
 pub fn expected_tree_checks(max: usize) -> Vec<usize> {
-    (4..max)
-        .step_by(2)
-        .map(|d| (1usize << (max - d + 4)) * ((1usize << (d + 1)) - 1))
-        .collect()
+    (4..max).step_by(2).map(|d| (1usize << (max - d + 4)) * ((1usize << (d + 1)) - 1)).collect()
 }
 
 /// The work of every crate, written once. Expanded inside each crate
@@ -382,19 +276,7 @@ macro_rules! gc_workloads {
                 "clone_vec" => clone_vec,
                 "bytes_empty" => || bytes(|_| P::new(P0 { _t: Tally })),
                 "bytes_8" => || bytes(|i| P::new(P8 { x: i, _t: Tally })),
-                "bytes_48" => || {
-                    bytes(|i| {
-                        P::new(P48 {
-                            a: i,
-                            b: i,
-                            c: i,
-                            d: i,
-                            e: i,
-                            f: i,
-                            _t: Tally,
-                        })
-                    })
-                },
+                "bytes_48" => || bytes(|i| P::new(P48 { a: i, b: i, c: i, d: i, e: i, f: i, _t: Tally })),
                 "bytes_node" => || bytes(|_| new_list_node(None)),
                 _ => return None,
             })
@@ -405,32 +287,19 @@ macro_rules! gc_workloads {
         }
 
         fn ok(ns: f64) -> Result<Sample, String> {
-            Ok(Sample {
-                value: ns,
-                note: None,
-            })
+            Ok(Sample { value: ns, note: None })
         }
 
         fn expect_drops(before: u64, n: u64, what: &str) -> Result<(), String> {
             let got = drops() - before;
-            check(got == n, || {
-                format!("{what}: expected {n} values dropped, got {got}")
-            })
+            check(got == n, || format!("{what}: expected {n} values dropped, got {got}"))
         }
 
         fn make_tree(depth: usize) -> P<Tree> {
             if depth == 0 {
-                return P::new(Tree {
-                    left: None,
-                    right: None,
-                    _t: Tally,
-                });
+                return P::new(Tree { left: None, right: None, _t: Tally });
             }
-            P::new(Tree {
-                left: Some(make_tree(depth - 1)),
-                right: Some(make_tree(depth - 1)),
-                _t: Tally,
-            })
+            P::new(Tree { left: Some(make_tree(depth - 1)), right: Some(make_tree(depth - 1)), _t: Tally })
         }
 
         fn tree_check(t: &Tree) -> usize {
@@ -457,21 +326,14 @@ macro_rules! gc_workloads {
             }
             collect();
             let ns = ms(t);
-            check(res == expected_tree_checks(max), || {
-                format!("tree checks {res:?}")
-            })?;
+            check(res == expected_tree_checks(max), || format!("tree checks {res:?}"))?;
             expect_drops(before, made, "binary-trees")?;
             ok(ns)
         }
 
         fn ptree_nested(depth: usize) -> P<PTree> {
             if depth == 0 {
-                return P::new(PTree {
-                    parent: C::new(None),
-                    left: None,
-                    right: None,
-                    _t: Tally,
-                });
+                return P::new(PTree { parent: C::new(None), left: None, right: None, _t: Tally });
             }
             let node = P::new(PTree {
                 parent: C::new(None),
@@ -512,19 +374,13 @@ macro_rules! gc_workloads {
             }
             collect();
             let ns = ms(t);
-            check(res == expected_tree_checks(max), || {
-                format!("tree checks {res:?}")
-            })?;
+            check(res == expected_tree_checks(max), || format!("tree checks {res:?}"))?;
             expect_drops(before, made, "parent-pointer trees")?;
             ok(ns)
         }
 
         fn new_list_node(next: Option<P<ListNode>>) -> P<ListNode> {
-            P::new(ListNode {
-                next: C::new(next),
-                prev: C::new(None),
-                _t: Tally,
-            })
+            P::new(ListNode { next: C::new(next), prev: C::new(None), _t: Tally })
         }
 
         /// Prepends `n` nodes to a one-node list, linking `prev` back:
@@ -571,9 +427,7 @@ macro_rules! gc_workloads {
             }
             collect();
             let ns = ms(t);
-            check(lens.iter().all(|&l| l == 4096), || {
-                format!("lengths {lens:?}")
-            })?;
+            check(lens.iter().all(|&l| l == 4096), || format!("lengths {lens:?}"))?;
             expect_drops(before, 30 * 4097, "linked lists")?;
             ok(ns)
         }
@@ -626,11 +480,7 @@ macro_rules! gc_workloads {
         }
 
         fn new_gnode(label: String) -> P<GNode> {
-            P::new(GNode {
-                label,
-                edges: C::new(Vec::new()),
-                _t: Tally,
-            })
+            P::new(GNode { label, edges: C::new(Vec::new()), _t: Tally })
         }
 
         fn add_edge(a: &P<GNode>, b: &P<GNode>) {
@@ -665,9 +515,7 @@ macro_rules! gc_workloads {
             drop(nodes);
             collect();
             let ns = ms(t);
-            check(res.len() == 32 && res[31] == 1024 && label_ok, || {
-                format!("truncations {res:?}")
-            })?;
+            check(res.len() == 32 && res[31] == 1024 && label_ok, || format!("truncations {res:?}"))?;
             check(edges > 0, || "no edges left among the last roots".into())?;
             expect_drops(before, NODE_COUNT as u64 + 1, "stress")?;
             ok(ns)
@@ -749,8 +597,7 @@ macro_rules! gc_workloads {
             collect();
             expect_drops(before, 200_000, "garbage pairs")?;
             check(live.len() == 1_000_000, || "live set changed".into())?;
-            let note = (trigger == Trigger::Auto)
-                .then(|| format!("{}% freed in run", freed * 100 / 200_000));
+            let note = (trigger == Trigger::Auto).then(|| format!("{}% freed in run", freed * 100 / 200_000));
             drop(live);
             collect();
             Ok(Sample { value: ns, note })
@@ -815,10 +662,7 @@ macro_rules! gc_workloads {
             drop(v);
             collect();
             expect_drops(before, n as u64, "bytes")?;
-            Ok(Sample {
-                value: requested,
-                note: Some(format!("RSS {rss:.0}")),
-            })
+            Ok(Sample { value: requested, note: Some(format!("RSS {rss:.0}")) })
         }
     };
 }
@@ -950,12 +794,7 @@ mod tests {
                 }
             }
         };
-        std::thread::Builder::new()
-            .stack_size(256 << 20)
-            .spawn(run)
-            .unwrap()
-            .join()
-            .unwrap();
+        std::thread::Builder::new().stack_size(256 << 20).spawn(run).unwrap().join().unwrap();
     }
 
     #[test]

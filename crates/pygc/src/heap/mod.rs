@@ -44,12 +44,27 @@ pub(crate) fn short_type_name(full: &str) -> String {
     out
 }
 
-/// Records the allocation with tracemalloc when it is tracing.
+/// Records the allocation with tracemalloc when it is tracing: the object
+/// domain, keyed by the object's `id()`, with the size of its whole block
+/// and the caller of `Gc::new` as the most recent frame.
 #[inline]
-pub(crate) fn trace_alloc(_p: ObjPtr, _caller: &'static std::panic::Location<'static>) {}
+pub(crate) fn trace_alloc(p: ObjPtr, caller: &'static std::panic::Location<'static>) {
+    if tracemalloc::is_tracing() {
+        trace_alloc_slow(p, caller);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn trace_alloc_slow(p: ObjPtr, caller: &'static std::panic::Location<'static>) {
+    tracemalloc::track_object(p.value_ptr() as usize, p.info().block.size(), caller);
+    p.set_flag(header::TRACED);
+}
 
 /// Drops the tracemalloc trace of a block being freed.
-pub(crate) fn trace_free(_p: ObjPtr) {}
+pub(crate) fn trace_free(p: ObjPtr) {
+    tracemalloc::untrack(tracemalloc::OBJECT_DOMAIN, p.value_ptr() as usize);
+}
 
 #[cfg(test)]
 mod tests {

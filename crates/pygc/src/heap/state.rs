@@ -118,6 +118,9 @@ impl Heap {
             list::init(h);
         }
         self.initialised.set(true);
+        // PYGC_TRACEMALLOC=N starts tracing with the heap, as
+        // PYTHONTRACEMALLOC does with the interpreter.
+        tracemalloc::init_from_env();
     }
 
     /// The permanent generation (objects frozen by `gc.freeze()`).
