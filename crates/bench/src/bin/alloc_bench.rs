@@ -1,0 +1,122 @@
+//! The allocator benchmark harness: one binary per global allocator.
+//!
+//! Usage: `alloc_bench [--only W1,W2,..] [--scale F] [--reps N] [--list]`.
+//! Prints one JSON line per measured quantity on stdout; see the `bench`
+//! crate docs and `scripts/bench-alloc.sh`.
+
+use std::process::ExitCode;
+
+use bench::workloads::{run, Config, WORKLOADS};
+
+#[cfg(any(
+    all(feature = "sys", feature = "mimalloc"),
+    all(feature = "sys", feature = "jemalloc"),
+    all(feature = "sys", feature = "obmalloc"),
+    all(feature = "mimalloc", feature = "jemalloc"),
+    all(feature = "mimalloc", feature = "obmalloc"),
+    all(feature = "jemalloc", feature = "obmalloc"),
+))]
+compile_error!("enable at most one of the features sys, mimalloc, jemalloc, obmalloc");
+
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+#[cfg(feature = "mimalloc")]
+const ALLOC: &str = "mimalloc";
+
+#[cfg(feature = "jemalloc")]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+#[cfg(feature = "jemalloc")]
+const ALLOC: &str = "jemalloc";
+
+#[cfg(feature = "obmalloc")]
+#[global_allocator]
+static GLOBAL: obmalloc::ObMalloc = obmalloc::ObMalloc;
+#[cfg(feature = "obmalloc")]
+const ALLOC: &str = "obmalloc";
+
+#[cfg(not(any(feature = "mimalloc", feature = "jemalloc", feature = "obmalloc")))]
+const ALLOC: &str = "sys";
+
+const USAGE: &str = "usage: alloc_bench [--only W1,W2,..] [--scale F] [--reps N] [--list]";
+
+struct Args {
+    only: Vec<String>,
+    cfg: Config,
+    list: bool,
+}
+
+fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
+    let mut args = Args {
+        only: WORKLOADS.iter().map(|s| s.to_string()).collect(),
+        cfg: Config::default(),
+        list: false,
+    };
+    while let Some(a) = it.next() {
+        let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
+        match a.as_str() {
+            "--only" => {
+                let v = value("--only")?;
+                args.only = v.split(',').map(str::to_string).collect();
+                if let Some(bad) = args.only.iter().find(|w| !WORKLOADS.contains(&w.as_str())) {
+                    return Err(format!(
+                        "unknown workload {bad:?}; valid: {}",
+                        WORKLOADS.join(", ")
+                    ));
+                }
+            }
+            "--scale" => {
+                let v = value("--scale")?;
+                args.cfg.scale = v
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|s| s.is_finite() && *s > 0.0 && *s <= 100.0)
+                    .ok_or_else(|| format!("--scale wants a number in (0, 100], got {v:?}"))?;
+            }
+            "--reps" => {
+                let v = value("--reps")?;
+                args.cfg.reps = v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|r| (1..=100).contains(r))
+                    .ok_or_else(|| format!("--reps wants an integer in 1..=100, got {v:?}"))?;
+            }
+            "--list" => args.list = true,
+            "-h" | "--help" => return Err(USAGE.to_string()),
+            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+        }
+    }
+    Ok(args)
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(a) => a,
+        Err(msg) => {
+            eprintln!("alloc_bench: {msg}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.list {
+        println!("{}", WORKLOADS.join("\n"));
+        return ExitCode::SUCCESS;
+    }
+    for w in &args.only {
+        let Some(result) = run(w, &args.cfg) else {
+            unreachable!("workload names were validated");
+        };
+        match result {
+            Ok(records) => {
+                for r in records {
+                    println!("{}", r.to_json(ALLOC));
+                }
+            }
+            Err(e) => {
+                eprintln!("alloc_bench [{ALLOC}] {w}: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
