@@ -137,9 +137,14 @@ impl<T: Zeroable> RawArray<T> {
             ptr: p.cast::<T>(),
             len,
         };
-        for chunk in a.as_mut_slice().chunks_mut(512) {
-            // A write (of the zero already there) makes the page resident.
-            black_box(&mut chunk[0]);
+        let per_page = (4096 / std::mem::size_of::<T>()).max(1);
+        for chunk in a.as_mut_slice().chunks_mut(per_page) {
+            // A real store (of the zero already there) makes the page
+            // resident; a volatile write cannot be optimised away.
+            let first: *mut T = &mut chunk[0];
+            // SAFETY: `first` points to an initialised element of the
+            // mapping, exclusively borrowed here.
+            unsafe { first.write_volatile(first.read()) };
         }
         Ok(a)
     }
@@ -197,8 +202,13 @@ mod tests {
     }
 
     #[test]
-    fn raw_array_is_zeroed_and_writable() {
-        let mut a = RawArray::<u32>::new(5000).unwrap();
+    fn raw_array_is_zeroed_writable_and_resident() {
+        let before = crate::measure::mem_status().unwrap().rss_kib;
+        let mut a = RawArray::<u32>::new(1 << 20).unwrap();
+        let after = crate::measure::mem_status().unwrap().rss_kib;
+        // 4 MiB mapped and touched; other test threads may free memory
+        // meanwhile, so only ask for most of it.
+        assert!(after + 1024 >= before + 4096, "{before} -> {after} KiB");
         assert!(a.as_mut_slice().iter().all(|&x| x == 0));
         a.as_mut_slice()[4999] = 7;
         assert_eq!(a.as_mut_slice()[4999], 7);
