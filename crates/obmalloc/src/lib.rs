@@ -1,40 +1,548 @@
-//! obmalloc: CPython's small-object allocator (pymalloc) for Rust.
+//! obmalloc: CPython's small-object allocator (pymalloc) for Rust, made
+//! thread-safe with one heap per thread.
 //!
-//! PLACEHOLDER CONTRACT (being replaced by the real allocator): the public
-//! functions below are the API the pygc heap relies on.
-#![allow(missing_docs)]
+//! * CPython 3.10+ geometry: 16-byte alignment, 32 size classes up to 512
+//!   bytes, 16 KiB pools with a 48-byte header, 1 MiB arenas from `mmap`,
+//!   used pools per class, free pools per arena, arenas used fullest-first
+//!   and returned to the OS as soon as all their pools are free (one kept).
+//! * Larger requests and alignments above 16 go to the system allocator.
+//! * No lock on the fast path: each thread allocates from its own pools; a
+//!   block freed by another thread goes on a lock-free per-pool list (one CAS).
+//! * CPython's APIs: [`malloc`]/[`free`] (`PyMem_*`), [`raw_malloc`]
+//!   (`PyMem_Raw*`), [`object_alloc`] (`PyObject_*`, sized), [`ObMalloc`]
+//!   (`GlobalAlloc`), the statistics of `sys._debugmallocstats()` and the
+//!   debug hooks of `PYTHONMALLOC=debug`, selected with `PYGC_MALLOC`.
+//!
+//! ```
+//! use std::alloc::Layout;
+//! let layout = Layout::from_size_align(40, 8).unwrap();
+//! // SAFETY: non-zero size; freed with the same layout.
+//! unsafe {
+//!     let p = obmalloc::object_alloc(layout);
+//!     assert!(!p.is_null() && p as usize % 16 == 0);
+//!     obmalloc::object_dealloc(p, layout);
+//! }
+//! let s = obmalloc::stats();
+//! assert_eq!(s.accounted_bytes(), s.arenas_current * obmalloc::ARENA_SIZE);
+//! ```
+//!
+//! As the global allocator:
+//! ```ignore
+//! #[global_allocator]
+//! static A: obmalloc::ObMalloc = obmalloc::ObMalloc;
+//! ```
+//! See `docs/design/obmalloc.md` for the layout, invariants and thread model.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+mod arena;
+mod debug;
+mod geometry;
+mod heap;
+mod mode;
+mod os;
+mod stats;
 
-/// The allocator as a `#[global_allocator]`.
+pub use debug::{TracebackHook, API_MEM, API_OBJ, API_RAW, CLEANBYTE, DEADBYTE, FORBIDDENBYTE};
+pub use geometry::{
+    blocks_per_pool, class_size, size_class, ALIGNMENT, ARENA_SIZE, MAX_POOLS_IN_ARENA,
+    NB_SMALL_SIZE_CLASSES, POOL_OVERHEAD, POOL_SIZE, SMALL_REQUEST_THRESHOLD,
+};
+pub use mode::{allocator, set_allocator, Allocator, Error, VALID_NAMES};
+pub use stats::{ClassStats, Stats};
+
+use core::fmt;
+use geometry::is_small;
+use std::alloc::{GlobalAlloc, Layout};
+
+/// The allocator as a `#[global_allocator]` (API id `'m'` under the debug hooks).
+#[derive(Clone, Copy, Debug, Default)]
 pub struct ObMalloc;
 
-// SAFETY: forwards to System for now.
+// SAFETY: every block returned is at least `layout.size()` bytes, aligned to
+// `layout.align()` (pool blocks are 16-aligned and only serve align <= 16;
+// larger alignments go to posix_memalign), and stays valid until dealloc.
 unsafe impl GlobalAlloc for ObMalloc {
+    #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc(layout) }
+        // SAFETY: GlobalAlloc's contract is ours.
+        unsafe { sized_alloc(layout, API_MEM) }
     }
+
+    #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(ptr, layout) }
+        // SAFETY: GlobalAlloc's contract is ours.
+        unsafe { sized_dealloc(ptr, layout, API_MEM) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: GlobalAlloc's contract.
+        unsafe { sized_alloc_zeroed(layout, API_MEM) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: GlobalAlloc's contract.
+        unsafe { sized_realloc(ptr, layout, new_size, API_MEM) }
     }
 }
 
-/// Allocates a block for a heap object (CPython's `PyObject_Malloc`, API id `'o'`).
+/// Allocates a block for a heap object (CPython's `PyObject_Malloc`, API id
+/// `'o'`). Any alignment (above 16 goes to the system allocator). Null on
+/// out-of-memory.
 ///
 /// # Safety
-/// `layout.size()` must be non-zero. Returns null on out-of-memory.
+/// `layout.size()` must be non-zero.
+#[inline]
 pub unsafe fn object_alloc(layout: Layout) -> *mut u8 {
-    // SAFETY: caller guarantees a non-zero size.
-    unsafe { System.alloc(layout) }
+    // SAFETY: caller contract.
+    unsafe { sized_alloc(layout, API_OBJ) }
 }
 
-/// Frees a block from [`object_alloc`].
+/// Frees a block from [`object_alloc`] (sized free: no lookup).
 ///
 /// # Safety
-/// `ptr` came from `object_alloc(layout)` with this same layout and was not freed.
+/// `ptr` came from `object_alloc(layout)` with this same layout and is not
+/// used afterwards.
+#[inline]
 pub unsafe fn object_dealloc(ptr: *mut u8, layout: Layout) {
-    // SAFETY: caller guarantees ptr/layout match.
-    unsafe { System.dealloc(ptr, layout) }
+    // SAFETY: caller contract.
+    unsafe { sized_dealloc(ptr, layout, API_OBJ) }
+}
+
+#[inline(always)]
+unsafe fn sized_alloc(layout: Layout, api: u8) -> *mut u8 {
+    let size = layout.size();
+    if is_small(size, layout.align()) {
+        let cls = size_class(size);
+        // SAFETY: cls < 32.
+        let p = unsafe { heap::alloc_fast(cls, size) };
+        if !p.is_null() {
+            return p;
+        }
+    }
+    sized_alloc_slow(layout, api)
+}
+
+#[cold]
+#[inline(never)]
+fn sized_alloc_slow(layout: Layout, api: u8) -> *mut u8 {
+    let (size, align) = (layout.size(), layout.align());
+    let mode = mode::mode_locked();
+    if align > ALIGNMENT {
+        return large_alloc(layout);
+    }
+    match mode {
+        Allocator::PyMalloc if is_small(size, align) => {
+            heap::pool_alloc(size_class(size), size, true)
+        }
+        Allocator::PyMalloc | Allocator::Malloc => large_alloc(layout),
+        Allocator::Debug | Allocator::MallocDebug => debug::alloc(api, mode, size, false),
+    }
+}
+
+fn large_alloc(layout: Layout) -> *mut u8 {
+    let size = layout.size().max(1);
+    let p = if layout.align() <= ALIGNMENT {
+        os::sys_malloc(size)
+    } else {
+        os::sys_memalign(layout.align(), size)
+    };
+    if !p.is_null() {
+        heap::account(layout.size() as isize);
+    }
+    p
+}
+
+#[inline(always)]
+unsafe fn sized_dealloc(ptr: *mut u8, layout: Layout, api: u8) {
+    let size = layout.size();
+    // SAFETY: with a direct heap (pymalloc mode) a small layout means a pool block.
+    if is_small(size, layout.align()) && unsafe { heap::free_fast(ptr, size) } {
+        return;
+    }
+    // SAFETY: caller contract.
+    unsafe { sized_dealloc_slow(ptr, layout, api) }
+}
+
+#[cold]
+#[inline(never)]
+unsafe fn sized_dealloc_slow(ptr: *mut u8, layout: Layout, api: u8) {
+    let (size, align) = (layout.size(), layout.align());
+    let mode = mode::mode_locked();
+    if align > ALIGNMENT
+        || (mode == Allocator::PyMalloc && !is_small(size, align))
+        || mode == Allocator::Malloc
+    {
+        heap::account(-(size as isize));
+        // SAFETY: a system block (routing is decided by layout and mode alone).
+        unsafe { os::sys_free(ptr) };
+        return;
+    }
+    match mode {
+        // SAFETY: a live pool block.
+        Allocator::PyMalloc => unsafe { heap::pool_free(ptr, size, true) },
+        // SAFETY: a debug block.
+        _ => unsafe { debug::free(api, ptr) },
+    }
+}
+
+unsafe fn sized_alloc_zeroed(layout: Layout, api: u8) -> *mut u8 {
+    let mode = mode::mode_locked();
+    if mode.has_debug_hooks() && layout.align() <= ALIGNMENT {
+        return debug::alloc(api, mode, layout.size(), true);
+    }
+    if !is_small(layout.size(), layout.align()) && layout.align() <= ALIGNMENT {
+        let p = os::sys_calloc(1, layout.size().max(1));
+        if !p.is_null() {
+            heap::account(layout.size() as isize);
+        }
+        return p;
+    }
+    // SAFETY: caller contract.
+    let p = unsafe { sized_alloc(layout, api) };
+    if !p.is_null() {
+        // SAFETY: p has layout.size() bytes.
+        unsafe { core::ptr::write_bytes(p, 0, layout.size()) };
+    }
+    p
+}
+
+unsafe fn sized_realloc(ptr: *mut u8, layout: Layout, new_size: usize, api: u8) -> *mut u8 {
+    let (old, align) = (layout.size(), layout.align());
+    let mode = mode::mode_locked();
+    if align <= ALIGNMENT {
+        if mode.has_debug_hooks() {
+            // SAFETY: a debug block (align <= 16 under the hooks).
+            return unsafe { debug::realloc(api, mode, ptr, new_size) };
+        }
+        if mode == Allocator::PyMalloc && is_small(old, align) {
+            let csize = class_size(size_class(old));
+            if new_size <= csize && 4 * new_size > 3 * csize {
+                heap::account(new_size as isize - old as isize);
+                return ptr;
+            }
+        } else if !is_small(new_size, align) || mode == Allocator::Malloc {
+            // System block staying in the system allocator.
+            // SAFETY: a live libc block.
+            let q = unsafe { os::sys_realloc(ptr, new_size.max(1)) };
+            if !q.is_null() {
+                heap::account(new_size as isize - old as isize);
+            }
+            return q;
+        }
+    }
+    let Ok(new_layout) = Layout::from_size_align(new_size, align) else {
+        return core::ptr::null_mut();
+    };
+    // SAFETY: non-zero size per GlobalAlloc::realloc's contract.
+    let q = unsafe { sized_alloc(new_layout, api) };
+    if !q.is_null() {
+        // SAFETY: both blocks hold min(old, new) bytes; ptr is then freed.
+        unsafe {
+            core::ptr::copy_nonoverlapping(ptr, q, old.min(new_size));
+            sized_dealloc(ptr, layout, api);
+        }
+    }
+    q
+}
+
+// ---------------------------------------------------------------------------
+// PyMem_* (unsized, API 'm')
+// ---------------------------------------------------------------------------
+
+/// `PyMem_Malloc`: 16-aligned; 1..=512 bytes from the pools, 0 and larger
+/// sizes from the system allocator. Null on out-of-memory.
+///
+/// # Safety
+/// Always safe to call; marked unsafe because the result must be freed with
+/// [`free`] / [`realloc`] only.
+#[inline]
+pub unsafe fn malloc(size: usize) -> *mut u8 {
+    if size.wrapping_sub(1) < SMALL_REQUEST_THRESHOLD {
+        let cls = size_class(size);
+        // SAFETY: cls < 32.
+        let p = unsafe { heap::alloc_fast(cls, class_size(cls)) };
+        if !p.is_null() {
+            return p;
+        }
+    }
+    malloc_slow(size, false)
+}
+
+#[cold]
+#[inline(never)]
+fn malloc_slow(size: usize, zero: bool) -> *mut u8 {
+    let mode = mode::mode_locked();
+    match mode {
+        Allocator::Debug | Allocator::MallocDebug => debug::alloc(API_MEM, mode, size, zero),
+        Allocator::PyMalloc if size.wrapping_sub(1) < SMALL_REQUEST_THRESHOLD => {
+            let cls = size_class(size);
+            let p = heap::pool_alloc(cls, class_size(cls), true);
+            if zero && !p.is_null() {
+                // SAFETY: the block has class_size(cls) >= size bytes.
+                unsafe { core::ptr::write_bytes(p, 0, size) };
+            }
+            p
+        }
+        _ => sys_alloc_counted(size, zero),
+    }
+}
+
+fn sys_alloc_counted(size: usize, zero: bool) -> *mut u8 {
+    let p = if zero {
+        os::sys_calloc(1, size.max(1))
+    } else {
+        os::sys_malloc(size.max(1))
+    };
+    if !p.is_null() {
+        // SAFETY: a live libc block.
+        heap::account(unsafe { os::sys_usable_size(p) } as isize);
+    }
+    p
+}
+
+/// # Safety
+/// `p` is a live libc block, given up.
+unsafe fn sys_free_counted(p: *mut u8) {
+    // SAFETY: caller contract.
+    unsafe {
+        heap::account(-(os::sys_usable_size(p) as isize));
+        os::sys_free(p);
+    }
+}
+
+/// `PyMem_Calloc`: zeroed; null on overflow or out-of-memory.
+///
+/// # Safety
+/// As [`malloc`].
+pub unsafe fn calloc(nelem: usize, elsize: usize) -> *mut u8 {
+    match nelem.checked_mul(elsize) {
+        Some(n) => malloc_slow(n, true),
+        None => core::ptr::null_mut(),
+    }
+}
+
+/// `PyMem_Free`. Null is ignored.
+///
+/// # Safety
+/// `p` is null or came from [`malloc`]/[`calloc`]/[`realloc`] and is not used
+/// afterwards.
+pub unsafe fn free(p: *mut u8) {
+    if p.is_null() {
+        return;
+    }
+    match mode::mode_locked() {
+        Allocator::PyMalloc => {
+            if arena::address_in_range(p as usize) {
+                // SAFETY: inside an arena: a live pool block.
+                let size = class_size(unsafe { (*arena::pool_of(p)).szidx() });
+                // SAFETY: as above.
+                if !unsafe { heap::free_fast(p, size) } {
+                    // SAFETY: as above.
+                    unsafe { heap::pool_free(p, size, true) };
+                }
+            } else {
+                // SAFETY: not ours, so a libc block (caller contract).
+                unsafe { sys_free_counted(p) };
+            }
+        }
+        // SAFETY: a libc block.
+        Allocator::Malloc => unsafe { sys_free_counted(p) },
+        // SAFETY: a debug block.
+        _ => unsafe { debug::free(API_MEM, p) },
+    }
+}
+
+/// `PyMem_Realloc`, with CPython's rule: a pool block stays in place when the
+/// new size fits its class and is more than 3/4 of it (`4n > 3*size`).
+///
+/// # Safety
+/// `p` is null or a live block of this API; on success it must not be used.
+pub unsafe fn realloc(p: *mut u8, size: usize) -> *mut u8 {
+    if p.is_null() {
+        // SAFETY: always safe.
+        return unsafe { malloc(size) };
+    }
+    let mode = mode::mode_locked();
+    match mode {
+        // SAFETY: a debug block.
+        Allocator::Debug | Allocator::MallocDebug => unsafe {
+            debug::realloc(API_MEM, mode, p, size)
+        },
+        Allocator::PyMalloc if arena::address_in_range(p as usize) => {
+            // SAFETY: a live pool block.
+            let csize = class_size(unsafe { (*arena::pool_of(p)).szidx() });
+            if size <= csize && 4 * size > 3 * csize {
+                return p;
+            }
+            // SAFETY: always safe.
+            let q = unsafe { malloc(size) };
+            if !q.is_null() {
+                // SAFETY: both hold min(size, csize) bytes; p is then freed.
+                unsafe {
+                    core::ptr::copy_nonoverlapping(p, q, size.min(csize));
+                    free(p);
+                }
+            }
+            q
+        }
+        _ => {
+            // SAFETY: a libc block.
+            unsafe { sys_realloc_counted(p, size) }
+        }
+    }
+}
+
+/// # Safety
+/// `p` is a live libc block.
+unsafe fn sys_realloc_counted(p: *mut u8, size: usize) -> *mut u8 {
+    // SAFETY: caller contract.
+    let old = unsafe { os::sys_usable_size(p) };
+    // SAFETY: caller contract.
+    let q = unsafe { os::sys_realloc(p, size.max(1)) };
+    if !q.is_null() {
+        // SAFETY: a live libc block.
+        heap::account(unsafe { os::sys_usable_size(q) } as isize - old as isize);
+    }
+    q
+}
+
+// ---------------------------------------------------------------------------
+// PyMem_Raw* (API 'r'): the system allocator
+// ---------------------------------------------------------------------------
+
+/// `PyMem_RawMalloc`: system `malloc`, 0 bytes becomes 1.
+///
+/// # Safety
+/// Free with [`raw_free`] / [`raw_realloc`] only.
+pub unsafe fn raw_malloc(size: usize) -> *mut u8 {
+    let mode = mode::mode_locked();
+    if mode.has_debug_hooks() {
+        return debug::alloc(API_RAW, mode, size, false);
+    }
+    sys_alloc_counted(size, false)
+}
+
+/// `PyMem_RawCalloc`.
+///
+/// # Safety
+/// As [`raw_malloc`].
+pub unsafe fn raw_calloc(nelem: usize, elsize: usize) -> *mut u8 {
+    let Some(n) = nelem.checked_mul(elsize) else {
+        return core::ptr::null_mut();
+    };
+    let mode = mode::mode_locked();
+    if mode.has_debug_hooks() {
+        return debug::alloc(API_RAW, mode, n, true);
+    }
+    sys_alloc_counted(n, true)
+}
+
+/// `PyMem_RawRealloc`.
+///
+/// # Safety
+/// `p` is null or a live raw block; on success it must not be used.
+pub unsafe fn raw_realloc(p: *mut u8, size: usize) -> *mut u8 {
+    let mode = mode::mode_locked();
+    if mode.has_debug_hooks() {
+        // SAFETY: caller contract.
+        return unsafe { debug::realloc(API_RAW, mode, p, size) };
+    }
+    if p.is_null() {
+        return sys_alloc_counted(size, false);
+    }
+    // SAFETY: caller contract.
+    unsafe { sys_realloc_counted(p, size) }
+}
+
+/// `PyMem_RawFree`. Null is ignored.
+///
+/// # Safety
+/// `p` is null or a live raw block, not used afterwards.
+pub unsafe fn raw_free(p: *mut u8) {
+    if p.is_null() {
+        return;
+    }
+    if mode::mode_locked().has_debug_hooks() {
+        // SAFETY: caller contract.
+        unsafe { debug::free(API_RAW, p) };
+    } else {
+        // SAFETY: caller contract.
+        unsafe { sys_free_counted(p) };
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Statistics, tools
+// ---------------------------------------------------------------------------
+
+/// Bytes currently allocated through obmalloc by all threads (small and
+/// large). Sized APIs count requested sizes; the unsized `PyMem_*`/`Raw` APIs
+/// count the block's usable size (class size, or `malloc_usable_size`);
+/// under the debug hooks, requested sizes. Cheap: one relaxed load per heap.
+pub fn live_bytes() -> usize {
+    heap::live_bytes()
+}
+
+/// A snapshot of the pools: the numbers behind `sys._debugmallocstats()`.
+pub fn stats() -> Stats {
+    stats::collect(allocator())
+}
+
+/// Prints CPython's `sys._debugmallocstats()` report to stderr.
+pub fn debug_malloc_stats() {
+    let _ = debug_malloc_stats_to(&mut std::io::stderr().lock());
+}
+
+/// Writes CPython's `sys._debugmallocstats()` report to `w`.
+pub fn debug_malloc_stats_to(w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    stats().write_report(w)
+}
+
+/// Registers (or clears) tracemalloc's traceback writer, used by the debug
+/// report: given the user pointer, it writes "Memory block allocated at (most
+/// recent call first):" and the frames, and returns true; false (or no hook)
+/// prints "Enable tracemalloc to get the memory block allocation traceback".
+/// The hook runs on a failure path: it must not allocate.
+pub fn set_block_traceback_hook(hook: Option<fn(ptr: usize, out: &mut dyn fmt::Write) -> bool>) {
+    debug::set_hook(hook);
+}
+
+/// Gives back what the current thread can: drains blocks other threads freed
+/// into its pools, returns its empty pools (and so empty arenas) to the OS,
+/// and reclaims pools of exited threads.
+pub fn collect() {
+    heap::collect();
+}
+
+/// An invariant found broken by [`verify`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Invariant {
+    /// Which equation failed.
+    pub what: &'static str,
+    /// An address or count locating it.
+    pub at: usize,
+}
+
+impl Invariant {
+    pub(crate) fn new(what: &'static str, at: usize) -> Self {
+        Invariant { what, at }
+    }
+}
+
+impl fmt::Display for Invariant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "obmalloc invariant broken: {} (at {:#x})",
+            self.what, self.at
+        )
+    }
+}
+
+impl std::error::Error for Invariant {}
+
+/// Checks the arena invariants and the current thread's heap (the equations
+/// written above `Pool` and `Arenas`). For tests; takes the arena lock.
+pub fn verify() -> Result<(), Invariant> {
+    arena::lock().verify()?;
+    heap::verify_current()
 }

@@ -1,0 +1,669 @@
+//! Per-thread heaps: the lock-free fast paths, remote frees, thread exit.
+//!
+//! Each thread allocates from its own [`Heap`]: `used[c]` is CPython's
+//! `usedpools[c]`, a circular doubly-linked list of this heap's pools of class
+//! `c` that have a free block. Only the owner touches a pool's free list. A
+//! block freed by another thread is pushed on the pool's `thread_free` stack
+//! (one CAS); when that stack goes from empty to non-empty, the same thread
+//! also pushes the block on the owner heap's `remote` stack (its second word is
+//! the link), so the owner finds every such pool without scanning. The owner
+//! drains `remote` in its slow path.
+//!
+//! Heap equation: `live == bytes allocated − bytes freed by this thread`
+//! (a remote free is subtracted from the freeing thread's heap, so only the sum
+//! over heaps means anything). Heaps are never freed: an exiting thread drains
+//! its remote frees, gives its empty pools back and marks its heap
+//! `ABANDONED`; the next new thread adopts it whole, and until then any thread
+//! that needs a fresh pool reclaims pending remote frees into it.
+
+use crate::arena::{self, pool_of, Pool};
+use crate::geometry::*;
+use crate::os;
+use core::cell::Cell;
+use core::ptr::null_mut;
+use core::sync::atomic::{AtomicIsize, AtomicPtr, AtomicU8, AtomicUsize, Ordering::*};
+use std::sync::{Mutex, MutexGuard};
+
+const ACTIVE: u8 = 1;
+const ABANDONED: u8 = 2;
+const RECLAIMING: u8 = 3;
+const FALLBACK: u8 = 4;
+
+/// One thread's allocation state.
+#[repr(C, align(64))]
+pub(crate) struct Heap {
+    /// Partly used pools per size class (each has `freeblock != null`).
+    pub(crate) used: [*mut Pool; NB_SMALL_SIZE_CLASSES],
+    /// Bytes allocated minus bytes freed by the owning thread.
+    pub(crate) live: AtomicIsize,
+    /// Blocks heading a non-empty `thread_free` of one of our pools.
+    remote: AtomicPtr<u8>,
+    state: AtomicU8,
+    /// Registry link; immutable once published.
+    next_all: *mut Heap,
+}
+
+static HEAPS: AtomicPtr<Heap> = AtomicPtr::new(null_mut());
+static ABANDONED_COUNT: AtomicUsize = AtomicUsize::new(0);
+/// Bytes accounted by threads without a heap.
+static ORPHAN_LIVE: AtomicIsize = AtomicIsize::new(0);
+static FALLBACK_LOCK: Mutex<()> = Mutex::new(());
+static FALLBACK_HEAP: AtomicPtr<Heap> = AtomicPtr::new(null_mut());
+
+const DEAD: *mut Heap = 1 as *mut Heap;
+
+struct ExitGuard;
+
+impl Drop for ExitGuard {
+    fn drop(&mut self) {
+        let h = HEAP.get();
+        DIRECT.set(null_mut());
+        HEAP.set(DEAD);
+        if !h.is_null() && h != DEAD {
+            // SAFETY: h is this thread's heap, held exclusively until we
+            // publish it as abandoned.
+            unsafe { abandon(h) };
+        }
+    }
+}
+
+thread_local! {
+    /// This thread's heap when the mode is pymalloc (fast paths), else null.
+    static DIRECT: Cell<*mut Heap> = const { Cell::new(null_mut()) };
+    /// This thread's heap (null before first use, DEAD after thread exit).
+    static HEAP: Cell<*mut Heap> = const { Cell::new(null_mut()) };
+    static GUARD: ExitGuard = const { ExitGuard };
+}
+
+// ---------------------------------------------------------------------------
+// Fast paths
+// ---------------------------------------------------------------------------
+
+/// Pops a block of class `cls` from this thread's heap; null means "take the
+/// slow path" (no heap, no pool, or the pool needs carving or is running out).
+///
+/// # Safety
+/// `cls < 32`.
+#[inline(always)]
+pub(crate) unsafe fn alloc_fast(cls: usize, count: usize) -> *mut u8 {
+    let heap = DIRECT.get();
+    if heap.is_null() {
+        return null_mut();
+    }
+    // SAFETY: DIRECT is this thread's live heap; cls < 32 (caller).
+    let pool = unsafe { *(*heap).used.get_unchecked(cls) };
+    if pool.is_null() {
+        return null_mut();
+    }
+    // SAFETY: pools in `used` are ours and have a non-null freeblock whose
+    // first word is the next free block (or null).
+    unsafe {
+        let b = (*pool).freeblock;
+        let next = *(b as *mut *mut u8);
+        if next.is_null() {
+            return null_mut();
+        }
+        (*pool).freeblock = next;
+        let r = &(*pool).ref_count;
+        r.store(r.load(Relaxed) + 1, Relaxed);
+        let live = &(*heap).live;
+        live.store(live.load(Relaxed) + count as isize, Relaxed);
+        b
+    }
+}
+
+/// Frees `p` into its pool when this thread owns the pool and the pool stays
+/// partly used; false means "take the slow path".
+///
+/// # Safety
+/// `p` is a live pool block (pymalloc mode).
+#[inline(always)]
+pub(crate) unsafe fn free_fast(p: *mut u8, count: usize) -> bool {
+    let heap = DIRECT.get();
+    if heap.is_null() {
+        return false;
+    }
+    let pool = pool_of(p);
+    // SAFETY: p is a live pool block, so its pool header is valid; the fields
+    // below are owner-only and we checked we are the owner.
+    unsafe {
+        if (*pool).owner.load(Relaxed) != heap {
+            return false;
+        }
+        let r = (*pool).ref_count.load(Relaxed);
+        let fb = (*pool).freeblock;
+        if r <= 1 || fb.is_null() {
+            return false;
+        }
+        *(p as *mut *mut u8) = fb;
+        (*pool).freeblock = p;
+        (*pool).ref_count.store(r - 1, Relaxed);
+        let live = &(*heap).live;
+        live.store(live.load(Relaxed) - count as isize, Relaxed);
+    }
+    true
+}
+
+// ---------------------------------------------------------------------------
+// Finding the current heap
+// ---------------------------------------------------------------------------
+
+/// The heap the current thread may use.
+pub(crate) enum Current {
+    /// The thread's own heap.
+    Own(*mut Heap),
+    /// The shared fallback heap (thread-local storage gone), held locked.
+    Fallback(#[allow(dead_code)] MutexGuard<'static, ()>, *mut Heap),
+}
+
+impl Current {
+    pub(crate) fn heap(&self) -> *mut Heap {
+        match self {
+            Current::Own(h) | Current::Fallback(_, h) => *h,
+        }
+    }
+}
+
+/// The heap for this thread, creating or adopting one on first use. `None`
+/// only when out of memory.
+pub(crate) fn current(direct: bool) -> Option<Current> {
+    let h = HEAP.get();
+    if !h.is_null() && h != DEAD {
+        return Some(Current::Own(h));
+    }
+    if h.is_null() {
+        if let Some(h) = init_thread(direct) {
+            return Some(Current::Own(h));
+        }
+    }
+    fallback()
+}
+
+#[cold]
+fn fallback() -> Option<Current> {
+    let g = FALLBACK_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let mut h = FALLBACK_HEAP.load(Acquire);
+    if h.is_null() {
+        h = create_heap(FALLBACK);
+        if h.is_null() {
+            return None;
+        }
+        FALLBACK_HEAP.store(h, Release);
+    }
+    Some(Current::Fallback(g, h))
+}
+
+#[cold]
+fn init_thread(direct: bool) -> Option<*mut Heap> {
+    let h = adopt().unwrap_or_else(|| create_heap(ACTIVE));
+    if h.is_null() {
+        return None;
+    }
+    HEAP.set(h);
+    if direct {
+        DIRECT.set(h);
+    }
+    if GUARD.try_with(|_| ()).is_err() {
+        // Thread-local destructors are already running: no exit hook can be
+        // registered, so do not keep a private heap.
+        HEAP.set(DEAD);
+        DIRECT.set(null_mut());
+        // SAFETY: h is exclusively ours and empty of pools.
+        unsafe { abandon(h) };
+        return None;
+    }
+    Some(h)
+}
+
+fn adopt() -> Option<*mut Heap> {
+    if ABANDONED_COUNT.load(Relaxed) == 0 {
+        return None;
+    }
+    let mut h = HEAPS.load(Acquire);
+    while !h.is_null() {
+        // SAFETY: registered heaps are never freed; state is atomic.
+        let hr = unsafe { &*h };
+        if hr
+            .state
+            .compare_exchange(ABANDONED, ACTIVE, Acquire, Relaxed)
+            .is_ok()
+        {
+            ABANDONED_COUNT.fetch_sub(1, Relaxed);
+            return Some(h);
+        }
+        h = hr.next_all;
+    }
+    None
+}
+
+fn create_heap(state: u8) -> *mut Heap {
+    let h = os::sys_memalign(64, core::mem::size_of::<Heap>()) as *mut Heap;
+    if h.is_null() {
+        return h;
+    }
+    // SAFETY: fresh, suitably aligned memory of the right size.
+    unsafe {
+        h.write(Heap {
+            used: [null_mut(); NB_SMALL_SIZE_CLASSES],
+            live: AtomicIsize::new(0),
+            remote: AtomicPtr::new(null_mut()),
+            state: AtomicU8::new(state),
+            next_all: null_mut(),
+        })
+    };
+    let mut head = HEAPS.load(Relaxed);
+    loop {
+        // SAFETY: h is not yet published; we own it.
+        unsafe { (*h).next_all = head };
+        match HEAPS.compare_exchange_weak(head, h, Release, Relaxed) {
+            Ok(_) => return h,
+            Err(x) => head = x,
+        }
+    }
+}
+
+/// Adds `delta` bytes to this thread's live counter.
+pub(crate) fn account(delta: isize) {
+    let h = HEAP.get();
+    if !h.is_null() && h != DEAD {
+        // SAFETY: our own live heap; the counter is owner-written.
+        let live = unsafe { &(*h).live };
+        live.store(live.load(Relaxed) + delta, Relaxed);
+    } else {
+        ORPHAN_LIVE.fetch_add(delta, Relaxed);
+    }
+}
+
+/// Sum of all live counters.
+pub(crate) fn live_bytes() -> usize {
+    let mut total = ORPHAN_LIVE.load(Relaxed);
+    let mut h = HEAPS.load(Acquire);
+    while !h.is_null() {
+        // SAFETY: registered heaps are never freed.
+        let hr = unsafe { &*h };
+        total += hr.live.load(Relaxed);
+        h = hr.next_all;
+    }
+    total.max(0) as usize
+}
+
+// ---------------------------------------------------------------------------
+// Slow paths (the heap is held exclusively by the caller)
+// ---------------------------------------------------------------------------
+
+/// Allocates a block of class `cls` from the pools. Null when out of memory.
+pub(crate) fn pool_alloc(cls: usize, count: usize, direct: bool) -> *mut u8 {
+    let Some(cur) = current(direct) else {
+        return null_mut();
+    };
+    let h = cur.heap();
+    // SAFETY: `cur` gives exclusive use of h.
+    let p = unsafe { heap_alloc(h, cls) };
+    if !p.is_null() {
+        // SAFETY: as above.
+        let live = unsafe { &(*h).live };
+        live.store(live.load(Relaxed) + count as isize, Relaxed);
+    }
+    p
+}
+
+/// Frees pool block `p` (owner or remote).
+///
+/// # Safety
+/// `p` is a live pool block.
+pub(crate) unsafe fn pool_free(p: *mut u8, count: usize, direct: bool) {
+    let pool = pool_of(p);
+    match current(direct) {
+        Some(cur) => {
+            let h = cur.heap();
+            // SAFETY: p is live so its pool header is valid.
+            if unsafe { (*pool).owner.load(Relaxed) } == h {
+                // SAFETY: we hold h exclusively and own the pool.
+                unsafe { local_free(h, pool, p, true) };
+            } else {
+                // SAFETY: p is a live block of `pool`, now given up.
+                unsafe { remote_free(pool, p) };
+            }
+            // SAFETY: exclusive use of h.
+            let live = unsafe { &(*h).live };
+            live.store(live.load(Relaxed) - count as isize, Relaxed);
+        }
+        None => {
+            // SAFETY: as above.
+            unsafe { remote_free(pool, p) };
+            ORPHAN_LIVE.fetch_sub(count as isize, Relaxed);
+        }
+    }
+}
+
+/// # Safety
+/// The caller holds `h` exclusively; `cls < 32`.
+unsafe fn heap_alloc(h: *mut Heap, cls: usize) -> *mut u8 {
+    // SAFETY: exclusive use of h (caller).
+    let hr = unsafe { &mut *h };
+    if !hr.remote.load(Relaxed).is_null() {
+        // SAFETY: exclusive use of h.
+        unsafe { drain(h, true) };
+    }
+    let mut pool = hr.used[cls];
+    if pool.is_null() {
+        collect_abandoned();
+        pool = arena::lock().acquire_pool(h, cls);
+        if pool.is_null() {
+            return null_mut();
+        }
+        // SAFETY: a fresh pool of ours, in no list.
+        unsafe { link_head(hr, cls, pool) };
+    }
+    // SAFETY: pool is ours and in `used`, so freeblock is a free block.
+    unsafe {
+        let p = &mut *pool;
+        let b = p.freeblock;
+        let next = *(b as *mut *mut u8);
+        p.ref_count.store(p.ref_count.load(Relaxed) + 1, Relaxed);
+        if !next.is_null() {
+            p.freeblock = next;
+        } else {
+            let size = class_size(cls);
+            let off = p.nextoffset as usize;
+            if off + size <= POOL_SIZE {
+                // Carve the next never-used block.
+                let nb = (pool as *mut u8).add(off);
+                *(nb as *mut *mut u8) = null_mut();
+                p.freeblock = nb;
+                p.nextoffset = (off + size) as u16;
+            } else {
+                // Pool full: it leaves the used list until a block comes back.
+                p.freeblock = null_mut();
+                unlink(hr, cls, pool);
+            }
+        }
+        b
+    }
+}
+
+/// Frees a block into a pool owned by `h`.
+///
+/// # Safety
+/// Caller holds `h` exclusively, `pool` is owned by `h`, `b` is a block of it
+/// counted in `ref_count`.
+unsafe fn local_free(h: *mut Heap, pool: *mut Pool, b: *mut u8, retain: bool) {
+    // SAFETY: caller contract.
+    let (hr, p) = unsafe { (&mut *h, &mut *pool) };
+    let fb = p.freeblock;
+    // SAFETY: b is a block of the pool, at least 16 bytes.
+    unsafe { *(b as *mut *mut u8) = fb };
+    p.freeblock = b;
+    let r = p.ref_count.load(Relaxed) - 1;
+    p.ref_count.store(r, Relaxed);
+    let cls = p.szidx();
+    if fb.is_null() {
+        // Was full: back to the front of its class list.
+        // SAFETY: a full pool is in no list.
+        unsafe { link_head(hr, cls, pool) };
+    }
+    if r == 0 && !(retain && p.nextpool == pool) {
+        // Empty and not the class's last pool: back to the arena.
+        // SAFETY: the pool is in hr.used[cls].
+        unsafe { unlink(hr, cls, pool) };
+        // SAFETY: ref 0, unlinked, nothing points into it any more.
+        unsafe { arena::lock().release_pool(pool) };
+    }
+}
+
+/// Pushes block `b` on its pool's remote-free stack.
+///
+/// # Safety
+/// `b` is a live block of `pool` that the caller gives up.
+unsafe fn remote_free(pool: *mut Pool, b: *mut u8) {
+    // SAFETY: the pool header outlives its live blocks; b is ours to link.
+    unsafe {
+        let tf = &(*pool).thread_free;
+        let mut head = tf.load(Relaxed);
+        loop {
+            *(b as *mut *mut u8) = head;
+            match tf.compare_exchange_weak(head, b, Release, Relaxed) {
+                Ok(_) => break,
+                Err(x) => head = x,
+            }
+        }
+        if !head.is_null() {
+            return;
+        }
+        // First pending block of this pool: announce it to the owner. The
+        // owner only looks at thread_free through this list, so the pool (and
+        // its owner) cannot change until we are done.
+        let owner = (*pool).owner.load(Relaxed);
+        let r = &(*owner).remote;
+        let link = (b as *mut *mut u8).add(1);
+        let mut top = r.load(Relaxed);
+        loop {
+            *link = top;
+            match r.compare_exchange_weak(top, b, Release, Relaxed) {
+                Ok(_) => break,
+                Err(x) => top = x,
+            }
+        }
+    }
+}
+
+/// Takes back every block other threads freed into `h`'s pools.
+///
+/// # Safety
+/// Caller holds `h` exclusively.
+unsafe fn drain(h: *mut Heap, retain: bool) {
+    // SAFETY: exclusive use of h; blocks on `remote` head pending thread_free
+    // stacks of pools owned by h.
+    unsafe {
+        let mut b = (*h).remote.swap(null_mut(), Acquire);
+        while !b.is_null() {
+            let next_pool = *(b as *mut *mut u8).add(1);
+            let pool = pool_of(b);
+            let mut blk = (*pool).thread_free.swap(null_mut(), Acquire);
+            while !blk.is_null() {
+                let n = *(blk as *mut *mut u8);
+                local_free(h, pool, blk, retain);
+                blk = n;
+            }
+            b = next_pool;
+        }
+    }
+}
+
+/// Gives every empty pool of `h` back to the arenas.
+///
+/// # Safety
+/// Caller holds `h` exclusively.
+unsafe fn release_empty(h: *mut Heap) {
+    // SAFETY: exclusive use of h.
+    let hr = unsafe { &mut *h };
+    for cls in 0..NB_SMALL_SIZE_CLASSES {
+        let head = hr.used[cls];
+        if head.is_null() {
+            continue;
+        }
+        // Count first: unlinking changes the list we walk.
+        let mut n = 1;
+        // SAFETY: list members are our valid pools.
+        let mut p = unsafe { (*head).nextpool };
+        while p != head {
+            n += 1;
+            // SAFETY: as above.
+            p = unsafe { (*p).nextpool };
+        }
+        let mut p = head;
+        for _ in 0..n {
+            // SAFETY: list members are our valid pools.
+            let next = unsafe { (*p).nextpool };
+            // SAFETY: as above.
+            if unsafe { (*p).ref_count.load(Relaxed) } == 0 {
+                // SAFETY: p is in the list and empty; then back to its arena.
+                unsafe {
+                    unlink(hr, cls, p);
+                    arena::lock().release_pool(p);
+                }
+            }
+            p = next;
+        }
+    }
+}
+
+/// Thread exit: drain, give empty pools back, publish as abandoned.
+///
+/// # Safety
+/// Caller holds `h` exclusively and gives it up.
+unsafe fn abandon(h: *mut Heap) {
+    // SAFETY: caller contract.
+    unsafe {
+        drain(h, false);
+        release_empty(h);
+        (*h).state.store(ABANDONED, Release);
+    }
+    ABANDONED_COUNT.fetch_add(1, Relaxed);
+}
+
+/// Reclaims remote frees pending in abandoned heaps (so their pools and
+/// arenas can go back even if no thread adopts them).
+pub(crate) fn collect_abandoned() {
+    if ABANDONED_COUNT.load(Relaxed) == 0 {
+        return;
+    }
+    let mut h = HEAPS.load(Acquire);
+    while !h.is_null() {
+        // SAFETY: registered heaps are never freed.
+        let hr = unsafe { &*h };
+        if !hr.remote.load(Relaxed).is_null()
+            && hr
+                .state
+                .compare_exchange(ABANDONED, RECLAIMING, Acquire, Relaxed)
+                .is_ok()
+        {
+            // SAFETY: the RECLAIMING state gives us exclusive use.
+            unsafe {
+                drain(h, false);
+                release_empty(h);
+            }
+            hr.state.store(ABANDONED, Release);
+        }
+        h = hr.next_all;
+    }
+}
+
+/// Drains this thread's remote frees and gives its empty pools back, then
+/// reclaims abandoned heaps.
+pub(crate) fn collect() {
+    let h = HEAP.get();
+    if !h.is_null() && h != DEAD {
+        // SAFETY: our own heap.
+        unsafe {
+            drain(h, false);
+            release_empty(h);
+        }
+    }
+    collect_abandoned();
+}
+
+/// # Safety
+/// `pool` is in no list.
+unsafe fn link_head(h: &mut Heap, cls: usize, pool: *mut Pool) {
+    let head = h.used[cls];
+    // SAFETY: pool and list members are valid pools owned by h.
+    unsafe {
+        if head.is_null() {
+            (*pool).nextpool = pool;
+            (*pool).prevpool = pool;
+        } else {
+            let tail = (*head).prevpool;
+            (*pool).nextpool = head;
+            (*pool).prevpool = tail;
+            (*tail).nextpool = pool;
+            (*head).prevpool = pool;
+        }
+    }
+    h.used[cls] = pool;
+}
+
+/// # Safety
+/// `pool` is in `h.used[cls]`.
+unsafe fn unlink(h: &mut Heap, cls: usize, pool: *mut Pool) {
+    // SAFETY: list members are valid pools owned by h.
+    unsafe {
+        let next = (*pool).nextpool;
+        if next == pool {
+            h.used[cls] = null_mut();
+        } else {
+            let prev = (*pool).prevpool;
+            (*prev).nextpool = next;
+            (*next).prevpool = prev;
+            if h.used[cls] == pool {
+                h.used[cls] = next;
+            }
+        }
+        (*pool).nextpool = null_mut();
+        (*pool).prevpool = null_mut();
+    }
+}
+
+/// Checks the current thread's heap (see the equation on [`Pool`]).
+pub(crate) fn verify_current() -> Result<(), crate::Invariant> {
+    use crate::Invariant as E;
+    let h = HEAP.get();
+    if h.is_null() || h == DEAD {
+        return Ok(());
+    }
+    // SAFETY: our own heap, not used concurrently.
+    let hr = unsafe { &*h };
+    for cls in 0..NB_SMALL_SIZE_CLASSES {
+        let head = hr.used[cls];
+        if head.is_null() {
+            continue;
+        }
+        let mut p = head;
+        let mut n = 0;
+        loop {
+            // SAFETY: list members are our valid pools.
+            let pr = unsafe { &*p };
+            if pr.owner.load(Relaxed) != h || pr.szidx() != cls || pr.info & arena::POOL_FREE != 0 {
+                return Err(E::new(
+                    "pool in used list not owned/classed right",
+                    p as usize,
+                ));
+            }
+            // SAFETY: as above.
+            if unsafe { (*pr.nextpool).prevpool } != p {
+                return Err(E::new("used list links broken", p as usize));
+            }
+            if pr.freeblock.is_null() {
+                return Err(E::new("pool in used list has no free block", p as usize));
+            }
+            let cap = blocks_per_pool(cls);
+            let mut nfree = 0;
+            let mut b = pr.freeblock;
+            while !b.is_null() && nfree <= cap {
+                let off = b as usize - p as usize;
+                if off < POOL_OVERHEAD || (off - POOL_OVERHEAD) % class_size(cls) != 0 {
+                    return Err(E::new("free block misaligned in pool", b as usize));
+                }
+                nfree += 1;
+                // SAFETY: free blocks link through their first word.
+                b = unsafe { *(b as *mut *mut u8) };
+            }
+            let used = pr.ref_count.load(Relaxed) as usize;
+            if used + nfree + pr.uncarved() != cap {
+                return Err(E::new(
+                    "ref + free + uncarved != blocks per pool",
+                    p as usize,
+                ));
+            }
+            n += 1;
+            if n > 1 << 24 {
+                return Err(E::new("used list does not cycle", cls));
+            }
+            p = pr.nextpool;
+            if p == head {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
