@@ -43,6 +43,7 @@ SECTIONS = [
         ("lifecycle", "retained_1s", "  retained over baseline at +1 s", True, ("max", 8.0)),
         ("lifecycle", "hwm", "  VmHWM (peak)", True, ("best",)),
         ("lifecycle", "lazyfree", "  LazyFree at +1 s", True, None),
+        ("lifecycle", "rss_after_trim", "  then after the explicit trim call (*)", True, ("base", 8.0)),
     ]),
     ("Latency of 1000-operation batches in the life cycle (thread CPU us)", [
         ("lifecycle", "batch_p50", "p50", True, ("best",)),
@@ -180,6 +181,8 @@ def render(data, args):
                 cells = [cell(vals.get(a, [])) for a, _ in present]
                 out.append(f"| {label.format(size=size)} | " + " | ".join(cells) + f" | {g} | {verdict} |")
         out.append("")
+    out.append("(*) glibc `malloc_trim(0)`, mimalloc `mi_collect(true)`, jemalloc "
+               "`mallctl(\"arena.4096.purge\")`, obmalloc `obmalloc::collect()`.\n")
     return "\n".join(out) + "\n"
 
 

@@ -12,7 +12,7 @@
 //!
 //! ```
 //! use bench::workloads::{run, Config};
-//! let cfg = Config { scale: 0.0005, reps: 1 };
+//! let cfg = Config { scale: 0.0005, reps: 1, trim: None };
 //! let records = run("pair", &cfg).unwrap().unwrap();
 //! assert_eq!(records.len(), 4); // one per size: 16, 64, 256, 512 B
 //! println!("{}", records[0].to_json("sys"));

@@ -36,6 +36,10 @@ pub struct Config {
     pub scale: f64,
     /// Repetitions inside one process for the fast single-thread loops.
     pub reps: usize,
+    /// The allocator's explicit "return free memory to the OS" call
+    /// (`malloc_trim(0)`, `mi_collect(true)`, jemalloc's arena purge,
+    /// `obmalloc::collect()`), run at the very end of the life cycle.
+    pub trim: Option<fn()>,
 }
 
 impl Default for Config {
@@ -43,6 +47,7 @@ impl Default for Config {
         Config {
             scale: 1.0,
             reps: 5,
+            trim: None,
         }
     }
 }
@@ -499,7 +504,8 @@ pub fn scaling(cfg: &Config) -> Result<Vec<Record>, Error> {
 
 /// Workload 7, RSS life cycle: fill 2M × 64 B, free 75% at random, refill 1.5M × 48 B,
 /// free all; RSS after each step, then again after 1 s of light activity
-/// (no explicit trim call), plus VmHWM, LazyFree and the thread CPU time of
+/// (no explicit trim call), then after the explicit trim call if the
+/// harness has one, plus VmHWM, LazyFree and the thread CPU time of
 /// every 1000-operation batch (p50, p99.9, max).
 pub fn lifecycle(cfg: &Config) -> Result<Vec<Record>, Error> {
     let n_fill = cfg.n(2_000_000);
@@ -593,6 +599,10 @@ pub fn lifecycle(cfg: &Config) -> Result<Vec<Record>, Error> {
     if let Some(lazy) = lazyfree_kib() {
         out.push(rec("lifecycle", 0, "lazyfree", "MiB", &[kib_to_mib(lazy)]));
     }
+    if let Some(trim) = cfg.trim {
+        trim();
+        step("rss_after_trim", &mut out)?;
+    }
     let us: Vec<f64> = lat.iter().map(|ns| ns / 1000.0).collect();
     for (metric, p) in [
         ("batch_p50", 50.0),
@@ -609,10 +619,13 @@ pub fn lifecycle(cfg: &Config) -> Result<Vec<Record>, Error> {
 mod tests {
     use super::*;
 
+    fn trim_noop() {}
+
     fn tiny() -> Config {
         Config {
             scale: 0.0005,
             reps: 2,
+            trim: Some(trim_noop),
         }
     }
 

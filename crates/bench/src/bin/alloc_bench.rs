@@ -39,6 +39,44 @@ const ALLOC: &str = "obmalloc";
 #[cfg(not(any(feature = "mimalloc", feature = "jemalloc", feature = "obmalloc")))]
 const ALLOC: &str = "sys";
 
+/// glibc: give free heap memory back (`malloc_trim(0)`).
+#[cfg(not(any(feature = "mimalloc", feature = "jemalloc", feature = "obmalloc")))]
+fn trim() {
+    // SAFETY: malloc_trim has no preconditions.
+    unsafe { libc::malloc_trim(0) };
+}
+
+/// mimalloc: `mi_collect(true)`, its aggressive "return memory to the OS".
+#[cfg(feature = "mimalloc")]
+fn trim() {
+    // SAFETY: mi_collect has no preconditions.
+    unsafe { libmimalloc_sys::mi_collect(true) };
+}
+
+/// jemalloc: purge every arena (`arena.<MALLCTL_ARENAS_ALL>.purge`).
+#[cfg(feature = "jemalloc")]
+fn trim() {
+    let name = c"arena.4096.purge";
+    // SAFETY: a NUL-terminated mallctl name with no old/new values, which
+    // is how the "purge" command is invoked.
+    let rc = unsafe {
+        tikv_jemalloc_sys::mallctl(
+            name.as_ptr(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    assert_eq!(rc, 0, "mallctl(arena.4096.purge) failed");
+}
+
+/// obmalloc: `obmalloc::collect()`.
+#[cfg(feature = "obmalloc")]
+fn trim() {
+    obmalloc::collect();
+}
+
 const USAGE: &str = "usage: alloc_bench [--only W1,W2,..] [--scale F] [--reps N] [--list]";
 
 struct Args {
@@ -50,7 +88,10 @@ struct Args {
 fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut args = Args {
         only: WORKLOADS.iter().map(|s| s.to_string()).collect(),
-        cfg: Config::default(),
+        cfg: Config {
+            trim: Some(trim),
+            ..Config::default()
+        },
         list: false,
     };
     while let Some(a) = it.next() {
