@@ -633,3 +633,41 @@ pub(crate) fn address_in_range(p: usize) -> bool {
     let lo = l.tail_lo.load(Relaxed);
     tail < lo || (hi != 0 && tail >= hi)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arena_map_covers_exactly_the_arena() {
+        let _g = lock(); // map updates happen under the arena lock
+        for base in [0x5a5a_0000_0000usize, 0x5a5a_0010_4000, 0x5a5a_0020_0010] {
+            assert!(map_mark(base, true));
+            assert!(address_in_range(base));
+            assert!(address_in_range(base + ARENA_SIZE / 2));
+            assert!(address_in_range(base + ARENA_SIZE - 1));
+            assert!(!address_in_range(base - 1));
+            assert!(!address_in_range(base + ARENA_SIZE));
+            assert!(map_mark(base, false));
+            assert!(!address_in_range(base));
+            assert!(!address_in_range(base + ARENA_SIZE - 1));
+        }
+        // Two arenas sharing one 1 MiB slot.
+        let a = 0x5a5a_0030_8000usize;
+        let b = a + ARENA_SIZE;
+        assert!(map_mark(a, true) && map_mark(b, true));
+        assert!(
+            address_in_range(b - 1) && address_in_range(b) && address_in_range(b + ARENA_SIZE - 1)
+        );
+        assert!(map_mark(a, false));
+        assert!(!address_in_range(b - 1) && address_in_range(b));
+        assert!(map_mark(b, false));
+        assert!(!address_in_range(b));
+    }
+
+    #[test]
+    fn pool_header_is_cpython_sized() {
+        assert_eq!(core::mem::size_of::<Pool>(), 48);
+        assert_eq!(pool_of((0x1234_5678usize) as *mut u8) as usize, 0x1234_4000);
+    }
+}

@@ -50,7 +50,7 @@ static ORPHAN_LIVE: AtomicIsize = AtomicIsize::new(0);
 static FALLBACK_LOCK: Mutex<()> = Mutex::new(());
 static FALLBACK_HEAP: AtomicPtr<Heap> = AtomicPtr::new(null_mut());
 
-const DEAD: *mut Heap = 1 as *mut Heap;
+const DEAD: *mut Heap = core::ptr::dangling_mut::<Heap>();
 
 struct ExitGuard;
 
@@ -112,27 +112,29 @@ pub(crate) unsafe fn alloc_fast(cls: usize, count: usize) -> *mut u8 {
     }
 }
 
-/// Frees `p` into its pool when this thread owns the pool and the pool stays
-/// partly used; false means "take the slow path".
+/// Frees `p` (of class `cls`) into its pool when this thread owns the pool,
+/// the pool was not full, and it stays non-empty or is the head of its class
+/// list (an empty head pool is kept: it is where the next block comes from).
+/// False means "take the slow path".
 ///
 /// # Safety
-/// `p` is a live pool block (pymalloc mode).
+/// `p` is a live pool block of class `cls` (pymalloc mode).
 #[inline(always)]
-pub(crate) unsafe fn free_fast(p: *mut u8, count: usize) -> bool {
+pub(crate) unsafe fn free_fast(p: *mut u8, cls: usize, count: usize) -> bool {
     let heap = DIRECT.get();
     if heap.is_null() {
         return false;
     }
     let pool = pool_of(p);
-    // SAFETY: p is a live pool block, so its pool header is valid; the fields
-    // below are owner-only and we checked we are the owner.
+    // SAFETY: p is a live pool block, so its pool header is valid; the
+    // owner-only fields are read only after checking we are the owner.
     unsafe {
         if (*pool).owner.load(Relaxed) != heap {
             return false;
         }
         let r = (*pool).ref_count.load(Relaxed);
         let fb = (*pool).freeblock;
-        if r <= 1 || fb.is_null() {
+        if fb.is_null() || (r <= 1 && *(*heap).used.get_unchecked(cls) != pool) {
             return false;
         }
         *(p as *mut *mut u8) = fb;
@@ -367,11 +369,21 @@ unsafe fn heap_alloc(h: *mut Heap, cls: usize) -> *mut u8 {
             let size = class_size(cls);
             let off = p.nextoffset as usize;
             if off + size <= POOL_SIZE {
-                // Carve the next never-used block.
-                let nb = (pool as *mut u8).add(off);
-                *(nb as *mut *mut u8) = null_mut();
-                p.freeblock = nb;
-                p.nextoffset = (off + size) as u16;
+                // Carve the never-used blocks that start in the same 4 KiB
+                // page (that page is being touched anyway; later pages stay
+                // untouched until needed).
+                let page_end = (off / 4096 + 1) * 4096;
+                let base = pool as *mut u8;
+                let mut last = off;
+                let mut n = off + size;
+                while n + size <= POOL_SIZE && n < page_end {
+                    *(base.add(last) as *mut *mut u8) = base.add(n);
+                    last = n;
+                    n += size;
+                }
+                *(base.add(last) as *mut *mut u8) = null_mut();
+                p.freeblock = base.add(off);
+                p.nextoffset = n as u16;
             } else {
                 // Pool full: it leaves the used list until a block comes back.
                 p.freeblock = null_mut();
@@ -401,9 +413,19 @@ unsafe fn local_free(h: *mut Heap, pool: *mut Pool, b: *mut u8, retain: bool) {
         // Was full: back to the front of its class list.
         // SAFETY: a full pool is in no list.
         unsafe { link_head(hr, cls, pool) };
+        // An empty pool is only kept while it is the head: the old head goes.
+        let old = p.nextpool;
+        // SAFETY: list members are valid pools owned by h.
+        if old != pool && unsafe { (*old).ref_count.load(Relaxed) } == 0 {
+            // SAFETY: old is in the list, empty; then back to its arena.
+            unsafe {
+                unlink(hr, cls, old);
+                arena::lock().release_pool(old);
+            }
+        }
     }
-    if r == 0 && !(retain && p.nextpool == pool) {
-        // Empty and not the class's last pool: back to the arena.
+    if r == 0 && !(retain && hr.used[cls] == pool) {
+        // Empty and not the head of its class list: back to the arena.
         // SAFETY: the pool is in hr.used[cls].
         unsafe { unlink(hr, cls, pool) };
         // SAFETY: ref 0, unlinked, nothing points into it any more.
@@ -641,7 +663,7 @@ pub(crate) fn verify_current() -> Result<(), crate::Invariant> {
             let mut b = pr.freeblock;
             while !b.is_null() && nfree <= cap {
                 let off = b as usize - p as usize;
-                if off < POOL_OVERHEAD || (off - POOL_OVERHEAD) % class_size(cls) != 0 {
+                if off < POOL_OVERHEAD || !(off - POOL_OVERHEAD).is_multiple_of(class_size(cls)) {
                     return Err(E::new("free block misaligned in pool", b as usize));
                 }
                 nfree += 1;
@@ -649,6 +671,12 @@ pub(crate) fn verify_current() -> Result<(), crate::Invariant> {
                 b = unsafe { *(b as *mut *mut u8) };
             }
             let used = pr.ref_count.load(Relaxed) as usize;
+            if used == 0 && p != head {
+                return Err(E::new(
+                    "empty pool kept but not at the head of its list",
+                    p as usize,
+                ));
+            }
             if used + nfree + pr.uncarved() != cap {
                 return Err(E::new(
                     "ref + free + uncarved != blocks per pool",

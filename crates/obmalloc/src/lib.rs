@@ -155,7 +155,7 @@ fn large_alloc(layout: Layout) -> *mut u8 {
 unsafe fn sized_dealloc(ptr: *mut u8, layout: Layout, api: u8) {
     let size = layout.size();
     // SAFETY: with a direct heap (pymalloc mode) a small layout means a pool block.
-    if is_small(size, layout.align()) && unsafe { heap::free_fast(ptr, size) } {
+    if is_small(size, layout.align()) && unsafe { heap::free_fast(ptr, size_class(size), size) } {
         return;
     }
     // SAFETY: caller contract.
@@ -333,9 +333,10 @@ pub unsafe fn free(p: *mut u8) {
         Allocator::PyMalloc => {
             if arena::address_in_range(p as usize) {
                 // SAFETY: inside an arena: a live pool block.
-                let size = class_size(unsafe { (*arena::pool_of(p)).szidx() });
+                let cls = unsafe { (*arena::pool_of(p)).szidx() };
+                let size = class_size(cls);
                 // SAFETY: as above.
-                if !unsafe { heap::free_fast(p, size) } {
+                if !unsafe { heap::free_fast(p, cls, size) } {
                     // SAFETY: as above.
                     unsafe { heap::pool_free(p, size, true) };
                 }
@@ -545,4 +546,101 @@ impl std::error::Error for Invariant {}
 pub fn verify() -> Result<(), Invariant> {
     arena::lock().verify()?;
     heap::verify_current()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn realloc_follows_cpythons_rule() {
+        if allocator() != Allocator::PyMalloc {
+            eprintln!(
+                "skipping: checks pymalloc routing; PYGC_MALLOC chose {}",
+                allocator()
+            );
+            return;
+        }
+        // SAFETY: blocks of this API, each freed once.
+        unsafe {
+            let p = malloc(100); // class 112
+            p.write_bytes(7, 100);
+            assert_eq!(realloc(p, 112), p, "grows within its class in place");
+            assert_eq!(realloc(p, 85), p, "4*85 > 3*112: stays");
+            let q = realloc(p, 84); // 4*84 <= 3*112: copies to a smaller class
+            assert_ne!(q, p);
+            assert!(std::slice::from_raw_parts(q, 84).iter().all(|&b| b == 7));
+            let r = realloc(q, 2000); // to the system allocator
+            assert!(std::slice::from_raw_parts(r, 84).iter().all(|&b| b == 7));
+            let s = realloc(r, 10); // system blocks stay in the system allocator
+            assert!(!arena::address_in_range(s as usize));
+            free(s);
+            let z = calloc(3, 5);
+            assert!(std::slice::from_raw_parts(z, 15).iter().all(|&b| b == 0));
+            assert_eq!(z as usize % ALIGNMENT, 0);
+            free(z);
+            assert!(calloc(usize::MAX, 2).is_null());
+            let raw = raw_malloc(0);
+            assert!(!raw.is_null());
+            raw_free(raw);
+        }
+        verify().unwrap();
+    }
+
+    #[test]
+    fn routing_by_size_and_alignment() {
+        if allocator() != Allocator::PyMalloc {
+            eprintln!(
+                "skipping: checks pymalloc routing; PYGC_MALLOC chose {}",
+                allocator()
+            );
+            return;
+        }
+        // SAFETY: each block freed with its layout.
+        unsafe {
+            for (size, align, pooled) in [
+                (1, 1, true),
+                (512, 16, true),
+                (513, 8, false),
+                (64, 64, false),
+            ] {
+                let l = Layout::from_size_align(size, align).unwrap();
+                let p = object_alloc(l);
+                assert_eq!(p as usize % align, 0);
+                assert_eq!(
+                    arena::address_in_range(p as usize),
+                    pooled,
+                    "{size}/{align}"
+                );
+                object_dealloc(p, l);
+            }
+        }
+    }
+
+    #[test]
+    fn statistics_add_up_while_threads_allocate() {
+        let hs: Vec<_> = (0..3)
+            .map(|t| {
+                std::thread::spawn(move || {
+                    let l = Layout::from_size_align(16 + 48 * t, 8).unwrap();
+                    // SAFETY: freed below with the same layout.
+                    let v: Vec<usize> = (0..3000)
+                        .map(|_| unsafe { object_alloc(l) } as usize)
+                        .collect();
+                    let s = stats();
+                    assert_eq!(s.accounted_bytes(), s.arenas_current * ARENA_SIZE);
+                    verify().unwrap();
+                    for p in v {
+                        // SAFETY: allocated above with l.
+                        unsafe { object_dealloc(p as *mut u8, l) };
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+        let s = stats();
+        assert_eq!(s.accounted_bytes(), s.arenas_current * ARENA_SIZE);
+    }
 }

@@ -89,13 +89,16 @@ fn real_workload() {
     obmalloc::verify().unwrap();
     let s = obmalloc::stats();
     assert_eq!(s.accounted_bytes(), s.arenas_current * obmalloc::ARENA_SIZE);
-    assert!(s.arenas_allocated_total >= 1);
-    let mut out = Vec::new();
-    obmalloc::debug_malloc_stats_to(&mut out).unwrap();
-    let text = String::from_utf8(out).unwrap();
-    assert!(
-        text.starts_with("Small block threshold = 512, in 32 size classes.\n"),
-        "{text}"
-    );
+    // The workload runs under every PYGC_MALLOC mode; pools exist in two.
+    if obmalloc::allocator().uses_pools() {
+        assert!(s.arenas_allocated_total >= 1);
+        let mut out = Vec::new();
+        obmalloc::debug_malloc_stats_to(&mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.starts_with("Small block threshold = 512, in 32 size classes.\n"),
+            "{text}"
+        );
+    }
     assert!(obmalloc::live_bytes() > 0);
 }
