@@ -181,6 +181,10 @@ def render(data, args):
                 cells = [cell(vals.get(a, [])) for a, _ in present]
                 out.append(f"| {label.format(size=size)} | " + " | ".join(cells) + f" | {g} | {verdict} |")
         out.append("")
+    out.append("The wall-clock rows of the two-thread section (and so the scaling ratio) need both "
+               "cores free; with a load average above 2 they mostly measure the other tenants. "
+               "The CPU ns rows (thread CPU time of both threads) are the robust ones: a lock or "
+               "false sharing would show as CPU ns/op rising from 1 to 2 threads.\n")
     out.append("(*) glibc `malloc_trim(0)`, mimalloc `mi_collect(true)`, jemalloc "
                "`mallctl(\"arena.4096.purge\")`, obmalloc `obmalloc::collect()`.\n")
     return "\n".join(out) + "\n"
