@@ -8,26 +8,26 @@ use std::process::ExitCode;
 
 use bench::workloads::{run, Config, WORKLOADS};
 
-#[cfg(any(
-    all(feature = "sys", feature = "mimalloc"),
-    all(feature = "sys", feature = "jemalloc"),
-    all(feature = "sys", feature = "obmalloc"),
-    all(feature = "mimalloc", feature = "jemalloc"),
-    all(feature = "mimalloc", feature = "obmalloc"),
-    all(feature = "jemalloc", feature = "obmalloc"),
-))]
-compile_error!("enable at most one of the features sys, mimalloc, jemalloc, obmalloc");
+// The features are additive (so `--all-features` builds): if several are on,
+// the first of obmalloc, jemalloc, mimalloc wins; none of them means System.
+// The driver script always enables exactly one.
 
-#[cfg(feature = "mimalloc")]
+#[cfg(all(
+    feature = "mimalloc",
+    not(any(feature = "jemalloc", feature = "obmalloc"))
+))]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-#[cfg(feature = "mimalloc")]
+#[cfg(all(
+    feature = "mimalloc",
+    not(any(feature = "jemalloc", feature = "obmalloc"))
+))]
 const ALLOC: &str = "mimalloc";
 
-#[cfg(feature = "jemalloc")]
+#[cfg(all(feature = "jemalloc", not(feature = "obmalloc")))]
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-#[cfg(feature = "jemalloc")]
+#[cfg(all(feature = "jemalloc", not(feature = "obmalloc")))]
 const ALLOC: &str = "jemalloc";
 
 #[cfg(feature = "obmalloc")]
@@ -47,14 +47,17 @@ fn trim() {
 }
 
 /// mimalloc: `mi_collect(true)`, its aggressive "return memory to the OS".
-#[cfg(feature = "mimalloc")]
+#[cfg(all(
+    feature = "mimalloc",
+    not(any(feature = "jemalloc", feature = "obmalloc"))
+))]
 fn trim() {
     // SAFETY: mi_collect has no preconditions.
     unsafe { libmimalloc_sys::mi_collect(true) };
 }
 
 /// jemalloc: purge every arena (`arena.<MALLCTL_ARENAS_ALL>.purge`).
-#[cfg(feature = "jemalloc")]
+#[cfg(all(feature = "jemalloc", not(feature = "obmalloc")))]
 fn trim() {
     let name = c"arena.4096.purge";
     // SAFETY: a NUL-terminated mallctl name with no old/new values, which
