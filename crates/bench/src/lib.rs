@@ -1,2 +1,27 @@
-//! Benchmarks.
+//! Side-by-side benchmarks of pygc against its peers.
+//!
+//! * [`gc`]: pygc's heap and collector against the Rust GC crates and
+//!   CPython (binary `gc_bench`, results in `bench-results/gc.md`).
+//! * Allocators: the harness binary `alloc_bench` is built once per global allocator
+//! (cargo features `sys`, `mimalloc`, `jemalloc`, `obmalloc`; none means
+//! `System`) and runs the workloads of `shared/spec/allocators.md`, printing
+//! one JSON line per measured quantity. `scripts/bench-alloc.sh` builds the
+//! four binaries, runs them interleaved and renders
+//! `bench-results/allocators.md`.
+//!
+//! The library holds everything except the choice of allocator, so the
+//! workloads are unit-tested (at a tiny scale) with the system allocator:
+//!
+//! ```
+//! use bench::workloads::{run, Config};
+//! let cfg = Config { scale: 0.0005, reps: 1, trim: None };
+//! let records = run("pair", &cfg).unwrap().unwrap();
+//! assert_eq!(records.len(), 4); // one per size: 16, 64, 256, 512 B
+//! println!("{}", records[0].to_json("sys"));
+//! ```
+
+pub mod block;
 pub mod gc;
+pub mod measure;
+pub mod stats;
+pub mod workloads;
