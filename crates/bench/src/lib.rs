@@ -2,12 +2,12 @@
 //!
 //! * [`gc`]: pygc's heap and collector against the Rust GC crates and
 //!   CPython (binary `gc_bench`, results in `bench-results/gc.md`).
-//! * Allocators: the harness binary `alloc_bench` is built once per global allocator
-//! (cargo features `sys`, `mimalloc`, `jemalloc`, `obmalloc`; none means
-//! `System`) and runs the workloads of `shared/spec/allocators.md`, printing
-//! one JSON line per measured quantity. `scripts/bench-alloc.sh` builds the
-//! four binaries, runs them interleaved and renders
-//! `bench-results/allocators.md`.
+//! * Allocators: the harness binary `alloc_bench` is built once per global
+//!   allocator (cargo features `sys`, `mimalloc`, `jemalloc`, `obmalloc`;
+//!   none means `System`) and runs the workloads of
+//!   `shared/spec/allocators.md`, printing one JSON line per measured
+//!   quantity. `scripts/bench-alloc.sh` builds the four binaries, runs them
+//!   interleaved and renders `bench-results/allocators.md`.
 //!
 //! The library holds everything except the choice of allocator, so the
 //! workloads are unit-tested (at a tiny scale) with the system allocator:
