@@ -15,8 +15,8 @@ fn statistics_count_objects_at_their_allocation_line() {
     let before = Gc::new(1u64);
     tracemalloc::start(1).unwrap();
     let line = line!() + 1;
-    let nodes: Vec<Gc<Node>> =
-        (0..100).map(|_| Gc::new(Node { next: GcCell::new(None), payload: [0; 4] })).collect();
+    let make = || Gc::new(Node { next: GcCell::new(None), payload: [0; 4] });
+    let nodes: Vec<Gc<Node>> = (0..100).map(|_| make()).collect();
     let block = sys::getsizeof(&nodes[0]);
 
     let tb = tracemalloc::get_object_traceback(&nodes[7]).expect("allocated while tracing");
