@@ -123,17 +123,24 @@ impl<T: Trace> Trace for RefCell<T> {
     }
 }
 
+/// Traces each element, labelled by its position (nothing for elements
+/// that cannot hold handles).
+#[inline]
+fn trace_elements<'a, T: Trace + 'a, V: Visitor>(items: impl Iterator<Item = &'a T>, v: &mut V) {
+    if T::TRACKED {
+        for (i, x) in items.enumerate() {
+            v.index(i, |v| x.trace(v));
+        }
+    }
+}
+
 macro_rules! sequence {
     ($($t:ident),*) => {$(
         impl<T: Trace> Trace for $t<T> {
             const TRACKED: bool = T::TRACKED;
             const FROZEN: bool = T::FROZEN;
             fn trace<V: Visitor>(&self, v: &mut V) {
-                if T::TRACKED {
-                    for (i, x) in self.iter().enumerate() {
-                        v.index(i, |v| x.trace(v));
-                    }
-                }
+                trace_elements(self.iter(), v)
             }
         }
     )*};
@@ -145,11 +152,7 @@ impl<T: Trace> Trace for [T] {
     const TRACKED: bool = T::TRACKED;
     const FROZEN: bool = T::FROZEN;
     fn trace<V: Visitor>(&self, v: &mut V) {
-        if T::TRACKED {
-            for (i, x) in self.iter().enumerate() {
-                v.index(i, |v| x.trace(v));
-            }
-        }
+        trace_elements(self.iter(), v)
     }
 }
 
@@ -165,11 +168,7 @@ impl<T: Trace, S: 'static> Trace for HashSet<T, S> {
     const TRACKED: bool = T::TRACKED;
     const FROZEN: bool = T::FROZEN;
     fn trace<V: Visitor>(&self, v: &mut V) {
-        if T::TRACKED {
-            for (i, x) in self.iter().enumerate() {
-                v.index(i, |v| x.trace(v));
-            }
-        }
+        trace_elements(self.iter(), v)
     }
 }
 
