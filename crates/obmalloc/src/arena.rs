@@ -96,6 +96,8 @@ pub(crate) fn pool_of(p: *mut u8) -> *mut Pool {
 
 const NONE: u32 = u32::MAX;
 
+/// One arena (CPython's `arena_object`): `address == 0` marks an unused slot,
+/// linked on `Arenas::unused` through `next`.
 #[derive(Clone, Copy)]
 struct ArenaObject {
     /// Start of the mmap'd arena; 0 when this slot is unused.
@@ -111,7 +113,15 @@ struct ArenaObject {
     prev: u32,
 }
 
-/// All arenas.
+/// All arenas, behind one mutex.
+///
+/// Equations (checked by `verify`):
+/// * each live arena: `nfreepools == |freepools| + (pools at or above pool_address)`,
+///   `ntotalpools == 64 - (address % POOL_SIZE != 0)`;
+/// * `usable` lists exactly the arenas with `nfreepools > 0`, ascending by
+///   `nfreepools`; `nfp2lasta[n]` is the last of them with `nfreepools == n`;
+/// * `narenas_current == |{a : a.address != 0}|`, and
+///   `ntimes_allocated - narenas_current` arenas were unmapped.
 pub(crate) struct Arenas {
     table: *mut ArenaObject,
     max: usize,

@@ -30,6 +30,11 @@ const RECLAIMING: u8 = 3;
 const FALLBACK: u8 = 4;
 
 /// One thread's allocation state.
+///
+/// Equations: every pool `p` on `used[c]` has `p.owner == self`, class `c`
+/// and `p.freeblock != null`; at most one of them is empty and then it is
+/// `used[c]` (the head); every block on `remote` is the first block pushed on
+/// the non-empty `thread_free` stack of a pool owned by `self` (one per pool).
 #[repr(C, align(64))]
 pub(crate) struct Heap {
     /// Partly used pools per size class (each has `freeblock != null`).
@@ -547,6 +552,19 @@ unsafe fn abandon(h: *mut Heap) {
 /// Reclaims remote frees pending in abandoned heaps (so their pools and
 /// arenas can go back even if no thread adopts them).
 pub(crate) fn collect_abandoned() {
+    let fh = FALLBACK_HEAP.load(Acquire);
+    // SAFETY: the fallback heap is never freed; `remote` is atomic.
+    if !fh.is_null() && !unsafe { (*fh).remote.load(Relaxed) }.is_null() {
+        // Blocks freed into the fallback heap's pools by other threads: take
+        // them back unless someone is using the fallback heap right now.
+        if let Ok(_g) = FALLBACK_LOCK.try_lock() {
+            // SAFETY: the lock gives exclusive use of the fallback heap.
+            unsafe {
+                drain(fh, false);
+                release_empty(fh);
+            }
+        }
+    }
     if ABANDONED_COUNT.load(Relaxed) == 0 {
         return;
     }

@@ -26,10 +26,17 @@
 //! assert_eq!(s.accounted_bytes(), s.arenas_current * obmalloc::ARENA_SIZE);
 //! ```
 //!
-//! As the global allocator:
-//! ```ignore
+//! As the global allocator (every `Box`, `Vec` and `String` then comes from
+//! the pools):
+//! ```
 //! #[global_allocator]
 //! static A: obmalloc::ObMalloc = obmalloc::ObMalloc;
+//!
+//! fn main() {
+//!     let words: Vec<String> = (0..1000).map(|i| format!("word {i}")).collect();
+//!     assert_eq!(words[999], "word 999");
+//!     assert!(obmalloc::live_bytes() > 0);
+//! }
 //! ```
 //! See `docs/design/obmalloc.md` for the layout, invariants and thread model.
 

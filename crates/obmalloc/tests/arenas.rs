@@ -71,9 +71,12 @@ fn arenas_come_and_go() {
     obmalloc::verify().unwrap();
     let s2 = obmalloc::stats();
     identity(&s2);
-    // Every arena was unmapped as soon as it emptied, except one spare.
-    assert_eq!(s2.arenas_current, 1, "{s2:?}");
-    assert_eq!(s2.arenas_reclaimed, s1.arenas_current - 1);
+    // Every arena was unmapped as soon as it emptied, except one spare and
+    // (depending on where it lies) the arena holding the empty pool this
+    // thread keeps at the head of its 512-byte class list.
+    assert!(s2.arenas_current <= 2, "{s2:?}");
+    assert_eq!(s2.classes[31].pools, 1, "only the head pool is kept");
+    assert_eq!(s2.arenas_reclaimed, s1.arenas_current - s2.arenas_current);
     assert_eq!(s2.arenas_highwater, s1.arenas_current);
     assert_eq!(s2.classes[31].blocks_in_use, 0);
     assert_eq!(obmalloc::live_bytes(), 0);
@@ -119,14 +122,19 @@ fn arenas_come_and_go() {
         )),
         "{text}"
     );
-    assert!(
-        text.contains("1 arenas * 1048576 bytes/arena     =            1,048,576\n"),
-        "{text}"
-    );
-    assert!(
-        text.contains("Total                              =            1,048,576\n"),
-        "{text}"
-    );
+    let (arenas_line, total_line) = match obmalloc::stats().arenas_current {
+        1 => (
+            "1 arenas * 1048576 bytes/arena     =            1,048,576\n",
+            "Total                              =            1,048,576\n",
+        ),
+        2 => (
+            "2 arenas * 1048576 bytes/arena     =            2,097,152\n",
+            "Total                              =            2,097,152\n",
+        ),
+        n => panic!("{n} arenas left"),
+    };
+    assert!(text.contains(arenas_line), "{text}");
+    assert!(text.contains(total_line), "{text}");
     assert!(
         text.contains("# bytes lost to arena map root     =              262,144\n"),
         "{text}"
