@@ -359,7 +359,8 @@ fn handle_weakrefs(h: &Heap, candidates: &[ObjPtr], panics: &mut Panics) -> bool
             }
         }
     }
-    let ran = !to_drop.is_empty() || !to_call.is_empty();
+    // Tracing for weak handles ran `Trace` impls (user code) too.
+    let ran = any_callbacks || !to_drop.is_empty() || !to_call.is_empty();
     panics.guard("a weakref callback's destructor", || drop(to_drop));
     for cb in to_call {
         panics.guard("weakref callback", cb);
