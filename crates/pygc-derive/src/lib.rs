@@ -2,6 +2,7 @@
 //!
 //! * `#[derive(Trace)]` — see `trace.rs`.
 //! * `#[profile]` — see `profile.rs`.
+#![forbid(unsafe_code)]
 
 mod profile;
 mod trace;
