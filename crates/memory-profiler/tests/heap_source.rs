@@ -3,9 +3,7 @@
 
 use memory_profiler::{heap_live_bytes, heap_tracking, set_heap_source, Measure};
 use pygc_derive::profile;
-use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 
 static FAKE_LIVE: AtomicUsize = AtomicUsize::new(0);
 
@@ -13,18 +11,8 @@ fn fake_live() -> usize {
     FAKE_LIVE.load(Ordering::Relaxed)
 }
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+mod common;
+use common::Capture;
 
 static OUT: std::sync::LazyLock<Capture> = std::sync::LazyLock::new(Capture::default);
 
@@ -45,7 +33,7 @@ fn registered_source_is_the_auto_measure() {
     FAKE_LIVE.store(1 << 20, Ordering::Relaxed);
     assert_eq!(heap_live_bytes(), 1 << 20);
     grows();
-    let t = String::from_utf8(OUT.0.lock().unwrap().clone()).unwrap();
+    let t = OUT.take();
     assert!(t.contains("      1.0 MiB      1.0 MiB           1   #[profile"), "{t}");
     assert!(t.contains("      4.0 MiB      3.0 MiB           1       FAKE_LIVE.fetch_add"), "{t}");
     assert!(t.contains("      3.0 MiB     -1.0 MiB           1       FAKE_LIVE.fetch_sub"), "{t}");

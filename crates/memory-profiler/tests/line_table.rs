@@ -4,30 +4,12 @@
 
 use memory_profiler::CountingAlloc;
 use pygc_derive::profile;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 
 #[global_allocator]
 static ALLOC: CountingAlloc<std::alloc::System> = CountingAlloc(std::alloc::System);
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Capture {
-    fn take(&self) -> String {
-        String::from_utf8(std::mem::take(&mut *self.0.lock().unwrap())).unwrap()
-    }
-}
+mod common;
+use common::Capture;
 
 static OUT: std::sync::LazyLock<Capture> = std::sync::LazyLock::new(Capture::default);
 
@@ -72,17 +54,17 @@ Filename: crates/memory-profiler/tests/line_table.rs
 
 Line #    Mem usage    Increment  Occurrences   Line Contents
 =============================================================
-    36      0.0 MiB      0.0 MiB           1   #[profile(crate = memory_profiler, measure = Heap, stream = OUT.clone())]
-    37                                         fn my_func() -> Vec<u64> {
-    38      1.0 MiB      1.0 MiB           1       let a = vec![1u64; MIB_U64];
-    39      9.0 MiB      8.0 MiB           1       let b = vec![2u64; 8 * MIB_U64];
-    40      9.0 MiB      0.0 MiB           4       for i in 0..3 {
-    41      9.2 MiB      0.6 MiB           3           let c = vec![3u64; MIB_U64 / 5];
-    42      9.0 MiB     -0.6 MiB           3           std::hint::black_box((&c, i));
-    43                                             }
-    44      1.0 MiB     -8.0 MiB           1       drop(b);
-    45      1.0 MiB      0.0 MiB           1       a
-    46                                         }
+    18      0.0 MiB      0.0 MiB           1   #[profile(crate = memory_profiler, measure = Heap, stream = OUT.clone())]
+    19                                         fn my_func() -> Vec<u64> {
+    20      1.0 MiB      1.0 MiB           1       let a = vec![1u64; MIB_U64];
+    21      9.0 MiB      8.0 MiB           1       let b = vec![2u64; 8 * MIB_U64];
+    22      9.0 MiB      0.0 MiB           4       for i in 0..3 {
+    23      9.2 MiB      0.6 MiB           3           let c = vec![3u64; MIB_U64 / 5];
+    24      9.0 MiB     -0.6 MiB           3           std::hint::black_box((&c, i));
+    25                                             }
+    26      1.0 MiB     -8.0 MiB           1       drop(b);
+    27      1.0 MiB      0.0 MiB           1       a
+    28                                         }
 
 
 ";
@@ -90,22 +72,22 @@ Line #    Mem usage    Increment  Occurrences   Line Contents
 
     assert_eq!(early(0), Err("zero".to_string()));
     let got = OUT.take();
-    assert!(got.contains("    50      2.0 MiB      2.0 MiB           1       let big"), "\n{got}");
-    assert!(got.contains("    51      2.0 MiB      0.0 MiB           1       if n == 0 {"), "\n{got}");
-    assert!(got.contains("    52      2.0 MiB      0.0 MiB           1           return Err"), "\n{got}");
-    assert!(got.contains("    54                                             let parsed"), "\n{got}");
+    assert!(got.contains("    32      2.0 MiB      2.0 MiB           1       let big"), "\n{got}");
+    assert!(got.contains("    33      2.0 MiB      0.0 MiB           1       if n == 0 {"), "\n{got}");
+    assert!(got.contains("    34      2.0 MiB      0.0 MiB           1           return Err"), "\n{got}");
+    assert!(got.contains("    36                                             let parsed"), "\n{got}");
 
     assert_eq!(early(7), Ok(7 + (2 << 20)));
     let got = OUT.take();
-    assert!(got.contains("    54      2.0 MiB      0.0 MiB           1       let parsed"), "\n{got}");
-    assert!(got.contains("    55      2.0 MiB      0.0 MiB           1       Ok(parsed"), "\n{got}");
+    assert!(got.contains("    36      2.0 MiB      0.0 MiB           1       let parsed"), "\n{got}");
+    assert!(got.contains("    37      2.0 MiB      0.0 MiB           1       Ok(parsed"), "\n{got}");
 
     assert_eq!(keep_alive_at_return(), 5 << 20);
     let got = OUT.take();
     // x is still alive when the return line is measured, as in Python.
     assert!(got.contains("    5.000 MiB           1       let x"), "\n{got}");
     assert!(got.contains("    0.000 MiB           1       return x.len();"), "\n{got}");
-    let ret_row = got.lines().find(|l| l.starts_with("    61 ")).unwrap();
+    let ret_row = got.lines().find(|l| l.starts_with("    43 ")).unwrap();
     let mem: f64 = ret_row[7..19].trim().trim_end_matches(" MiB").parse().unwrap();
     assert!(mem >= 5.0, "{ret_row}");
 }

@@ -4,27 +4,9 @@
 #![allow(clippy::needless_return)]
 
 use pygc_derive::profile;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Capture {
-    fn take(&self) -> String {
-        String::from_utf8(std::mem::take(&mut *self.0.lock().unwrap())).unwrap()
-    }
-}
+mod common;
+use common::Capture;
 
 /// (line contents trimmed, occurrences) of each measured row.
 fn occurrences(table: &str) -> Vec<(String, u64)> {
