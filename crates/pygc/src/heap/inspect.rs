@@ -147,17 +147,8 @@ pub(crate) fn pin_all() -> Vec<GcAny> {
 /// target at once, so a breadth-first search costs one scan per level
 /// instead of one per node as `gc.get_referrers` would.
 pub(crate) fn scan_referrers(targets: &[&GcAny], pinned: &[GcAny]) -> Referrers {
-    let mut slot: HashMap<usize, usize, AddrHash> = HashMap::default();
+    let index = TargetIndex::new(targets);
     let mut referrers: Vec<Vec<GcAny>> = (0..targets.len()).map(|_| Vec::new()).collect();
-    // A 1024-bit prefilter on the address rejects most edges before the
-    // hash lookup (the frontier is small, the heap large).
-    let bit = |a: usize| (a >> 4) & 1023;
-    let mut mask = [0u64; 16];
-    for (i, t) in targets.iter().enumerate() {
-        let a = ptr(t).addr();
-        slot.entry(a).or_insert(i);
-        mask[bit(a) >> 6] |= 1 << (bit(a) & 63);
-    }
     let mut edges: Vec<ObjPtr> = Vec::new();
     let mut hit: Vec<usize> = Vec::new();
     for src in pinned {
@@ -165,11 +156,7 @@ pub(crate) fn scan_referrers(targets: &[&GcAny], pinned: &[GcAny]) -> Referrers 
         CoreVisitor::new(Mode::Edges(&mut edges)).trace(ptr(src));
         hit.clear();
         for e in &edges {
-            let a = e.addr();
-            if mask[bit(a) >> 6] & (1 << (bit(a) & 63)) == 0 {
-                continue;
-            }
-            if let Some(&i) = slot.get(&a) {
+            if let Some(i) = index.find(e.addr()) {
                 if !hit.contains(&i) {
                     hit.push(i);
                 }
@@ -179,14 +166,51 @@ pub(crate) fn scan_referrers(targets: &[&GcAny], pinned: &[GcAny]) -> Referrers 
             referrers[i].push(src.clone());
         }
     }
-    // Duplicated targets share the first slot's answer.
-    for (i, t) in targets.iter().enumerate() {
-        let first = slot[&ptr(t).addr()];
-        if first != i {
-            referrers[i] = referrers[first].clone();
+    index.share_duplicates(targets, &mut referrers);
+    Referrers { referrers }
+}
+
+/// The targets of a referrer search, by address: the first slot of each
+/// address, behind a 1024-bit prefilter that rejects most edges before the
+/// hash lookup (the frontier is small, the heap large).
+struct TargetIndex {
+    slot: HashMap<usize, usize, AddrHash>,
+    mask: [u64; 16],
+}
+
+impl TargetIndex {
+    fn bit(a: usize) -> usize {
+        (a >> 4) & 1023
+    }
+
+    fn new(targets: &[&GcAny]) -> TargetIndex {
+        let mut index = TargetIndex { slot: HashMap::default(), mask: [0; 16] };
+        for (i, t) in targets.iter().enumerate() {
+            let a = ptr(t).addr();
+            index.slot.entry(a).or_insert(i);
+            index.mask[Self::bit(a) >> 6] |= 1 << (Self::bit(a) & 63);
+        }
+        index
+    }
+
+    /// The first slot of the target at address `a`, if it is one.
+    #[inline]
+    fn find(&self, a: usize) -> Option<usize> {
+        if self.mask[Self::bit(a) >> 6] & (1 << (Self::bit(a) & 63)) == 0 {
+            return None;
+        }
+        self.slot.get(&a).copied()
+    }
+
+    /// Duplicated targets share the first slot's answer.
+    fn share_duplicates(&self, targets: &[&GcAny], referrers: &mut [Vec<GcAny>]) {
+        for (i, t) in targets.iter().enumerate() {
+            let first = self.slot[&ptr(t).addr()];
+            if first != i {
+                referrers[i] = referrers[first].clone();
+            }
         }
     }
-    Referrers { referrers }
 }
 
 /// Every strong edge of the heap, recorded by one trace of every object,
@@ -219,20 +243,10 @@ impl EdgeList {
 
     /// The referrers of every target, as [`scan_referrers`] finds them.
     pub(crate) fn referrers(&self, targets: &[&GcAny]) -> Referrers {
-        let mut slot: HashMap<usize, usize, AddrHash> = HashMap::default();
-        let bit = |a: usize| (a >> 4) & 1023;
-        let mut mask = [0u64; 16];
-        for (i, t) in targets.iter().enumerate() {
-            let a = ptr(t).addr();
-            slot.entry(a).or_insert(i);
-            mask[bit(a) >> 6] |= 1 << (bit(a) & 63);
-        }
+        let index = TargetIndex::new(targets);
         let mut found: Vec<Vec<u32>> = vec![Vec::new(); targets.len()];
         for (&s, &d) in self.src.iter().zip(&self.dst) {
-            if mask[bit(d) >> 6] & (1 << (bit(d) & 63)) == 0 {
-                continue;
-            }
-            if let Some(&i) = slot.get(&d) {
+            if let Some(i) = index.find(d) {
                 // Edges of one source are consecutive: one entry per source.
                 if found[i].last() != Some(&s) {
                     found[i].push(s);
@@ -241,12 +255,7 @@ impl EdgeList {
         }
         let mut referrers: Vec<Vec<GcAny>> =
             found.iter().map(|v| v.iter().map(|&s| self.pinned[s as usize].clone()).collect()).collect();
-        for (i, t) in targets.iter().enumerate() {
-            let first = slot[&ptr(t).addr()];
-            if first != i {
-                referrers[i] = referrers[first].clone();
-            }
-        }
+        index.share_duplicates(targets, &mut referrers);
         Referrers { referrers }
     }
 }
