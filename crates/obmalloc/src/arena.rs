@@ -172,6 +172,13 @@ impl Arenas {
         if self.nfp2lasta[n] == i {
             self.nfp2lasta[n] = if prev != NONE && self.nfree(prev) as usize == n { prev } else { NONE };
         }
+        self.splice_out(i, prev, next);
+    }
+
+    /// Unlinks `i` (whose neighbours are `prev` and `next`) from
+    /// `usable_arenas`, leaving `nfp2lasta` to the caller.
+    fn splice_out(&mut self, i: u32, prev: u32, next: u32) {
+        debug_assert!(self.ao(i).prev == prev && self.ao(i).next == next);
         if prev != NONE {
             self.ao(prev).next = next;
         } else {
@@ -344,14 +351,7 @@ impl Arenas {
         if last_old != i {
             // Move i just after the last arena that still has `old` free pools.
             let (prev, next) = (self.ao(i).prev, self.ao(i).next);
-            if prev != NONE {
-                self.ao(prev).next = next;
-            } else {
-                self.usable = next;
-            }
-            if next != NONE {
-                self.ao(next).prev = prev;
-            }
+            self.splice_out(i, prev, next);
             self.insert_after(i, last_old);
         }
         if self.nfp2lasta[new] == NONE {
