@@ -91,13 +91,7 @@ pub(crate) fn merge(from: &GcLink, to: &GcLink) {
 
 /// Number of elements (O(n), as CPython's `gc_list_size`).
 pub(crate) fn len(head: &GcLink) -> usize {
-    let mut n = 0;
-    let mut l = next(head);
-    while !std::ptr::eq(l, head) {
-        n += 1;
-        l = next(l);
-    }
-    n
+    iter(head).count()
 }
 
 /// Iterates the objects of a list, in order. The list must not change while
@@ -116,13 +110,7 @@ pub(crate) fn iter(head: &GcLink) -> impl Iterator<Item = ObjPtr> + '_ {
 
 /// The objects of a list, in order.
 pub(crate) fn objects(head: &GcLink) -> Vec<ObjPtr> {
-    let mut out = Vec::new();
-    let mut l = next(head);
-    while !std::ptr::eq(l, head) {
-        out.push(ObjPtr::from_link(addr(l)));
-        l = next(l);
-    }
-    out
+    iter(head).collect()
 }
 
 /// Thread exit: unhooks every element (`next = 0`, flags kept) so later
