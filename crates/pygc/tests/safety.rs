@@ -207,7 +207,8 @@ struct Forgetful {
     me: GcCell<Option<Gc<Forgetful>>>,
 }
 
-impl Trace for Forgetful {
+// SAFETY: skipping an edge is within the contract (it only leaks).
+unsafe impl Trace for Forgetful {
     fn trace<V: Visitor>(&self, _v: &mut V) {}
 }
 
@@ -230,7 +231,9 @@ struct Liar {
     me: GcCell<Option<Gc<Liar>>>,
 }
 
-impl Trace for Liar {
+// SAFETY: breaks the contract on purpose (reports a handle it does not
+// own) to exercise the collector's defence in depth; never do this.
+unsafe impl Trace for Liar {
     fn trace<V: Visitor>(&self, v: &mut V) {
         self.me.trace(v);
         GLOBAL_NODE.with(|g| {
@@ -276,7 +279,9 @@ struct Twice {
     other: Gc<Node>,
 }
 
-impl Trace for Twice {
+// SAFETY: breaks the contract on purpose (reports a handle twice) to
+// exercise the negative-count check; never do this.
+unsafe impl Trace for Twice {
     fn trace<V: Visitor>(&self, v: &mut V) {
         self.me.trace(v);
         self.other.trace(v);
@@ -302,7 +307,8 @@ fn trace_that_double_counts_is_detected_and_nothing_is_freed() {
 struct PanickyTrace(GcCell<Option<Gc<PanickyTrace>>>);
 thread_local!(static TRACE_PANICS: Cell<bool> = const { Cell::new(true) });
 
-impl Trace for PanickyTrace {
+// SAFETY: reports its one handle; a panic is allowed by the contract.
+unsafe impl Trace for PanickyTrace {
     fn trace<V: Visitor>(&self, v: &mut V) {
         if TRACE_PANICS.with(Cell::get) {
             panic!("trace failed");

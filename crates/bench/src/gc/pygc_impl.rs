@@ -5,7 +5,8 @@ use pygc::{gc, GcCell, Trace, Visitor};
 type P<T> = pygc::Gc<T>;
 type C<T> = GcCell<T>;
 
-impl Trace for super::Tally {
+// SAFETY: a tally holds no handle (TRACKED = false) and reports none.
+unsafe impl Trace for super::Tally {
     const TRACKED: bool = false;
     fn trace<V: Visitor>(&self, _: &mut V) {}
 }

@@ -69,7 +69,10 @@ impl<T: ?Sized> GcCell<T> {
     }
 }
 
-impl<T: Trace> Trace for GcCell<T> {
+// SAFETY: reports what the inner value reports; while the cell is
+// mutably borrowed it reports `untraceable`, which makes the collector keep
+// everything (never the reverse).
+unsafe impl<T: Trace> Trace for GcCell<T> {
     const TRACKED: bool = T::TRACKED;
     // The point of a GcCell is that its handles change.
     const FROZEN: bool = !T::TRACKED;

@@ -178,7 +178,8 @@ pub(crate) fn decref(p: ObjPtr) {
     }
 }
 
-impl<T: Trace + 'static> Trace for Gc<T> {
+// SAFETY: a handle reports itself, the one strong handle it is.
+unsafe impl<T: Trace + 'static> Trace for Gc<T> {
     const TRACKED: bool = true;
     // The handle itself never changes target.
     const FROZEN: bool = true;

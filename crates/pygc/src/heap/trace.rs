@@ -5,15 +5,35 @@ use super::weak::Weak;
 
 /// Reports the [`Gc`] handles a value owns, like CPython's `tp_traverse`.
 ///
-/// Derive it with `#[derive(Trace)]`; write it by hand only for containers.
-/// The trait is **safe**: an implementation that lies cannot cause undefined
-/// behaviour. Skipping a handle makes the objects it reaches look externally
-/// referenced, so a cycle through it leaks. Reporting a handle the value does
-/// not own (or one twice) can make the collector clear an object that is still
-/// in use; every later access through a handle then panics with "object of
-/// type … was cleared by the garbage collector" instead of reading freed
-/// memory, and the collector aborts (keeping everything) when its count
-/// arithmetic goes negative.
+/// Derive it with `#[derive(Trace)]`, which writes the `unsafe impl` for you:
+/// derive users write no `unsafe`. Write it by hand only for containers.
+///
+/// # Safety
+///
+/// The collector trusts what `trace` reports to decide which objects are
+/// garbage and drop their values; a `&T` borrowed from a handle is only valid
+/// while the value is not dropped. An implementation must therefore:
+///
+/// 1. report **exactly** the [`Gc`] handles the value owns (through
+///    [`Visitor::visit_gc`], directly or through the fields' own `trace`),
+///    each once: never a handle the value does not own, never a temporary;
+/// 2. report the **same** handles on every call while the value is
+///    unchanged: the collector traces an object several times in one
+///    collection and a handle reported in one pass and not the next can get
+///    a live object cleared;
+/// 3. **not touch the heap**: no [`Gc::new`], no clone or drop of a handle,
+///    no mutation of a [`crate::GcCell`], no call into [`crate::gc`].
+///
+/// Skipping a handle is always safe: a cycle through it leaks. The
+/// `TRACKED` and `FROZEN` constants carry their own obligations (below).
+///
+/// pygc checks what it cheaply can even so (defence in depth): counts that
+/// the reported edges would take below zero make the collection keep
+/// everything, a panic in `trace` abandons the phase, gc functions that would
+/// change the generation lists panic when called from `trace`, and every
+/// object is pinned before user code runs. Those checks turn the common
+/// mistakes into leaks or panics; they cannot catch every lie, which is why
+/// the trait is `unsafe`.
 ///
 /// ```
 /// use pygc::{Gc, GcCell, Trace};
@@ -29,19 +49,38 @@ use super::weak::Weak;
 /// drop(a);
 /// assert_eq!(pygc::gc::collect(), 1);
 /// ```
-pub trait Trace {
+///
+/// A hand-written container:
+///
+/// ```
+/// use pygc::{Gc, Trace, Visitor};
+///
+/// struct Pair(Gc<u32>, Gc<u32>);
+///
+/// // SAFETY: reports exactly the two handles the pair owns, the same ones
+/// // every time, and touches nothing else.
+/// unsafe impl Trace for Pair {
+///     fn trace<V: Visitor>(&self, v: &mut V) {
+///         v.visit_gc(&self.0);
+///         v.visit_gc(&self.1);
+///     }
+/// }
+/// # drop(Gc::new(Pair(Gc::new(1), Gc::new(2))));
+/// ```
+pub unsafe trait Trace {
     /// Whether values of this type can hold a [`Gc`]. Types that cannot are
     /// *untracked*: a 16-byte header instead of 32, and the collector never
-    /// visits them (CPython does the same for `int` and `str`).
+    /// visits them (CPython does the same for `int` and `str`). `false` is a
+    /// promise that `trace` never reports a strong handle.
     const TRACKED: bool = true;
 
     /// Whether the handles a value holds are fixed once it is built (no
     /// `GcCell`, `RefCell` or other interior mutability reaching a `Gc`).
     /// Such a value can only point at objects older than itself, so once
     /// everything it points at is untracked it can never be part of a cycle,
-    /// and a collection untracks it, as CPython untracks tuples. The derive
-    /// computes it; hand-written impls default to `false`. A wrong `true`
-    /// can only make a cycle leak.
+    /// and it is never linked into a generation, as CPython untracks tuples.
+    /// The derive computes it; hand-written impls default to `false`. A
+    /// wrong `true` can only make a cycle leak.
     const FROZEN: bool = false;
 
     /// Whether [`Trace::finalize`] does something; set by

@@ -9,7 +9,8 @@ use super::trace::{Trace, Visitor};
 
 macro_rules! leaf {
     ($($t:ty),* $(,)?) => {$(
-        impl Trace for $t {
+        // SAFETY: holds no handle (TRACKED = false) and reports none.
+        unsafe impl Trace for $t {
             const TRACKED: bool = false;
             const FROZEN: bool = true;
             #[inline]
@@ -52,13 +53,15 @@ leaf!(
     std::any::TypeId,
 );
 
-impl<T: ?Sized> Trace for PhantomData<T> {
+// SAFETY: holds no handle (TRACKED = false) and reports none.
+unsafe impl<T: ?Sized> Trace for PhantomData<T> {
     const TRACKED: bool = false;
     const FROZEN: bool = true;
     fn trace<V: Visitor>(&self, _: &mut V) {}
 }
 
-impl<T: Copy> Trace for Cell<T> {
+// SAFETY: holds no handle (TRACKED = false) and reports none.
+unsafe impl<T: Copy> Trace for Cell<T> {
     // A `Cell` can only hand out copies, and `Gc` is not `Copy`.
     const TRACKED: bool = false;
     const FROZEN: bool = true;
@@ -68,20 +71,24 @@ impl<T: Copy> Trace for Cell<T> {
 /// Shared ownership escapes the collector: the handles inside an `Rc` may be
 /// reachable from several objects, so they are never reported (reporting
 /// them would over-count). Cycles through an `Rc` therefore leak.
-impl<T: ?Sized> Trace for std::rc::Rc<T> {
+// SAFETY: holds no handle (TRACKED = false) and reports none.
+unsafe impl<T: ?Sized> Trace for std::rc::Rc<T> {
     const TRACKED: bool = false;
     const FROZEN: bool = true;
     fn trace<V: Visitor>(&self, _: &mut V) {}
 }
 
 /// As for `Rc`.
-impl<T: ?Sized> Trace for std::sync::Arc<T> {
+// SAFETY: holds no handle (TRACKED = false) and reports none.
+unsafe impl<T: ?Sized> Trace for std::sync::Arc<T> {
     const TRACKED: bool = false;
     const FROZEN: bool = true;
     fn trace<V: Visitor>(&self, _: &mut V) {}
 }
 
-impl<T: Trace + ?Sized> Trace for Box<T> {
+// SAFETY: reports exactly the handles of its parts, through their own
+// (sound) impls, in a fixed order; touches nothing else.
+unsafe impl<T: Trace + ?Sized> Trace for Box<T> {
     const TRACKED: bool = T::TRACKED;
     const FROZEN: bool = T::FROZEN;
     #[inline]
@@ -90,7 +97,9 @@ impl<T: Trace + ?Sized> Trace for Box<T> {
     }
 }
 
-impl<T: Trace> Trace for Option<T> {
+// SAFETY: reports exactly the handles of its parts, through their own
+// (sound) impls, in a fixed order; touches nothing else.
+unsafe impl<T: Trace> Trace for Option<T> {
     const TRACKED: bool = T::TRACKED;
     const FROZEN: bool = T::FROZEN;
     #[inline]
@@ -101,7 +110,9 @@ impl<T: Trace> Trace for Option<T> {
     }
 }
 
-impl<T: Trace, E: Trace> Trace for Result<T, E> {
+// SAFETY: reports exactly the handles of its parts, through their own
+// (sound) impls, in a fixed order; touches nothing else.
+unsafe impl<T: Trace, E: Trace> Trace for Result<T, E> {
     const TRACKED: bool = T::TRACKED || E::TRACKED;
     const FROZEN: bool = T::FROZEN && E::FROZEN;
     fn trace<V: Visitor>(&self, v: &mut V) {
@@ -112,7 +123,9 @@ impl<T: Trace, E: Trace> Trace for Result<T, E> {
     }
 }
 
-impl<T: Trace> Trace for RefCell<T> {
+// SAFETY: reports exactly the handles of its parts, through their own
+// (sound) impls, in a fixed order; touches nothing else.
+unsafe impl<T: Trace> Trace for RefCell<T> {
     const TRACKED: bool = T::TRACKED;
     const FROZEN: bool = !T::TRACKED;
     fn trace<V: Visitor>(&self, v: &mut V) {
@@ -136,7 +149,9 @@ fn trace_elements<'a, T: Trace + 'a, V: Visitor>(items: impl Iterator<Item = &'a
 
 macro_rules! sequence {
     ($($t:ident),*) => {$(
-        impl<T: Trace> Trace for $t<T> {
+        // SAFETY: reports exactly the handles of its parts, through their own
+        // (sound) impls, in a fixed order; touches nothing else.
+        unsafe impl<T: Trace> Trace for $t<T> {
             const TRACKED: bool = T::TRACKED;
             const FROZEN: bool = T::FROZEN;
             fn trace<V: Visitor>(&self, v: &mut V) {
@@ -148,7 +163,9 @@ macro_rules! sequence {
 
 sequence!(Vec, VecDeque, LinkedList, BinaryHeap, BTreeSet);
 
-impl<T: Trace> Trace for [T] {
+// SAFETY: reports exactly the handles of its parts, through their own
+// (sound) impls, in a fixed order; touches nothing else.
+unsafe impl<T: Trace> Trace for [T] {
     const TRACKED: bool = T::TRACKED;
     const FROZEN: bool = T::FROZEN;
     fn trace<V: Visitor>(&self, v: &mut V) {
@@ -156,7 +173,9 @@ impl<T: Trace> Trace for [T] {
     }
 }
 
-impl<T: Trace, const N: usize> Trace for [T; N] {
+// SAFETY: reports exactly the handles of its parts, through their own
+// (sound) impls, in a fixed order; touches nothing else.
+unsafe impl<T: Trace, const N: usize> Trace for [T; N] {
     const TRACKED: bool = T::TRACKED;
     const FROZEN: bool = T::FROZEN;
     fn trace<V: Visitor>(&self, v: &mut V) {
@@ -164,7 +183,9 @@ impl<T: Trace, const N: usize> Trace for [T; N] {
     }
 }
 
-impl<T: Trace, S: 'static> Trace for HashSet<T, S> {
+// SAFETY: reports exactly the handles of its parts, through their own
+// (sound) impls, in a fixed order; touches nothing else.
+unsafe impl<T: Trace, S: 'static> Trace for HashSet<T, S> {
     const TRACKED: bool = T::TRACKED;
     const FROZEN: bool = T::FROZEN;
     fn trace<V: Visitor>(&self, v: &mut V) {
@@ -174,7 +195,9 @@ impl<T: Trace, S: 'static> Trace for HashSet<T, S> {
 
 macro_rules! map {
     ($t:ident $(, $s:ident)?) => {
-        impl<K: Trace, T: Trace $(, $s: 'static)?> Trace for $t<K, T $(, $s)?> {
+        // SAFETY: reports exactly the handles of its parts, through their own
+        // (sound) impls, in a fixed order; touches nothing else.
+        unsafe impl<K: Trace, T: Trace $(, $s: 'static)?> Trace for $t<K, T $(, $s)?> {
             const TRACKED: bool = K::TRACKED || T::TRACKED;
             const FROZEN: bool = K::FROZEN && T::FROZEN;
             fn trace<V: Visitor>(&self, v: &mut V) {
@@ -196,7 +219,9 @@ map!(BTreeMap);
 
 macro_rules! tuple {
     ($(($($n:tt $t:ident),+)),* $(,)?) => {$(
-        impl<$($t: Trace),+> Trace for ($($t,)+) {
+        // SAFETY: reports exactly the handles of its parts, through their own
+        // (sound) impls, in a fixed order; touches nothing else.
+        unsafe impl<$($t: Trace),+> Trace for ($($t,)+) {
             const TRACKED: bool = false $(|| $t::TRACKED)+;
             const FROZEN: bool = true $(&& $t::FROZEN)+;
             fn trace<V: Visitor>(&self, v: &mut V) {

@@ -167,7 +167,9 @@ impl<T: Trace + 'static> Drop for Weak<T> {
     }
 }
 
-impl<T: Trace + 'static> Trace for Weak<T> {
+// SAFETY: a weak handle keeps nothing alive: it reports itself as weak,
+// never as a strong handle (TRACKED = false).
+unsafe impl<T: Trace + 'static> Trace for Weak<T> {
     const TRACKED: bool = false;
     const FROZEN: bool = true;
     fn trace<V: Visitor>(&self, v: &mut V) {
