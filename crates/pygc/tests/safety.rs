@@ -185,7 +185,7 @@ fn panic_in_a_weakref_callback_during_collection() {
 #[test]
 fn panic_in_a_gc_callback() {
     gc::add_callback(|phase, _| {
-        if phase == gc::Phase::Start {
+        if phase == gc::CallbackPhase::Start {
             panic!("gc callback failed")
         }
     });

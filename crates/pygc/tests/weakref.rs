@@ -115,10 +115,10 @@ fn weak_edges_are_labelled_and_marked_weak() {
     let c = Gc::new(Child { parent: GcCell::new(None) });
     let p = Gc::new(Parent { child: c.clone() });
     *c.parent.borrow_mut() = Some(Gc::downgrade(&p));
-    let edges = Gc::to_any(&c).labeled_referents();
+    let edges = Gc::to_any(&c).edges();
     assert_eq!(edges.len(), 1);
-    assert_eq!(edges[0].0, "parent");
-    assert!(edges[0].2, "weak");
+    assert_eq!(edges[0].label, "parent");
+    assert!(edges[0].weak);
     drop(edges);
     // Weak-only back references make no cycle: refcounting frees both.
     drop((p, c));
