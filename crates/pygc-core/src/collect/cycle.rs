@@ -16,7 +16,7 @@ use std::ptr::NonNull;
 
 use super::visitors::{CoreVisitor, Mode};
 use crate::object::header::ObjPtr;
-use crate::object::link::{self, GcList, MAX_GC_REFS, PREV_COLLECTING, PREV_FINALIZED};
+use crate::object::link::{self, GcList, MAX_GC_REFS, PREV_COLLECTING};
 use crate::state::phase::CollectionGuard;
 
 /// Why a phase was abandoned.
@@ -122,10 +122,8 @@ fn move_unreachable(young: &GcList, unreachable: &GcList) -> Result<usize, Abort
             // SAFETY: an element link of `young` is an object's link.
             let traced = guarded_trace(&mut v, unsafe { ObjPtr::from_link(NonNull::from(gc)) });
             // The object is scanned and reachable: a real prev again.
-            let finalized = gc.prev_flags() & PREV_FINALIZED;
             gc.set_prev_flags(0, PREV_COLLECTING);
             gc.set_prev(prev.as_mut_ptr());
-            debug_assert_eq!(gc.prev_flags(), finalized);
             prev = gc;
             if let Err(e) = traced {
                 young.head().set_prev(prev.as_mut_ptr());

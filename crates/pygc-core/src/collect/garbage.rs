@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use super::user_code::Panics;
 use super::visitors::{CoreVisitor, Mode};
 use crate::object::header::{flags, ObjPtr};
-use crate::object::link::{GcList, PREV_COLLECTING, PREV_FINALIZED};
+use crate::object::link::{GcList, PREV_COLLECTING};
 use crate::state::debug_log::{DebugFlags, DEBUG_SAVEALL};
 use crate::state::GcState;
 
@@ -98,9 +98,7 @@ pub(crate) fn finalize_garbage(candidates: &[ObjPtr], panics: &mut Panics) -> bo
         if !info.has_finalizer || o.is_cleared() || o.is_finalized() {
             continue;
         }
-        if let Some(l) = o.link() {
-            l.set_prev_flags(PREV_FINALIZED, 0);
-        }
+        o.set_flag(flags::FINALIZED);
         ran = true;
         // SAFETY: not cleared, and the collector's count keeps the block
         // allocated during the call.

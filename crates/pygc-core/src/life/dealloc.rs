@@ -7,7 +7,6 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
 use super::hooks;
 use crate::object::header::{flags, Obj, ObjPtr};
-use crate::object::link::PREV_FINALIZED;
 use crate::state::{thread, GcState};
 
 /// Deallocations nested deeper than this are queued instead of recursing
@@ -202,9 +201,7 @@ enum Outcome {
 #[cold]
 #[inline(never)]
 fn finalize_at_death(s: Option<&GcState>, o: Obj<'_>) -> Outcome {
-    if let Some(l) = o.link() {
-        l.set_prev_flags(PREV_FINALIZED, 0);
-    }
+    o.set_flag(flags::FINALIZED);
     o.set_refcnt(1);
     // SAFETY: the value is initialised (not cleared) and the count just
     // taken keeps the block allocated for the call.

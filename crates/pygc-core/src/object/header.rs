@@ -37,6 +37,10 @@ pub(crate) mod flags {
     pub(crate) const WEAK_DEAD: usize = 4;
     /// The allocation hook saw this object: call the free hook for it.
     pub(crate) const HOOKED: usize = 8;
+    /// Its PEP 442 finalizer already ran (never cleared: it runs once).
+    /// CPython keeps this bit in `PyGC_Head`; here untracked objects have
+    /// it too, so a finalizer runs once whatever the type.
+    pub(crate) const FINALIZED: usize = 16;
     /// All flag bits (the `TypeInfo` alignment leaves five).
     pub(crate) const MASK: usize = 31;
 }
@@ -245,11 +249,10 @@ impl<'a> Obj<'a> {
         self.link().is_some_and(GcLink::is_linked)
     }
 
-    /// Whether its PEP 442 finalizer already ran (tracked objects only, as
-    /// in CPython, where the bit lives in `PyGC_Head`).
+    /// Whether its PEP 442 finalizer already ran.
     #[inline]
     pub(crate) fn is_finalized(self) -> bool {
-        self.link().is_some_and(GcLink::is_finalized)
+        self.has(flags::FINALIZED)
     }
 
     /// Takes one more strong count.

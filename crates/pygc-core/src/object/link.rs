@@ -12,8 +12,8 @@
 //! - `next`: the next link, or null when the object is in no list. While
 //!   `move_unreachable` runs, bit 0 (`NEXT_UNREACHABLE`) marks objects moved
 //!   to the tentatively unreachable list.
-//! - `prev`: bits 0–1 are flags (`PREV_FINALIZED`, never cleared, as
-//!   CPython's; `PREV_COLLECTING` during a collection); the rest is the
+//! - `prev`: bits 0–1 are flags (`PREV_COLLECTING` during a collection;
+//!   bit 0 is free: FINALIZED lives in the header's flags); the rest is the
 //!   previous link, except in the tracing phase of a collection, when it is
 //!   `gc_refs` (a plain number, no provenance) and only `next` may be
 //!   followed.
@@ -27,8 +27,6 @@ use std::ptr::{self, NonNull};
 
 use super::header::ObjPtr;
 
-/// `prev` bit: the PEP 442 finalizer already ran.
-pub(crate) const PREV_FINALIZED: usize = 1;
 /// `prev` bit: the object belongs to the set being collected.
 pub(crate) const PREV_COLLECTING: usize = 2;
 /// Low bits of `prev` that are flags.
@@ -115,17 +113,11 @@ impl GcLink {
         self.prev.get().addr() & PREV_FLAGS
     }
 
-    /// Sets or clears `PREV_COLLECTING` / `PREV_FINALIZED` bits.
+    /// Sets or clears `prev` flag bits.
     #[inline]
     pub(crate) fn set_prev_flags(&self, set: usize, clear: usize) {
         debug_assert!((set | clear) & !PREV_FLAGS == 0);
         self.prev.set(self.prev.get().map_addr(|a| (a & !clear) | set));
-    }
-
-    /// Whether the finalizer already ran.
-    #[inline]
-    pub(crate) fn is_finalized(&self) -> bool {
-        self.prev_flags() & PREV_FINALIZED != 0
     }
 
     /// Whether the object is in the set being collected.
@@ -297,7 +289,7 @@ impl GcList {
     }
 
     /// Rebuilds every `prev` pointer from the `next` chain, removing the
-    /// UNREACHABLE marks and the COLLECTING bits (FINALIZED is kept): what
+    /// UNREACHABLE marks and the COLLECTING bits: what
     /// an abandoned collection phase leaves behind, made a list again.
     ///
     /// # Safety
@@ -312,8 +304,7 @@ impl GcList {
             let link = unsafe { deref(at) };
             let next = link.next();
             link.next.set(next);
-            let finalized = link.prev_flags() & PREV_FINALIZED;
-            link.prev.set(prev.map_addr(|a| a | finalized));
+            link.prev.set(prev);
             prev = at;
             at = next;
         }
@@ -416,14 +407,17 @@ mod tests {
             for n in &nodes[3..] {
                 b.append(n);
             }
-            nodes[1].set_prev_flags(PREV_FINALIZED, 0);
+            nodes[1].set_prev_flags(PREV_COLLECTING, 0);
+            assert_eq!(unsafe { a.verify("test", true) }, Ok(3));
+            nodes[1].set_prev_flags(0, PREV_COLLECTING);
+            nodes[1].set_prev_flags(1, 0);
             assert_eq!(verify(&a), 3);
             assert_eq!(order(&a, &nodes), [0, 1, 2]);
             remove(&nodes[1]);
             assert!(!nodes[1].is_linked(), "removed means in no list");
             assert_eq!(order(&a, &nodes), [0, 2]);
             a.append(&nodes[1]);
-            assert!(nodes[1].is_finalized(), "flags survive list moves");
+            assert_eq!(nodes[1].prev_flags(), 1, "flags survive list moves");
             b.merge_into(&a);
             assert!(b.is_empty());
             assert_eq!(order(&a, &nodes), [0, 2, 1, 3, 4]);
@@ -462,7 +456,6 @@ mod tests {
             for n in &nodes {
                 a.append(n);
             }
-            nodes[2].set_prev_flags(PREV_FINALIZED, 0);
             // What an abandoned phase leaves: counts in prev, COLLECTING set,
             // an UNREACHABLE mark on a next word.
             for (i, n) in nodes.iter().enumerate() {
@@ -473,21 +466,21 @@ mod tests {
             a.repair();
             assert_eq!(a.verify("repaired", false), Ok(4));
             assert_eq!(order(&a, &nodes), [0, 1, 2, 3]);
-            assert!(nodes[2].is_finalized() && !nodes[1].is_finalized());
+            assert!(nodes.iter().all(|n| n.prev_flags() == 0));
         }
     }
 
     #[test]
     fn gc_refs_and_flags_share_prev() {
         let l = GcLink::new();
-        l.set_prev_flags(PREV_FINALIZED | PREV_COLLECTING, 0);
+        l.set_prev_flags(1 | PREV_COLLECTING, 0);
         l.set_gc_refs(12345);
         assert_eq!(l.gc_refs(), 12345);
-        assert!(l.is_finalized() && l.is_collecting());
+        assert!(l.prev_flags() == 1 | PREV_COLLECTING && l.is_collecting());
         l.set_prev_flags(0, PREV_COLLECTING);
         assert_eq!(l.gc_refs(), 12345);
         assert!(!l.is_collecting());
         l.detach();
-        assert!(!l.is_linked() && l.is_finalized(), "FINALIZED survives leaving a list");
+        assert!(!l.is_linked() && l.prev_flags() == 1, "flags survive leaving a list");
     }
 }
