@@ -1,7 +1,7 @@
 //! The seed walkthrough: CPython's memory management, part by part, with
 //! the Python line beside the Rust line and what each output means.
 //!
-//! Run it with `cargo run --release --example tour`.
+//! Run it with `cargo run --release -p pygc-tour`.
 
 use pygc::objgraph::{self, GraphOptions, GrowthOptions};
 use pygc::tracemalloc::{self, KeyType};
