@@ -5,10 +5,9 @@ use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
 
-use super::{name_matches, Predicate};
+use super::{name_matches, row_name, type_name, Predicate};
 use crate::heap_graph::HeapGraph;
 use pygc_core::inspect;
-use pygc_core::short_type_name;
 use pygc_core::GcAny;
 
 /// Options of the census functions (objgraph's keyword arguments).
@@ -65,18 +64,11 @@ impl Stats {
 
 fn collect_stats(opts: &CensusOptions<'_>) -> Vec<TypeStat> {
     let mut stats = Stats::default();
-    let name_of = |full: &str| {
-        if opts.shortnames {
-            short_type_name(full)
-        } else {
-            full.to_string()
-        }
-    };
     match (opts.objects, opts.filter) {
         (None, None) => {
             // Fast path: one walk of the lists, no handle per object.
             for row in inspect::census(false) {
-                stats.add(name_of(row.type_name), row.count, row.bytes);
+                stats.add(row_name(&row, opts.shortnames), row.count, row.bytes);
             }
         }
         (objects, filter) => {
@@ -95,7 +87,12 @@ fn collect_stats(opts: &CensusOptions<'_>) -> Vec<TypeStat> {
                         continue;
                     }
                 }
-                let name = names.entry(o.type_name()).or_insert_with(|| name_of(o.type_name())).clone();
+                let name = match o.dynamic_type_name() {
+                    Some(name) => name,
+                    None => {
+                        names.entry(o.type_name()).or_insert_with(|| type_name(o, opts.shortnames)).clone()
+                    }
+                };
                 stats.add(name, 1, pygc_core::sys::getsizeof(o));
             }
         }
@@ -112,16 +109,24 @@ pub fn typestats(opts: &CensusOptions<'_>) -> Vec<TypeStat> {
     collect_stats(opts)
 }
 
+/// Whether `typename` names the type of `o` (see [`name_matches`]).
+fn matches_object(typename: &str, o: &GcAny) -> bool {
+    match o.dynamic_type_name() {
+        Some(name) => name == typename,
+        None => name_matches(typename, o.type_name(), false),
+    }
+}
+
 /// The number of objects of type `typename` (`objgraph.count`): a bare name
 /// (`"Node"`) matches short names, a path (`"app::Node"`) full names.
 pub fn count(typename: &str, objects: Option<&[GcAny]>) -> usize {
     match objects {
         None => inspect::census(false)
             .iter()
-            .filter(|r| name_matches(typename, r.type_name))
+            .filter(|r| name_matches(typename, &r.type_name, r.dynamic))
             .map(|r| r.count)
             .sum(),
-        Some(objs) => objs.iter().filter(|o| name_matches(typename, o.type_name())).count(),
+        Some(objs) => objs.iter().filter(|o| matches_object(typename, o)).count(),
     }
 }
 
@@ -422,7 +427,7 @@ pub fn get_new_ids_to(out: &mut dyn Write, opts: &NewIdsOptions) -> io::Result<N
             s.current.insert(name.clone(), HashSet::new());
         }
         for row in census {
-            let name = if shortnames { short_type_name(row.type_name) } else { row.type_name.to_string() };
+            let name = row_name(&row, shortnames);
             s.current.entry(name).or_default().extend(row.ids);
         }
         s.new.clear();
@@ -497,7 +502,12 @@ pub fn by_type(typename: &str, objects: Option<&[GcAny]>) -> Vec<GcAny> {
     let mut matches: HashMap<&'static str, bool> = HashMap::new();
     objects
         .iter()
-        .filter(|o| *matches.entry(o.type_name()).or_insert_with(|| name_matches(typename, o.type_name())))
+        .filter(|o| match o.dynamic_type_name() {
+            Some(name) => name == typename,
+            None => {
+                *matches.entry(o.type_name()).or_insert_with(|| name_matches(typename, o.type_name(), false))
+            }
+        })
         .cloned()
         .collect()
 }

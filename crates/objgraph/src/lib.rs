@@ -130,20 +130,31 @@ impl std::error::Error for ObjgraphError {
     }
 }
 
-/// objgraph's type name of an object: `Node` (short) or the full Rust path.
+/// objgraph's type name of an object: the name it reports at run time
+/// (an interpreter's class), else `Node` (short) or the full Rust path.
 pub(crate) fn type_name(obj: &GcAny, shortnames: bool) -> String {
-    if shortnames {
-        obj.short_type_name()
-    } else {
-        obj.type_name().to_string()
+    match obj.dynamic_type_name() {
+        Some(name) => name,
+        None if shortnames => obj.short_type_name(),
+        None => obj.type_name().to_string(),
     }
 }
 
-/// Whether `typename` names `full`: a name with a path (`::`) is compared
-/// with the full name, a bare one with the short name (objgraph's rule for
-/// dotted names).
-pub(crate) fn name_matches(typename: &str, full: &str) -> bool {
-    if typename.contains("::") {
+/// The name of a census row, as [`type_name`] names its objects.
+pub(crate) fn row_name(row: &pygc_core::inspect::TypeCount, shortnames: bool) -> String {
+    if shortnames && !row.dynamic {
+        pygc_core::short_type_name(&row.type_name)
+    } else {
+        row.type_name.to_string()
+    }
+}
+
+/// Whether `typename` names a type called `full`: a run-time name is
+/// compared as it is; for a Rust type, a name with a path (`::`) is
+/// compared with the full name, a bare one with the short name (objgraph's
+/// rule for dotted names).
+pub(crate) fn name_matches(typename: &str, full: &str, dynamic: bool) -> bool {
+    if dynamic || typename.contains("::") {
         typename == full
     } else {
         typename == pygc_core::short_type_name(full)

@@ -27,7 +27,7 @@ struct Closer {
 }
 
 impl Finalize for Closer {
-    fn finalize(&self) {}
+    fn finalize(_: &Gc<Self>) {}
 }
 
 fn node(name: &'static str) -> Gc<Node> {

@@ -231,6 +231,49 @@ pub fn is_tracked(obj: &impl Handle) -> bool {
     obj_of(obj).is_in_list()
 }
 
+/// Takes the object out of the collector's generations, as CPython's
+/// `PyObject_GC_UnTrack` does: the collector no longer traces it, so what it
+/// holds counts as externally referenced (a cycle through it leaks until it
+/// is tracked again). For containers that know they hold nothing tracked
+/// (CPython untracks such dicts and tuples). Not callable from `Trace`.
+///
+/// ```
+/// use pygc::{gc, Gc, GcCell};
+/// let d = Gc::new(GcCell::new(Vec::<Gc<u8>>::new()));
+/// assert!(gc::is_tracked(&d));
+/// gc::untrack(&d);
+/// assert!(!gc::is_tracked(&d));
+/// gc::track(&d);
+/// assert!(gc::is_tracked(&d));
+/// ```
+#[track_caller]
+pub fn untrack(obj: &impl Handle) {
+    thread::with(|s| {
+        s.forbid_while_tracing("gc::untrack");
+        if let Some(l) = obj_of(obj).link() {
+            if l.is_linked() {
+                // SAFETY: outside the tracing phase the lists are well
+                // formed (invariant 4), and `l` is in one of them.
+                unsafe { crate::object::link::remove(l) };
+            }
+        }
+    })
+}
+
+/// Puts an object whose type can hold handles (back) into generation 0,
+/// as CPython's `PyObject_GC_Track` does; nothing for an object already in
+/// a generation or of a type that holds no handles. See [`untrack`].
+#[track_caller]
+pub fn track(obj: &impl Handle) {
+    thread::with(|s| {
+        s.forbid_while_tracing("gc::track");
+        let o = obj_of(obj);
+        if o.link().is_some_and(|l| !l.is_linked()) {
+            crate::life::alloc::link_young(s, o);
+        }
+    })
+}
+
 /// Whether the object's finalizer already ran (`gc.is_finalized`).
 ///
 /// ```

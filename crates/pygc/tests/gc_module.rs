@@ -107,10 +107,10 @@ struct Lazarus {
 }
 
 impl Finalize for Lazarus {
-    fn finalize(&self) {
-        self.calls.set(self.calls.get() + 1);
+    fn finalize(this: &Gc<Self>) {
+        this.calls.set(this.calls.get() + 1);
         // Resurrect: store a handle where the program can reach it.
-        let me = self.me.borrow().clone();
+        let me = this.me.borrow().clone();
         SAVED.with(|s| *s.borrow_mut() = me);
     }
 }
@@ -138,7 +138,7 @@ struct Legacy {
 }
 
 impl Finalize for Legacy {
-    fn finalize(&self) {}
+    fn finalize(_: &Gc<Self>) {}
 }
 
 #[test]
@@ -400,7 +400,7 @@ fn collect_inside_a_collection_returns_zero() {
     #[pygc(finalize)]
     struct Collector(GcCell<Option<Gc<Collector>>>);
     impl Finalize for Collector {
-        fn finalize(&self) {
+        fn finalize(_: &Gc<Self>) {
             INNER.with(|c| c.set(Some(gc::collect())));
         }
     }

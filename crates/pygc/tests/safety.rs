@@ -128,7 +128,7 @@ fn drop_that_stores_a_handle_in_a_global() {
 struct PanickyFinalizer(GcCell<Option<Gc<PanickyFinalizer>>>);
 
 impl Finalize for PanickyFinalizer {
-    fn finalize(&self) {
+    fn finalize(_: &Gc<Self>) {
         panic!("finalizer failed");
     }
 }

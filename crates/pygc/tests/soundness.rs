@@ -159,7 +159,7 @@ struct LegacySelfDropper {
 }
 
 impl pygc::Finalize for LegacySelfDropper {
-    fn finalize(&self) {}
+    fn finalize(_: &Gc<Self>) {}
 }
 
 thread_local!(static LEGACY_TRACES: Cell<u32> = const { Cell::new(0) });
@@ -178,7 +178,7 @@ unsafe impl Trace for LegacySelfDropper {
             drop(self.me.take());
         }
     }
-    fn finalize(&self) {}
+    fn finalize(_: &Gc<Self>) {}
 }
 
 #[test]

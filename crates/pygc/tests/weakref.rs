@@ -60,7 +60,7 @@ fn callbacks_run_for_collected_cycles_and_weakrefs_are_cleared_before_finalizers
     #[pygc(finalize)]
     struct F(GcCell<Option<Gc<F>>>);
     impl pygc::Finalize for F {
-        fn finalize(&self) {
+        fn finalize(_: &Gc<Self>) {
             let alive = WEAK_TO_SELF.with(|w| w.borrow().as_ref().unwrap().upgrade().is_some());
             SEEN_BY_FINALIZER.with(|s| s.set(Some(alive)));
         }
@@ -155,11 +155,11 @@ thread_local! {
 }
 
 impl pygc::Finalize for SelfAware {
-    fn finalize(&self) {
+    fn finalize(this: &Gc<Self>) {
         FINALIZER_RUNS.with(|c| c.set(c.get() + 1));
-        let me = self.wr.borrow().as_ref().and_then(Weak::upgrade);
-        SEEN_SELF.with(|s| s.set(Some(me.as_ref().is_some_and(|m| std::ptr::eq(&**m, self)))));
-        if self.resurrect {
+        let me = this.wr.borrow().as_ref().and_then(Weak::upgrade);
+        SEEN_SELF.with(|s| s.set(Some(me.as_ref().is_some_and(|m| Gc::ptr_eq(m, this)))));
+        if this.resurrect {
             RESURRECTED.with(|r| *r.borrow_mut() = me);
         }
     }

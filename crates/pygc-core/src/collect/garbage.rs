@@ -102,7 +102,7 @@ pub(crate) fn finalize_garbage(candidates: &[ObjPtr], panics: &mut Panics) -> bo
         ran = true;
         // SAFETY: not cleared, and the collector's count keeps the block
         // allocated during the call.
-        panics.guard("a finalizer", || unsafe { (info.finalize)(o.value_ptr()) });
+        panics.guard("a finalizer", || unsafe { (info.finalize)(p) });
     }
     ran
 }

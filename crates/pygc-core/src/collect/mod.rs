@@ -108,7 +108,13 @@ fn debug_object(s: &GcState, what: &str, p: ObjPtr) {
     // SAFETY: called on objects the collector holds or lists it walks
     // without running user code.
     let o = unsafe { p.live() };
-    s.debug.line(format_args!("gc: {} <{} {:#x}>\n", what, short_type_name(o.type_name()), o.id()));
+    // SAFETY: the closure only formats the name into the buffer.
+    unsafe {
+        o.with_dynamic_type_name(|name| {
+            let name = name.map_or_else(|| short_type_name(o.type_name()), str::to_string);
+            s.debug.line(format_args!("gc: {what} <{name} {:#x}>\n", o.id()));
+        })
+    }
 }
 
 /// CPython's `gc_collect_main`; returns (collected, uncollectable).

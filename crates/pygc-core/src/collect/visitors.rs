@@ -145,9 +145,10 @@ impl Visitor for CoreVisitor<'_> {
 }
 
 /// One segment of an edge label.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 enum Segment {
     Field(&'static str),
+    Attribute(String),
     Index(usize),
 }
 
@@ -184,6 +185,12 @@ impl LabelVisitor {
         for seg in &self.path {
             match seg {
                 Segment::Field(f) => {
+                    if !s.is_empty() {
+                        s.push('.');
+                    }
+                    s.push_str(f);
+                }
+                Segment::Attribute(f) => {
                     if !s.is_empty() {
                         s.push('.');
                     }
@@ -227,6 +234,12 @@ impl Visitor for LabelVisitor {
 
     fn index(&mut self, index: usize, f: impl FnOnce(&mut Self)) {
         self.path.push(Segment::Index(index));
+        f(self);
+        self.path.pop();
+    }
+
+    fn attribute(&mut self, name: &str, f: impl FnOnce(&mut Self)) {
+        self.path.push(Segment::Attribute(name.to_string()));
         f(self);
         self.path.pop();
     }

@@ -62,6 +62,13 @@ impl GcAny {
         short_type_name(self.type_name())
     }
 
+    /// The type name the value reports at run time
+    /// ([`Trace::dynamic_type_name`]: an interpreter's class name), if any.
+    pub fn dynamic_type_name(&self) -> Option<String> {
+        // SAFETY: the closure only copies the name.
+        unsafe { self.obj().with_dynamic_type_name(|n| n.map(str::to_string)) }
+    }
+
     /// Identity, as Python's `id()`: the address of the value.
     pub fn id(&self) -> usize {
         self.obj().id()
@@ -145,9 +152,11 @@ impl Hash for GcAny {
 }
 
 impl fmt::Debug for GcAny {
-    /// `<Node object at 0x...>`, as Python's default repr.
+    /// `<Node object at 0x...>`, as Python's default repr (the run-time
+    /// type name if the value reports one).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "<{} object at {:#x}>", self.short_type_name(), self.id())
+        let name = self.dynamic_type_name().unwrap_or_else(|| self.short_type_name());
+        write!(f, "<{name} object at {:#x}>", self.id())
     }
 }
 

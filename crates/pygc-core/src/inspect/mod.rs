@@ -15,6 +15,7 @@
 //! Called from a `Trace` impl while the collector traces, the functions
 //! that read the lists panic (the lists hold counts then).
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use crate::collect::visitors::{CoreVisitor, LabelVisitor, Mode};
@@ -132,8 +133,12 @@ impl Snapshot {
 /// bytes (headers included) and, when asked, their `id()`s.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TypeCount {
-    /// The Rust type name.
-    pub type_name: &'static str,
+    /// The type name: the one the value reports at run time
+    /// (`Trace::dynamic_type_name`), or else the Rust type name.
+    pub type_name: Cow<'static, str>,
+    /// Whether `type_name` came from `Trace::dynamic_type_name` (it has no
+    /// Rust module path to shorten).
+    pub dynamic: bool,
     /// Objects of the type in generations 0–2.
     pub count: usize,
     /// Their bytes, as `sys.getsizeof` counts them.
@@ -149,21 +154,51 @@ pub struct TypeCount {
 pub fn census(with_ids: bool) -> Vec<TypeCount> {
     // The same Rust type may have several `TypeInfo` copies (one per
     // codegen unit); group by table address first, then merge by name.
+    // Values that name their type at run time are grouped by that name.
     let mut rows: Vec<TypeCount> = Vec::new();
     let mut by_info: HashMap<usize, usize, AddrHash> = HashMap::default();
+    let mut by_name: HashMap<String, usize> = HashMap::new();
     let mut last: (usize, usize) = (0, usize::MAX);
     for_each_object("pygc::inspect::census", |o| {
         let info: &'static TypeInfo = o.info();
+        // SAFETY: the closure only looks the name up and copies it once.
+        let dynamic_row = unsafe {
+            o.with_dynamic_type_name(|name| {
+                let name = name?;
+                Some(match by_name.get(name) {
+                    Some(&r) => r,
+                    None => {
+                        rows.push(TypeCount {
+                            type_name: Cow::Owned(name.to_string()),
+                            dynamic: true,
+                            count: 0,
+                            bytes: 0,
+                            ids: Vec::new(),
+                        });
+                        by_name.insert(name.to_string(), rows.len() - 1);
+                        rows.len() - 1
+                    }
+                })
+            })
+        };
         let key = std::ptr::from_ref(info).addr();
-        let row = if key == last.0 {
-            last.1
-        } else {
-            let r = *by_info.entry(key).or_insert_with(|| {
-                rows.push(TypeCount { type_name: (info.type_name)(), count: 0, bytes: 0, ids: Vec::new() });
-                rows.len() - 1
-            });
-            last = (key, r);
-            r
+        let row = match dynamic_row {
+            Some(r) => r,
+            None if key == last.0 => last.1,
+            None => {
+                let r = *by_info.entry(key).or_insert_with(|| {
+                    rows.push(TypeCount {
+                        type_name: Cow::Borrowed((info.type_name)()),
+                        dynamic: false,
+                        count: 0,
+                        bytes: 0,
+                        ids: Vec::new(),
+                    });
+                    rows.len() - 1
+                });
+                last = (key, r);
+                r
+            }
         };
         let r = &mut rows[row];
         r.count += 1;
@@ -177,9 +212,9 @@ pub fn census(with_ids: bool) -> Vec<TypeCount> {
 
 fn merge_same_names(rows: Vec<TypeCount>) -> Vec<TypeCount> {
     let mut out: Vec<TypeCount> = Vec::with_capacity(rows.len());
-    let mut seen: HashMap<&'static str, usize> = HashMap::new();
+    let mut seen: HashMap<(Cow<'static, str>, bool), usize> = HashMap::new();
     for r in rows {
-        match seen.get(r.type_name) {
+        match seen.get(&(r.type_name.clone(), r.dynamic)) {
             Some(&i) => {
                 let o = &mut out[i];
                 o.count += r.count;
@@ -187,7 +222,7 @@ fn merge_same_names(rows: Vec<TypeCount>) -> Vec<TypeCount> {
                 o.ids.extend(r.ids);
             }
             None => {
-                seen.insert(r.type_name, out.len());
+                seen.insert((r.type_name.clone(), r.dynamic), out.len());
                 out.push(r);
             }
         }

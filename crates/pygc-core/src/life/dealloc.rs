@@ -205,7 +205,7 @@ fn finalize_at_death(s: Option<&GcState>, o: Obj<'_>) -> Outcome {
     o.set_refcnt(1);
     // SAFETY: the value is initialised (not cleared) and the count just
     // taken keeps the block allocated for the call.
-    let r = catch_unwind(AssertUnwindSafe(|| unsafe { (o.info().finalize)(o.value_ptr()) }));
+    let r = catch_unwind(AssertUnwindSafe(|| unsafe { (o.info().finalize)(o.ptr()) }));
     let left = o.refcnt() - 1;
     o.set_refcnt(left);
     if left > 0 {

@@ -237,6 +237,31 @@ impl<'a> Obj<'a> {
         (self.info().type_name)()
     }
 
+    /// Calls `f` with the type name the value reports at run time
+    /// (`Trace::dynamic_type_name`), `None` if it reports none or is cleared.
+    ///
+    /// # Safety
+    /// `f` runs no user code (nothing that could drop the value or what the
+    /// name borrows from): the name is only valid during the call.
+    pub(crate) unsafe fn with_dynamic_type_name<R>(self, f: impl FnOnce(Option<&str>) -> R) -> R {
+        if self.is_cleared() {
+            return f(None);
+        }
+        let mut f = Some(f);
+        let mut out = None;
+        // SAFETY: the value is initialised (not cleared) and nothing can
+        // drop it while `f` runs (the caller's promise), which is as long as
+        // the name is used.
+        unsafe {
+            (self.info().dynamic_type_name)(self.value_ptr(), &mut |name| {
+                if let Some(f) = f.take() {
+                    out = Some(f(name));
+                }
+            })
+        };
+        out.expect("dynamic_type_name calls its closure once")
+    }
+
     /// Whether the value is gone.
     #[inline]
     pub(crate) fn is_cleared(self) -> bool {

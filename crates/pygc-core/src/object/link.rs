@@ -408,7 +408,7 @@ mod tests {
                 b.append(n);
             }
             nodes[1].set_prev_flags(PREV_COLLECTING, 0);
-            assert_eq!(unsafe { a.verify("test", true) }, Ok(3));
+            assert_eq!(a.verify("test", true), Ok(3));
             nodes[1].set_prev_flags(0, PREV_COLLECTING);
             nodes[1].set_prev_flags(1, 0);
             assert_eq!(verify(&a), 3);

@@ -95,10 +95,27 @@ pub unsafe trait Trace {
     /// every `Gc` the value owns.
     fn trace<V: Visitor>(&self, v: &mut V);
 
-    /// The PEP 442 finalizer: called exactly once per object, before anything
-    /// in its garbage cycle is cleared, while all of the cycle is intact. It
-    /// may resurrect the object by storing a handle somewhere reachable.
-    fn finalize(&self) {}
+    /// The name of this value's type as its users know it, when that is not
+    /// the Rust type: an interpreter's instances are all one Rust type but
+    /// many classes. objgraph counts and labels objects by it, and the
+    /// `DEBUG_*` output prints it. `None` (the default) means the Rust type
+    /// name. Derive it with `#[pygc(dynamic_type_name = method)]`.
+    fn dynamic_type_name(&self) -> Option<&str> {
+        None
+    }
+
+    /// The PEP 442 finalizer (Python's `__del__`): called exactly once per
+    /// object, with a handle to it, when its count reaches zero or before
+    /// anything in its garbage cycle is cleared, while all of the cycle is
+    /// intact. It may resurrect the object by keeping a clone of `this`
+    /// somewhere reachable; weak references to it still upgrade during the
+    /// call, as in CPython.
+    fn finalize(this: &Gc<Self>)
+    where
+        Self: Sized + 'static,
+    {
+        let _ = this;
+    }
 }
 
 /// A finalizer, separate from `Drop` (which runs when the value is cleared).
@@ -116,15 +133,15 @@ pub unsafe trait Trace {
 /// struct Resource { id: u32 }
 ///
 /// impl Finalize for Resource {
-///     fn finalize(&self) { RAN.with(|r| r.set(r.get() + 1)); }
+///     fn finalize(this: &Gc<Self>) { RAN.with(|r| r.set(r.get() + this.id)); }
 /// }
 ///
 /// drop(Gc::new(Resource { id: 1 }));
 /// assert_eq!(RAN.with(|r| r.get()), 1);
 /// ```
-pub trait Finalize {
-    /// Runs once per object; see [`Trace::finalize`].
-    fn finalize(&self);
+pub trait Finalize: Trace + Sized + 'static {
+    /// Runs once per object, with a handle to it; see [`Trace::finalize`].
+    fn finalize(this: &Gc<Self>);
 }
 
 pub(crate) mod sealed {
@@ -158,6 +175,15 @@ pub trait Visitor: sealed::Sealed + Sized {
     #[inline]
     fn index(&mut self, index: usize, f: impl FnOnce(&mut Self)) {
         let _ = index;
+        f(self)
+    }
+
+    /// Traces a field whose name is known only at run time (an
+    /// interpreter's instance attribute); the name labels the edge as
+    /// [`Visitor::field`]'s does.
+    #[inline]
+    fn attribute(&mut self, name: &str, f: impl FnOnce(&mut Self)) {
+        let _ = name;
         f(self)
     }
 }

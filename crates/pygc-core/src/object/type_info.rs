@@ -5,9 +5,12 @@
 use std::alloc::Layout;
 use std::any::TypeId;
 
-use super::header::{TRACKED_HEADER_SIZE, UNTRACKED_HEADER_SIZE};
+use super::header::{ObjPtr, TRACKED_HEADER_SIZE, UNTRACKED_HEADER_SIZE};
 use super::trace::Trace;
 use crate::collect::visitors::{CoreVisitor, LabelVisitor};
+
+/// Receives a run-time type name (see `TypeInfo::dynamic_type_name`).
+pub(crate) type NameSink<'a> = dyn FnMut(Option<&str>) + 'a;
 
 /// One per type, built at compile time by [`Table`]. 32-aligned, so that the
 /// header's `info` word has five flag bits.
@@ -36,10 +39,15 @@ pub(crate) struct TypeInfo {
     ///
     /// Safety: the value is initialised and never used again.
     pub(crate) drop_value: unsafe fn(*mut u8),
-    /// Runs `Trace::finalize`.
+    /// Runs `Trace::finalize` with a borrowed handle to the object.
+    ///
+    /// Safety: the value is initialised, and the caller holds a count that
+    /// keeps the block allocated during the call.
+    pub(crate) finalize: unsafe fn(ObjPtr),
+    /// Calls the closure with `Trace::dynamic_type_name` of the value.
     ///
     /// Safety: the value is initialised and stays so during the call.
-    pub(crate) finalize: unsafe fn(*const u8),
+    pub(crate) dynamic_type_name: unsafe fn(*const u8, &mut NameSink<'_>),
     /// `Trace::trace` with the collector's visitor.
     ///
     /// Safety: as for `finalize`.
@@ -93,6 +101,7 @@ impl<T: Trace + 'static> Table<T> {
         legacy_finalizer: T::LEGACY_FINALIZER,
         drop_value: drop_value::<T>,
         finalize: finalize::<T>,
+        dynamic_type_name: dynamic_type_name::<T>,
         trace_core: trace_core::<T>,
         trace_labeled: trace_labeled::<T>,
     };
@@ -106,10 +115,21 @@ unsafe fn drop_value<T>(p: *mut u8) {
 }
 
 /// # Safety
+/// `p` is an object of type `T` with an initialised value, and the caller
+/// holds a count on it for the call.
+unsafe fn finalize<T: Trace + 'static>(p: ObjPtr) {
+    // SAFETY: `p` is a `T` (this function is `T`'s table entry); the handle
+    // is never dropped (ManuallyDrop), so it borrows the caller's count
+    // instead of owning one.
+    let this = std::mem::ManuallyDrop::new(unsafe { crate::Gc::<T>::from_ptr(p) });
+    T::finalize(&this)
+}
+
+/// # Safety
 /// `p` points at an initialised `T` that stays so during the call.
-unsafe fn finalize<T: Trace + 'static>(p: *const u8) {
+unsafe fn dynamic_type_name<T: Trace>(p: *const u8, f: &mut NameSink<'_>) {
     // SAFETY: guaranteed by the caller.
-    unsafe { &*p.cast::<T>() }.finalize()
+    f(unsafe { &*p.cast::<T>() }.dynamic_type_name())
 }
 
 /// # Safety
