@@ -59,14 +59,16 @@ impl<'a> CoreVisitor<'a> {
                 out.push(o.ptr());
             }
             _ if !T::TRACKED => {}
-            Mode::AnyTracked(found) => *found |= o.is_in_list(),
+            // SAFETY: see `tracked_link`.
+            Mode::AnyTracked(found) => *found |= unsafe { tracked_link(o) }.is_linked(),
             Mode::Subtract => {
                 // SAFETY: see `tracked_link`.
                 let l = unsafe { tracked_link(o) };
                 if l.is_collecting() {
-                    match l.gc_refs() {
-                        0 => self.inconsistent = true,
-                        r => l.set_gc_refs(r - 1),
+                    if l.gc_refs() == 0 {
+                        self.inconsistent = true;
+                    } else {
+                        l.decrement_gc_refs();
                     }
                 }
             }

@@ -47,6 +47,12 @@ impl<T: Trace + 'static> Gc<T> {
         unsafe { ptr.value_ptr().cast::<T>().write(value) };
         let gc: Gc<T> = Gc { ptr, _marker: PhantomData };
         alloc::born(gc.obj(), std::panic::Location::caller());
+        if T::TRACKED {
+            // Statically dispatched: for a frozen type the check is a few
+            // loads, inlined.
+            let link = !T::FROZEN || alloc::points_at_tracked(&*gc);
+            alloc::track_new(gc.obj(), link);
+        }
         gc
     }
 
@@ -156,8 +162,11 @@ impl<T: Trace + 'static> Deref for Gc<T> {
 impl<T: Trace + 'static> Clone for Gc<T> {
     #[inline]
     fn clone(&self) -> Self {
-        self.obj().incref();
-        Gc { ptr: self.ptr, _marker: PhantomData }
+        // The pointer is read once, before the count is written (which the
+        // compiler could not otherwise assume leaves `self.ptr` unchanged).
+        let o = self.obj();
+        o.incref();
+        Gc { ptr: o.ptr(), _marker: PhantomData }
     }
 }
 
