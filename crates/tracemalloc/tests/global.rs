@@ -379,3 +379,44 @@ fn frame_pointer_unwinder_never_crashes_and_auto_picks_a_working_one() {
     assert_eq!(tb.most_recent().to_string(), format!("{THIS_FILE}:{line}"), "{picked:?}");
     drop(kept);
 }
+
+#[inline(never)]
+fn native_boxes() -> (Vec<Box<[u8; 72]>>, u32) {
+    let line = line!() + 1;
+    let boxes = (0..3).map(|_| Box::new([5u8; 72])).collect();
+    (boxes, line)
+}
+
+/// `Auto` is settled by `start` on the starting thread, before any capture, and the
+/// decision holds for every later start: it cannot depend on which thread allocates first.
+#[test]
+fn auto_unwinder_is_settled_by_start() {
+    let _s = serial();
+    tracemalloc::set_unwinder(tracemalloc::Unwinder::Auto);
+    tracemalloc::start(1).unwrap();
+    let picked = tracemalloc::unwinder();
+    tracemalloc::stop();
+    assert_ne!(picked, tracemalloc::Unwinder::Auto, "settled by start itself");
+    let again = std::thread::spawn(|| {
+        tracemalloc::set_unwinder(tracemalloc::Unwinder::Auto);
+        tracemalloc::start(1).unwrap();
+        let picked = tracemalloc::unwinder();
+        tracemalloc::stop();
+        picked
+    })
+    .join()
+    .unwrap();
+    assert_eq!(again, picked);
+    // Whatever Auto picked gives the tracebacks DWARF gives.
+    let traceback_with = |unwinder| {
+        tracemalloc::set_unwinder(unwinder);
+        tracemalloc::start(6).unwrap();
+        let (boxes, _) = native_boxes();
+        let tb = tracemalloc::get_traceback(RUST_DOMAIN, &*boxes[0] as *const _ as usize).unwrap();
+        tracemalloc::stop();
+        tb
+    };
+    let (dwarf, auto) = (traceback_with(tracemalloc::Unwinder::Dwarf), traceback_with(picked));
+    tracemalloc::set_unwinder(tracemalloc::Unwinder::Auto);
+    assert_eq!(format!("{auto:?}"), format!("{dwarf:?}"), "{picked:?}");
+}
