@@ -45,6 +45,8 @@ mod hook;
 mod leaks;
 #[cfg(feature = "objects")]
 mod objects;
+mod os;
+mod paths;
 mod recipes;
 mod size;
 mod snapshot;

@@ -21,7 +21,8 @@ fn a_leak_is_reported_with_its_traceback() {
     assert_eq!(report.snapshot.traces()[0].size, 333);
     let text = report.to_string();
     assert!(text.starts_with("1 leaked block(s), 333 bytes:\n"), "{text}");
-    assert!(text.contains(&format!("tests/leaks.rs:{line}: size=333 B, count=1, average=333 B")), "{text}");
+    let heading = format!("{}:{line}: size=333 B, count=1, average=333 B", file!());
+    assert!(text.contains(&heading), "{text}");
     assert!(text.contains("Box::leak(vec![5u8; 333].into_boxed_slice());"), "{text}");
 }
 

@@ -52,7 +52,8 @@ fn damaged_traced_block_report_names_its_allocation_site() {
         .and_then(|rest| rest.lines().next())
         .expect("the child printed the allocating line");
     let expected = format!(
-        "\n\nMemory block allocated at (most recent call first):\n  File \"tests/obmalloc_hook.rs\", line {line}\n"
+        "\n\nMemory block allocated at (most recent call first):\n  File \"{}\", line {line}\n",
+        file!()
     );
     assert!(stderr.contains(&expected), "{stderr}");
     assert!(stderr.contains("\n\nFatal Python error:"), "{stderr}");
