@@ -5,6 +5,7 @@ use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
 
 use super::gc::Gc;
+use super::pointee::GcPointee;
 use crate::life::dealloc;
 use crate::object::header::{Obj, ObjPtr};
 use crate::object::trace::{sealed, Trace};
@@ -160,7 +161,7 @@ impl fmt::Debug for GcAny {
     }
 }
 
-impl<T: Trace + 'static> From<Gc<T>> for GcAny {
+impl<T: ?Sized + GcPointee> From<Gc<T>> for GcAny {
     fn from(gc: Gc<T>) -> GcAny {
         let any = Gc::to_any(&gc);
         drop(gc);
@@ -180,8 +181,8 @@ pub trait Handle: sealed::Sealed {
     fn raw(&self) -> RawObj;
 }
 
-impl<T: Trace + 'static> sealed::Sealed for Gc<T> {}
-impl<T: Trace + 'static> Handle for Gc<T> {
+impl<T: ?Sized + GcPointee> sealed::Sealed for Gc<T> {}
+impl<T: ?Sized + GcPointee> Handle for Gc<T> {
     fn raw(&self) -> RawObj {
         RawObj(self.obj().ptr())
     }

@@ -202,7 +202,7 @@ pub fn census(with_ids: bool) -> Vec<TypeCount> {
         };
         let r = &mut rows[row];
         r.count += 1;
-        r.bytes += info.object_size();
+        r.bytes += o.object_size();
         if with_ids {
             r.ids.push(o.id());
         }

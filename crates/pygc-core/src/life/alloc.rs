@@ -13,13 +13,15 @@ use crate::object::type_info::TypeInfo;
 use crate::state::phase::Phase;
 use crate::state::{thread, GcState};
 
-/// Allocates a block for `info`'s type and writes its header (count 1) and
-/// link; the value slot is left for the caller to write.
+/// Allocates a block of `layout` (`info.block`, or a slice's block) for
+/// `info`'s type and writes its header (count 1) and link; the value slot
+/// is left for the caller to write.
 #[inline]
-pub(crate) fn allocate(info: &'static TypeInfo) -> ObjPtr {
+pub(crate) fn allocate(info: &'static TypeInfo, layout: std::alloc::Layout) -> ObjPtr {
+    debug_assert!(layout.size() >= info.block.size() && layout.align() == info.block.align());
     // SAFETY: every block layout has a non-zero size (it includes a header).
-    let base = unsafe { obmalloc::object_alloc(info.block) };
-    let Some(base) = NonNull::new(base) else { handle_alloc_error(info.block) };
+    let base = unsafe { obmalloc::object_alloc(layout) };
+    let Some(base) = NonNull::new(base) else { handle_alloc_error(layout) };
     // SAFETY: `header_offset + 16 ≤ block.size()` (TypeInfo's layout
     // invariant), so the header lies inside the block.
     let header = unsafe { base.add(info.header_offset) }.cast::<ObjHeader>();
@@ -114,7 +116,7 @@ unsafe fn link_young_unchecked(s: &GcState, l: &GcLink) {
 
 /// Whether a new frozen value holds a handle to an object in a list.
 #[inline]
-pub(crate) fn points_at_tracked<T: Trace>(value: &T) -> bool {
+pub(crate) fn points_at_tracked<T: Trace + ?Sized>(value: &T) -> bool {
     let mut v = CoreVisitor::new(Mode::AnyTracked(false));
     value.trace(&mut v);
     matches!(v.mode, Mode::AnyTracked(true))

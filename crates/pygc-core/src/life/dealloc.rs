@@ -278,8 +278,9 @@ pub(crate) unsafe fn free_block(p: ObjPtr) {
         hooks::freed(o);
     }
     let info = o.info();
+    let layout = o.block_layout();
     let base = p.as_ptr().cast::<u8>().wrapping_sub(info.header_offset);
-    // SAFETY: the block came from `object_alloc(info.block)` (alloc.rs) at
+    // SAFETY: the block came from `object_alloc(layout)` (alloc.rs) at
     // `base`, the header being `header_offset` into it.
-    unsafe { obmalloc::object_dealloc(base, info.block) };
+    unsafe { obmalloc::object_dealloc(base, layout) };
 }
