@@ -27,6 +27,7 @@
 //!   arenas were returned to the OS;
 //! * at most one arena with every pool free is kept (it is the only usable one).
 
+use crate::checkers;
 use crate::geometry::*;
 use crate::heap::Heap;
 use crate::os;
@@ -246,6 +247,9 @@ impl Arenas {
             unsafe { os::unmap(base as *mut u8, ARENA_SIZE) };
             return NONE;
         }
+        // Nothing in it is addressable until a pool is carved.
+        // SAFETY: a fresh page-aligned mapping of ours, no pointer into it yet.
+        unsafe { checkers::region_noaccess(base as *mut u8, ARENA_SIZE) };
         assert!((i as usize) < (1 << 24), "too many arenas");
         self.unused = self.ao(i).next;
         let excess = base & POOL_MASK;
@@ -292,6 +296,9 @@ impl Arenas {
             pool = a.pool_address as *mut Pool;
             a.pool_address += POOL_SIZE;
             fresh = true;
+            // SAFETY: the header of a never-used pool of a live arena; its
+            // blocks stay inaccessible.
+            unsafe { checkers::header_access(pool.cast(), POOL_OVERHEAD) };
         }
         a.nfreepools -= 1;
         // Keep the list sorted: the head had the fewest free pools, so with one
@@ -371,8 +378,12 @@ impl Arenas {
         self.unlink(i);
         let base = self.ao(i).address;
         map_mark(base, false);
-        // SAFETY: every pool of the arena is free, so no block in it is live.
-        unsafe { os::unmap(base as *mut u8, ARENA_SIZE) };
+        // SAFETY: every pool of the arena is free, so no block in it is live;
+        // the checkers forget it before the OS may map something else there.
+        unsafe {
+            checkers::region_release(base as *mut u8, ARENA_SIZE);
+            os::unmap(base as *mut u8, ARENA_SIZE);
+        }
         let unused = self.unused;
         *self.ao(i) = ArenaObject {
             address: 0,
@@ -501,9 +512,9 @@ unsafe fn init_pool(pool: *mut Pool, heap: *mut Heap, cls: usize, arena: u32, fr
     let size = class_size(cls);
     p.ref_count.store(0, Relaxed);
     let first = (pool as *mut u8).wrapping_add(POOL_OVERHEAD);
-    // SAFETY: the first block lies inside the pool; a free block's first word
-    // is its link.
-    unsafe { (first as *mut *mut u8).write(ptr::null_mut()) };
+    // SAFETY: the first block lies inside the pool and is free (the pool was);
+    // a free block's first word is its link.
+    unsafe { checkers::write_link(first.cast(), ptr::null_mut()) };
     p.freeblock = first;
     p.nextoffset = (POOL_OVERHEAD + size) as u16;
 }
