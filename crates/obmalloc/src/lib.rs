@@ -12,6 +12,11 @@
 //!   (`PyMem_Raw*`), [`object_alloc`] (`PyObject_*`, sized), [`ObMalloc`]
 //!   (`GlobalAlloc`), the statistics of `sys._debugmallocstats()` and the
 //!   debug hooks of `PYTHONMALLOC=debug`, selected with `PYGC_MALLOC`.
+//! * Memory checkers see the pools: free pool blocks are poisoned for
+//!   AddressSanitizer (`-Zsanitizer=address`) and described to valgrind's
+//!   memcheck, so both report a read of a freed pool block ([`checkers`]).
+//! * The tools' memory apart: what is allocated inside a [`ToolScope`]
+//!   (tracemalloc's tables) is counted in [`tool_bytes`], not [`live_bytes`].
 //!
 //! ```
 //! use std::alloc::Layout;
