@@ -18,20 +18,18 @@ rm -rf "$out/base" && mkdir -p "$out/base"
 git archive "$BASE" crates/obmalloc | tar -x -C "$out/base"
 mkdir -p "$out/base/crates/obmalloc/examples"
 cp crates/obmalloc/examples/alloc_free_loop.rs "$out/base/crates/obmalloc/examples/"
-cat >"$out/base/Cargo.toml" <<'TOML'
-[workspace]
-resolver = "2"
-members = ["crates/obmalloc"]
-[workspace.package]
-version = "0.1.0"
-edition = "2021"
-license = "MIT OR Apache-2.0"
-[workspace.dependencies]
-libc = "0.2"
-proptest = "1"
-[workspace.lints.rust]
-unsafe_op_in_unsafe_fn = "deny"
-TOML
+# Its workspace manifest: the base's own [workspace.package] and lint tables,
+# with only the two dependencies obmalloc takes from the workspace.
+git show "$BASE:Cargo.toml" | python3 -c '
+import sys
+keep, out = False, ["[workspace]", "resolver = \"2\"", "members = [\"crates/obmalloc\"]"]
+for line in sys.stdin.read().splitlines():
+    if line.startswith("["):
+        keep = line.startswith("[workspace.package]") or line.startswith("[workspace.lints")
+    if keep:
+        out.append(line)
+out += ["[workspace.dependencies]", "libc = \"0.2\"", "proptest = \"1\""]
+print("\n".join(out))' >"$out/base/Cargo.toml"
 
 build() { # manifest target-dir
     cargo build --quiet --release -p obmalloc --example alloc_free_loop --manifest-path "$1" --target-dir "$2"

@@ -29,7 +29,7 @@
 
 use crate::checkers;
 use crate::geometry::*;
-use crate::heap::Heap;
+use crate::heap::{Account, Heap};
 use crate::os;
 use core::ptr::{self, null_mut};
 use core::sync::atomic::{AtomicI32, AtomicPtr, AtomicU16, Ordering::*};
@@ -49,7 +49,10 @@ pub(crate) struct Pool {
     pub(crate) ref_count: AtomicU16,
     /// Offset of the first never-carved block.
     pub(crate) nextoffset: u16,
-    /// `arena_index << 8 | szidx`; bit 7 of szidx (`POOL_FREE`) marks a pool on
+    /// `arena_index << 8 | flags | szidx`: the size class in bits 0-4, bit 5
+    /// (`POOL_TOOL`) when the owner heap is of the tools' account (so a free
+    /// finds a block's account in the header it reads anyway, without touching
+    /// the owner heap's cache line), bit 7 (`POOL_FREE`) when the pool is on
     /// its arena's `freepools`. Written under the arena lock only.
     pub(crate) info: u32,
     /// Head of the owner's free-block list.
@@ -67,12 +70,24 @@ pub(crate) struct Pool {
 const _: () = assert!(core::mem::size_of::<Pool>() == POOL_OVERHEAD);
 
 pub(crate) const POOL_FREE: u32 = 0x80;
+pub(crate) const POOL_TOOL: u32 = 0x20;
+pub(crate) const SZIDX_MASK: u32 = 0x1f;
+/// Not a size class: marks a never-used pool in `init_pool`.
 const SZIDX_FRESH: u32 = 0x7f;
 
 impl Pool {
     #[inline(always)]
     pub(crate) fn szidx(&self) -> usize {
-        (self.info & 0x7f) as usize
+        (self.info & SZIDX_MASK) as usize
+    }
+    /// The account of the pool's blocks (its owner heap's).
+    #[inline(always)]
+    pub(crate) fn account(&self) -> Account {
+        if self.info & POOL_TOOL != 0 {
+            Account::Tool
+        } else {
+            Account::Program
+        }
     }
     fn arena_index(&self) -> usize {
         (self.info >> 8) as usize
@@ -499,8 +514,10 @@ impl Arenas {
 unsafe fn init_pool(pool: *mut Pool, heap: *mut Heap, cls: usize, arena: u32, fresh: bool) {
     // SAFETY: caller contract: we own the pool header exclusively.
     let p = unsafe { &mut *pool };
-    let old_cls = if fresh { SZIDX_FRESH } else { p.info & 0x7f };
-    p.info = (arena << 8) | cls as u32;
+    let old_cls = if fresh { SZIDX_FRESH } else { p.info & SZIDX_MASK };
+    // SAFETY: heaps are never freed; `account` is immutable.
+    let tool = if unsafe { (*heap).account() } == Account::Tool { POOL_TOOL } else { 0 };
+    p.info = (arena << 8) | tool | cls as u32;
     p.owner.store(heap, Relaxed);
     p.nextpool = null_mut();
     p.prevpool = null_mut();
@@ -514,7 +531,7 @@ unsafe fn init_pool(pool: *mut Pool, heap: *mut Heap, cls: usize, arena: u32, fr
     let first = (pool as *mut u8).wrapping_add(POOL_OVERHEAD);
     // SAFETY: the first block lies inside the pool and is free (the pool was);
     // a free block's first word is its link.
-    unsafe { checkers::write_link(first.cast(), ptr::null_mut()) };
+    unsafe { checkers::write_link_any(first.cast(), ptr::null_mut()) };
     p.freeblock = first;
     p.nextoffset = (POOL_OVERHEAD + size) as u16;
 }

@@ -62,10 +62,17 @@ pub(crate) struct Heap {
     /// Blocks heading a non-empty `thread_free` of one of our pools.
     remote: AtomicPtr<u8>,
     state: AtomicU8,
-    /// The account of every block in this heap's pools; immutable.
+    /// The account of every block in this heap's pools (copied into each
+    /// pool's `info` as `POOL_TOOL`); immutable.
     account: Account,
     /// Registry link; immutable once published.
     next_all: *mut Heap,
+}
+
+impl Heap {
+    pub(crate) fn account(&self) -> Account {
+        self.account
+    }
 }
 
 static HEAPS: AtomicPtr<Heap> = AtomicPtr::new(null_mut());
@@ -90,8 +97,9 @@ impl Drop for ExitGuard {
     fn drop(&mut self) {
         DIRECT.set(null_mut());
         FAST.set(false);
-        for cell in [&PROGRAM_HEAP, &TOOL_HEAP] {
-            let h = cell.with(|c| c.replace(DEAD));
+        CURRENT.set(DEAD);
+        for a in [Account::Program, Account::Tool] {
+            let h = OWN.with(|own| own[a as usize].replace(DEAD));
             if usable(h) {
                 // SAFETY: h is this thread's heap, held exclusively until we
                 // publish it as abandoned.
@@ -107,25 +115,26 @@ thread_local! {
     static DIRECT: Cell<*mut Heap> = const { Cell::new(null_mut()) };
     /// Whether this thread's calls may use the fast paths (set with its first heap).
     static FAST: Cell<bool> = const { Cell::new(false) };
-    /// This thread's heaps (null before first use, DEAD after thread exit).
-    static PROGRAM_HEAP: Cell<*mut Heap> = const { Cell::new(null_mut()) };
-    static TOOL_HEAP: Cell<*mut Heap> = const { Cell::new(null_mut()) };
+    /// This thread's heaps, by account (null before first use, DEAD after
+    /// thread exit).
+    static OWN: [Cell<*mut Heap>; 2] = const { [Cell::new(null_mut()), Cell::new(null_mut())] };
+    /// `OWN[current account]`: what the slow paths use, in one load.
+    static CURRENT: Cell<*mut Heap> = const { Cell::new(null_mut()) };
     /// Tool scopes entered and not yet left on this thread.
     static TOOL_DEPTH: Cell<u32> = const { Cell::new(0) };
     static GUARD: ExitGuard = const { ExitGuard };
 }
 
-fn heap_cell(a: Account) -> &'static std::thread::LocalKey<Cell<*mut Heap>> {
-    match a {
-        Account::Program => &PROGRAM_HEAP,
-        Account::Tool => &TOOL_HEAP,
-    }
-}
-
 /// This thread's heap of account `a` (null or DEAD if none).
 #[inline]
 fn own_heap(a: Account) -> *mut Heap {
-    heap_cell(a).with(Cell::get)
+    OWN.with(|own| own[a as usize].get())
+}
+
+/// Records `h` as this thread's heap of account `a` (the current one).
+fn set_own_heap(a: Account, h: *mut Heap) {
+    OWN.with(|own| own[a as usize].set(h));
+    CURRENT.set(h);
 }
 
 /// The account this thread allocates for now.
@@ -139,8 +148,10 @@ pub(crate) fn scope_account() -> Account {
 }
 
 /// Points the fast paths at this thread's heap of account `a`, if they may run.
-fn direct_to(a: Account) {
+/// Points `CURRENT` and the fast paths at this thread's heap of account `a`.
+fn switch_to(a: Account) {
     let h = own_heap(a);
+    CURRENT.set(h);
     DIRECT.set(if FAST.get() && usable(h) { h } else { null_mut() });
 }
 
@@ -150,7 +161,7 @@ pub(crate) fn enter_tool_scope() {
     let d = TOOL_DEPTH.get();
     TOOL_DEPTH.set(d + 1);
     if d == 0 {
-        direct_to(Account::Tool);
+        switch_to(Account::Tool);
     }
 }
 
@@ -160,7 +171,7 @@ pub(crate) fn leave_tool_scope() {
     debug_assert!(d > 0, "tool scope left more often than entered");
     TOOL_DEPTH.set(d.saturating_sub(1));
     if d == 1 {
-        direct_to(Account::Program);
+        switch_to(Account::Program);
     }
 }
 
@@ -258,11 +269,11 @@ impl Current {
 /// The heap for this thread and its current account, creating or adopting
 /// one on first use. `None` only when out of memory.
 pub(crate) fn current(direct: bool) -> Option<Current> {
-    let a = scope_account();
-    let h = own_heap(a);
+    let h = CURRENT.get();
     if usable(h) {
         return Some(Current::Own(h));
     }
+    let a = scope_account();
     if h.is_null() {
         if let Some(h) = init_thread(a, direct) {
             return Some(Current::Own(h));
@@ -292,7 +303,7 @@ fn init_thread(a: Account, direct: bool) -> Option<*mut Heap> {
     if h.is_null() {
         return None;
     }
-    heap_cell(a).set(h);
+    set_own_heap(a, h);
     if direct && checkers::fast_paths_ok() {
         FAST.set(true);
         DIRECT.set(h); // `a` is the current account
@@ -300,7 +311,7 @@ fn init_thread(a: Account, direct: bool) -> Option<*mut Heap> {
     if GUARD.try_with(|_| ()).is_err() {
         // Thread-local destructors are already running: no exit hook can be
         // registered, so do not keep a private heap.
-        heap_cell(a).set(DEAD);
+        set_own_heap(a, DEAD);
         DIRECT.set(null_mut());
         // SAFETY: h is exclusively ours and empty of pools.
         unsafe { abandon(h) };
@@ -381,13 +392,13 @@ fn account_holding(cur: &Current, a: Account, delta: isize) {
     account(a, delta);
 }
 
-/// The account of pool block `p`: its pool owner's.
+/// The account of pool block `p`: its pool owner's (recorded in the header).
 ///
 /// # Safety
 /// `p` is a live pool block (so its pool has an owner that cannot change).
 pub(crate) unsafe fn pool_account(p: *mut u8) -> Account {
-    // SAFETY: caller contract; heaps are never freed, `account` is immutable.
-    unsafe { (*(*pool_of(p)).owner.load(Relaxed)).account }
+    // SAFETY: caller contract: the header is valid and `info` fixed meanwhile.
+    unsafe { (*pool_of(p)).account() }
 }
 
 /// Sum of the live counters of account `a`.
@@ -415,8 +426,13 @@ pub(crate) fn pool_alloc(cls: usize, count: usize, direct: bool) -> *mut u8 {
         return null_mut();
     };
     let h = cur.heap();
-    // SAFETY: `cur` gives exclusive use of h.
-    let p = unsafe { heap_alloc(h, cls) };
+    let p = if checkers::watched() {
+        // SAFETY: `cur` gives exclusive use of h.
+        unsafe { heap_alloc_watched(h, cls) }
+    } else {
+        // SAFETY: as above.
+        unsafe { heap_alloc::<false>(h, cls) }
+    };
     if !p.is_null() {
         // SAFETY: as above.
         let live = unsafe { &(*h).live };
@@ -430,42 +446,72 @@ pub(crate) fn pool_alloc(cls: usize, count: usize, direct: bool) -> *mut u8 {
 /// # Safety
 /// `p` is a live pool block.
 pub(crate) unsafe fn pool_free(p: *mut u8, count: usize, direct: bool) {
+    if checkers::watched() {
+        // SAFETY: caller contract.
+        return unsafe { pool_free_watched(p, count, direct) };
+    }
+    // SAFETY: caller contract.
+    unsafe { pool_free_in::<false>(p, count, direct) }
+}
+
+/// # Safety
+/// As [`pool_free`].
+#[cold]
+#[inline(never)]
+unsafe fn pool_free_watched(p: *mut u8, count: usize, direct: bool) {
+    // SAFETY: caller contract.
+    unsafe { pool_free_in::<true>(p, count, direct) }
+}
+
+/// # Safety
+/// `p` is a live pool block; `W == checkers::watched()`.
+#[inline(always)]
+unsafe fn pool_free_in<const W: bool>(p: *mut u8, count: usize, direct: bool) {
     let pool = pool_of(p);
-    // SAFETY: p is live, so its pool header and owner are valid and fixed;
-    // heaps are never freed.
-    let (owner, size) = unsafe { ((*pool).owner.load(Relaxed), class_size((*pool).szidx())) };
-    // SAFETY: as above; `account` is immutable.
-    let a = unsafe { (*owner).account };
+    // SAFETY: p is live, so its pool header is valid and its owner, class
+    // and account fixed.
+    let (owner, size, a) =
+        unsafe { ((*pool).owner.load(Relaxed), class_size((*pool).szidx()), (*pool).account()) };
     // SAFETY: p is a live block of `size` bytes, given up, in no list yet.
-    unsafe { checkers::block_free(p, size) };
+    unsafe { checkers::block_free::<W>(p, size) };
     match current(direct) {
         Some(cur) => {
             let h = cur.heap();
             if owner == h {
                 // SAFETY: we hold h exclusively and own the pool.
-                unsafe { local_free(h, pool, p, true) };
+                unsafe { local_free::<W>(h, pool, p, true) };
             } else {
                 // SAFETY: p is a block of `pool`, given up.
-                unsafe { remote_free(pool, p) };
+                unsafe { remote_free::<W>(pool, p) };
             }
             account_holding(&cur, a, -(count as isize));
         }
         None => {
             // SAFETY: as above.
-            unsafe { remote_free(pool, p) };
+            unsafe { remote_free::<W>(pool, p) };
             ORPHAN_LIVE[a as usize].fetch_sub(count as isize, Relaxed);
         }
     }
 }
 
 /// # Safety
-/// The caller holds `h` exclusively; `cls < 32`.
-unsafe fn heap_alloc(h: *mut Heap, cls: usize) -> *mut u8 {
+/// As [`heap_alloc`].
+#[cold]
+#[inline(never)]
+unsafe fn heap_alloc_watched(h: *mut Heap, cls: usize) -> *mut u8 {
+    // SAFETY: caller contract.
+    unsafe { heap_alloc::<true>(h, cls) }
+}
+
+/// # Safety
+/// The caller holds `h` exclusively; `cls < 32`; `W == checkers::watched()`.
+#[inline(always)]
+unsafe fn heap_alloc<const W: bool>(h: *mut Heap, cls: usize) -> *mut u8 {
     // SAFETY: exclusive use of h (caller).
     let hr = unsafe { &mut *h };
     if !hr.remote.load(Relaxed).is_null() {
         // SAFETY: exclusive use of h.
-        unsafe { drain(h, true) };
+        unsafe { drain::<W>(h, true) };
     }
     let mut pool = hr.used[cls];
     if pool.is_null() {
@@ -483,7 +529,7 @@ unsafe fn heap_alloc(h: *mut Heap, cls: usize) -> *mut u8 {
     unsafe {
         let p = &mut *pool;
         let b = p.freeblock;
-        let next = checkers::read_link(b.cast());
+        let next = checkers::read_link::<W>(b.cast());
         p.ref_count.store(p.ref_count.load(Relaxed) + 1, Relaxed);
         if !next.is_null() {
             p.freeblock = next;
@@ -498,11 +544,11 @@ unsafe fn heap_alloc(h: *mut Heap, cls: usize) -> *mut u8 {
                 let mut last = off;
                 let mut n = off + size;
                 while n + size <= POOL_SIZE && n < page_end {
-                    checkers::write_link(base.add(last).cast(), base.add(n));
+                    checkers::write_link::<W>(base.add(last).cast(), base.add(n));
                     last = n;
                     n += size;
                 }
-                checkers::write_link(base.add(last).cast(), null_mut());
+                checkers::write_link::<W>(base.add(last).cast(), null_mut());
                 p.freeblock = base.add(off);
                 p.nextoffset = n as u16;
             } else {
@@ -511,7 +557,7 @@ unsafe fn heap_alloc(h: *mut Heap, cls: usize) -> *mut u8 {
                 unlink(hr, cls, pool);
             }
         }
-        checkers::block_alloc(b, size);
+        checkers::block_alloc::<W>(b, size);
         b
     }
 }
@@ -520,14 +566,15 @@ unsafe fn heap_alloc(h: *mut Heap, cls: usize) -> *mut u8 {
 ///
 /// # Safety
 /// Caller holds `h` exclusively, `pool` is owned by `h`, `b` is a block of it
-/// counted in `ref_count`, already free for the checkers (`block_free`).
-unsafe fn local_free(h: *mut Heap, pool: *mut Pool, b: *mut u8, retain: bool) {
+/// counted in `ref_count`, already free for the checkers (`block_free`);
+/// `W == checkers::watched()`.
+unsafe fn local_free<const W: bool>(h: *mut Heap, pool: *mut Pool, b: *mut u8, retain: bool) {
     // SAFETY: caller contract.
     let (hr, p) = unsafe { (&mut *h, &mut *pool) };
     let fb = p.freeblock;
     // SAFETY: b is a free block of the pool (at least 16 bytes) that only we
     // touch: its first word becomes the link.
-    unsafe { checkers::write_link(b.cast(), fb) };
+    unsafe { checkers::write_link::<W>(b.cast(), fb) };
     p.freeblock = b;
     let r = p.ref_count.load(Relaxed) - 1;
     p.ref_count.store(r, Relaxed);
@@ -560,8 +607,9 @@ unsafe fn local_free(h: *mut Heap, pool: *mut Pool, b: *mut u8, retain: bool) {
 ///
 /// # Safety
 /// `b` is a block of `pool` that the caller gives up, already free for the
-/// checkers (`block_free`).
-unsafe fn remote_free(pool: *mut Pool, b: *mut u8) {
+/// checkers (`block_free`); `W == checkers::watched()`.
+#[inline(always)]
+unsafe fn remote_free<const W: bool>(pool: *mut Pool, b: *mut u8) {
     // SAFETY: the pool header outlives its live blocks; b is ours to link
     // until a CAS publishes it (each link is written, and closed for the
     // checkers, before the CAS that makes it visible).
@@ -569,7 +617,7 @@ unsafe fn remote_free(pool: *mut Pool, b: *mut u8) {
         let tf = &(*pool).thread_free;
         let mut head = tf.load(Relaxed);
         loop {
-            checkers::write_link(b.cast(), head);
+            checkers::write_link::<W>(b.cast(), head);
             match tf.compare_exchange_weak(head, b, Release, Relaxed) {
                 Ok(_) => break,
                 Err(x) => head = x,
@@ -586,7 +634,7 @@ unsafe fn remote_free(pool: *mut Pool, b: *mut u8) {
         let link = (b as *mut *mut u8).add(1);
         let mut top = r.load(Relaxed);
         loop {
-            checkers::write_link(link, top);
+            checkers::write_link::<W>(link, top);
             match r.compare_exchange_weak(top, b, Release, Relaxed) {
                 Ok(_) => break,
                 Err(x) => top = x,
@@ -599,18 +647,33 @@ unsafe fn remote_free(pool: *mut Pool, b: *mut u8) {
 ///
 /// # Safety
 /// Caller holds `h` exclusively.
-unsafe fn drain(h: *mut Heap, retain: bool) {
+unsafe fn drain_any(h: *mut Heap, retain: bool) {
+    // SAFETY: caller contract.
+    unsafe {
+        if checkers::watched() {
+            drain::<true>(h, retain)
+        } else {
+            drain::<false>(h, retain)
+        }
+    }
+}
+
+/// [`drain_any`] with `W == checkers::watched()`.
+///
+/// # Safety
+/// Caller holds `h` exclusively.
+unsafe fn drain<const W: bool>(h: *mut Heap, retain: bool) {
     // SAFETY: exclusive use of h; blocks on `remote` head pending thread_free
     // stacks of pools owned by h.
     unsafe {
         let mut b = (*h).remote.swap(null_mut(), Acquire);
         while !b.is_null() {
-            let next_pool = checkers::read_link((b as *mut *mut u8).add(1));
+            let next_pool = checkers::read_link::<W>((b as *mut *mut u8).add(1));
             let pool = pool_of(b);
             let mut blk = (*pool).thread_free.swap(null_mut(), Acquire);
             while !blk.is_null() {
-                let n = checkers::read_link(blk.cast());
-                local_free(h, pool, blk, retain);
+                let n = checkers::read_link::<W>(blk.cast());
+                local_free::<W>(h, pool, blk, retain);
                 blk = n;
             }
             b = next_pool;
@@ -663,7 +726,7 @@ unsafe fn release_empty(h: *mut Heap) {
 unsafe fn abandon(h: *mut Heap) {
     // SAFETY: caller contract.
     unsafe {
-        drain(h, false);
+        drain_any(h, false);
         release_empty(h);
         (*h).state.store(ABANDONED, Release);
     }
@@ -686,7 +749,7 @@ pub(crate) fn collect_abandoned() {
                 if pending(fh) {
                     // SAFETY: the lock gives exclusive use of the fallback heaps.
                     unsafe {
-                        drain(fh, false);
+                        drain_any(fh, false);
                         release_empty(fh);
                     }
                 }
@@ -705,7 +768,7 @@ pub(crate) fn collect_abandoned() {
         {
             // SAFETY: the RECLAIMING state gives us exclusive use.
             unsafe {
-                drain(h, false);
+                drain_any(h, false);
                 release_empty(h);
             }
             hr.state.store(ABANDONED, Release);
@@ -722,7 +785,7 @@ pub(crate) fn collect() {
         if usable(h) {
             // SAFETY: our own heap.
             unsafe {
-                drain(h, false);
+                drain_any(h, false);
                 release_empty(h);
             }
         }
@@ -805,6 +868,9 @@ unsafe fn verify_heap(h: *mut Heap, a: Account) -> Result<(), crate::Invariant> 
             if pr.owner.load(Relaxed) != h || pr.szidx() != cls || pr.info & arena::POOL_FREE != 0 {
                 return Err(E::new("pool in used list not owned/classed right", p as usize));
             }
+            if pr.account() != a {
+                return Err(E::new("pool's account is not its owner's", p as usize));
+            }
             // SAFETY: as above.
             if unsafe { (*pr.nextpool).prevpool } != p {
                 return Err(E::new("used list links broken", p as usize));
@@ -823,7 +889,7 @@ unsafe fn verify_heap(h: *mut Heap, a: Account) -> Result<(), crate::Invariant> 
                 nfree += 1;
                 // SAFETY: free blocks link through their first word; the heap
                 // is not used concurrently.
-                b = unsafe { checkers::read_link(b.cast()) };
+                b = unsafe { checkers::read_link_any(b.cast()) };
             }
             let used = pr.ref_count.load(Relaxed) as usize;
             if used == 0 && p != head {

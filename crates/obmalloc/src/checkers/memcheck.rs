@@ -71,14 +71,22 @@ fn request(default: usize, _code: usize, _a1: usize, _a2: usize, _a3: usize) -> 
     default
 }
 
-/// Whether the process runs under memcheck. One relaxed load once decided.
-#[inline(always)]
+/// Whether the process runs under memcheck, deciding it on first use.
+#[inline]
 pub(super) fn on() -> bool {
     match STATE.load(Acquire) {
         OFF => false,
         ON => true,
         _ => detect(),
     }
+}
+
+/// Whether memcheck is known to watch: one load and compare. Right wherever a
+/// pool exists, since mapping the first arena asks [`on`] first (and later
+/// arenas and pools come after it, through the arena lock).
+#[inline(always)]
+pub(super) fn watching() -> bool {
+    STATE.load(Relaxed) == ON
 }
 
 /// Asks valgrind once. Memcheck answers its `MAKE_MEM_*` requests with -1;

@@ -27,9 +27,9 @@
 //!   hooks. That keeps the fast paths free of checker code and costs them
 //!   nothing.
 //!
-//! With neither checker, every hook is a plain load or store (ASan's parts are
-//! compiled out; memcheck's are behind one load of a cached flag, on slow
-//! paths only).
+//! With neither checker, a slow path compares one cached flag at its entry
+//! ([`watched`]) and its per-block hooks are then plain loads and stores
+//! (`W = false`); ASan's parts are compiled out of normal builds.
 
 mod asan;
 mod memcheck;
@@ -91,17 +91,28 @@ pub(crate) unsafe fn region_release(p: *mut u8, len: usize) {
     unsafe { asan::unpoison(p, len) };
 }
 
+/// Whether a checker watches the pools: compiled-in ASan, or memcheck (one
+/// load and compare, decided since the first arena was mapped).
+///
+/// The slow paths ask once, at their entry, and pass the answer down as the
+/// const parameter `W` of the per-block hooks below, so that with no checker
+/// the loops over blocks (drain, carve, free) are plain loads and stores with
+/// no test per block; with one, the hooks' work is out of line.
+#[inline(always)]
+pub(crate) fn watched() -> bool {
+    asan::ON || memcheck::watching()
+}
+
 /// Block `b` of `size` bytes is handed to the program.
 ///
 /// # Safety
 /// `b` is a free pool block of `size` bytes (a multiple of 16) that the caller
-/// is handing out and no longer reads as a free block.
-#[inline]
-pub(crate) unsafe fn block_alloc(b: *mut u8, size: usize) {
-    // SAFETY: caller contract.
-    unsafe { asan::unpoison(b, size) };
-    if memcheck::on() {
-        memcheck::mempool_alloc(b, size);
+/// is handing out and no longer reads as a free block; `W == watched()`.
+#[inline(always)]
+pub(crate) unsafe fn block_alloc<const W: bool>(b: *mut u8, size: usize) {
+    if W {
+        // SAFETY: caller contract.
+        unsafe { watched::block_alloc(b, size) }
     }
 }
 
@@ -109,13 +120,12 @@ pub(crate) unsafe fn block_alloc(b: *mut u8, size: usize) {
 ///
 /// # Safety
 /// `b` is a live pool block of `size` bytes (a multiple of 16), given up by the
-/// program and not yet linked into any free list.
-#[inline]
-pub(crate) unsafe fn block_free(b: *mut u8, size: usize) {
-    // SAFETY: caller contract.
-    unsafe { asan::poison(b, size) };
-    if memcheck::on() {
-        memcheck::mempool_free(b);
+/// program and not yet linked into any free list; `W == watched()`.
+#[inline(always)]
+pub(crate) unsafe fn block_free<const W: bool>(b: *mut u8, size: usize) {
+    if W {
+        // SAFETY: caller contract.
+        unsafe { watched::block_free(b, size) }
     }
 }
 
@@ -123,22 +133,15 @@ pub(crate) unsafe fn block_free(b: *mut u8, size: usize) {
 ///
 /// # Safety
 /// `slot` is a word of a free pool block that holds a link the allocator
-/// wrote, and no other thread accesses that word now.
-#[inline]
-pub(crate) unsafe fn read_link(slot: *mut *mut u8) -> *mut u8 {
-    let w = core::mem::size_of::<*mut u8>();
-    // SAFETY: caller contract: the word is ours; it is opened, read, and closed.
-    unsafe {
-        asan::unpoison(slot.cast(), w);
-        if memcheck::on() {
-            memcheck::make_defined(slot.cast(), w);
-        }
-        let v = slot.read();
-        asan::poison(slot.cast(), w);
-        if memcheck::on() {
-            memcheck::make_noaccess(slot.cast(), w);
-        }
-        v
+/// wrote, and no other thread accesses that word now; `W == watched()`.
+#[inline(always)]
+pub(crate) unsafe fn read_link<const W: bool>(slot: *mut *mut u8) -> *mut u8 {
+    if W {
+        // SAFETY: caller contract.
+        unsafe { watched::read_link(slot) }
+    } else {
+        // SAFETY: caller contract: a word of ours, nobody else's now.
+        unsafe { slot.read() }
     }
 }
 
@@ -146,20 +149,113 @@ pub(crate) unsafe fn read_link(slot: *mut *mut u8) -> *mut u8 {
 ///
 /// # Safety
 /// `slot` is a word of a free pool block (or of a never-carved block being
-/// carved), and no other thread accesses that word now.
-#[inline]
-pub(crate) unsafe fn write_link(slot: *mut *mut u8, v: *mut u8) {
-    let w = core::mem::size_of::<*mut u8>();
-    // SAFETY: caller contract: the word is ours; it is opened, written, and closed.
+/// carved), and no other thread accesses that word now; `W == watched()`.
+#[inline(always)]
+pub(crate) unsafe fn write_link<const W: bool>(slot: *mut *mut u8, v: *mut u8) {
+    if W {
+        // SAFETY: caller contract.
+        unsafe { watched::write_link(slot, v) }
+    } else {
+        // SAFETY: caller contract: a word of ours, nobody else's now.
+        unsafe { slot.write(v) }
+    }
+}
+
+/// [`read_link`] for callers that do not carry `W` (the invariant walks).
+///
+/// # Safety
+/// As [`read_link`].
+pub(crate) unsafe fn read_link_any(slot: *mut *mut u8) -> *mut u8 {
+    // SAFETY: caller contract.
     unsafe {
-        asan::unpoison(slot.cast(), w);
-        if memcheck::on() {
-            memcheck::make_undefined(slot.cast(), w);
+        if watched() {
+            read_link::<true>(slot)
+        } else {
+            read_link::<false>(slot)
         }
-        slot.write(v);
-        asan::poison(slot.cast(), w);
-        if memcheck::on() {
-            memcheck::make_noaccess(slot.cast(), w);
+    }
+}
+
+/// [`write_link`] for callers that do not carry `W` (once per pool).
+///
+/// # Safety
+/// As [`write_link`].
+pub(crate) unsafe fn write_link_any(slot: *mut *mut u8, v: *mut u8) {
+    // SAFETY: caller contract.
+    unsafe {
+        if watched() {
+            write_link::<true>(slot, v)
+        } else {
+            write_link::<false>(slot, v)
+        }
+    }
+}
+
+/// The hooks' work when a checker watches (each one's contract is its
+/// public twin's above).
+mod watched {
+    use super::{asan, memcheck};
+
+    const WORD: usize = core::mem::size_of::<*mut u8>();
+
+    /// # Safety
+    /// As `checkers::block_alloc`.
+    #[cold]
+    pub(super) unsafe fn block_alloc(b: *mut u8, size: usize) {
+        // SAFETY: caller contract.
+        unsafe { asan::unpoison(b, size) };
+        if memcheck::watching() {
+            memcheck::mempool_alloc(b, size);
+        }
+    }
+
+    /// # Safety
+    /// As `checkers::block_free`.
+    #[cold]
+    pub(super) unsafe fn block_free(b: *mut u8, size: usize) {
+        // SAFETY: caller contract.
+        unsafe { asan::poison(b, size) };
+        if memcheck::watching() {
+            memcheck::mempool_free(b);
+        }
+    }
+
+    /// # Safety
+    /// As `checkers::read_link`.
+    #[cold]
+    pub(super) unsafe fn read_link(slot: *mut *mut u8) -> *mut u8 {
+        // SAFETY: caller contract: the word is ours; it is opened, read, and
+        // closed again before anything else runs.
+        unsafe {
+            asan::unpoison(slot.cast(), WORD);
+            if memcheck::watching() {
+                memcheck::make_defined(slot.cast(), WORD);
+            }
+            let v = slot.read();
+            asan::poison(slot.cast(), WORD);
+            if memcheck::watching() {
+                memcheck::make_noaccess(slot.cast(), WORD);
+            }
+            v
+        }
+    }
+
+    /// # Safety
+    /// As `checkers::write_link`.
+    #[cold]
+    pub(super) unsafe fn write_link(slot: *mut *mut u8, v: *mut u8) {
+        // SAFETY: caller contract: the word is ours; it is opened, written,
+        // and closed again before anything else runs.
+        unsafe {
+            asan::unpoison(slot.cast(), WORD);
+            if memcheck::watching() {
+                memcheck::make_undefined(slot.cast(), WORD);
+            }
+            slot.write(v);
+            asan::poison(slot.cast(), WORD);
+            if memcheck::watching() {
+                memcheck::make_noaccess(slot.cast(), WORD);
+            }
         }
     }
 }
