@@ -304,7 +304,11 @@ fn init_thread(a: Account, direct: bool) -> Option<*mut Heap> {
         return None;
     }
     set_own_heap(a, h);
-    if direct && checkers::fast_paths_ok() {
+    // Asked even when `direct` is false: this is where the process first asks
+    // whether a checker watches, before any pool exists and before any slow
+    // path tests `checkers::watched()`.
+    let fast = checkers::fast_paths_ok();
+    if direct && fast {
         FAST.set(true);
         DIRECT.set(h); // `a` is the current account
     }

@@ -167,31 +167,36 @@ fn memcheck() -> Option<Command> {
 
 #[test]
 fn memcheck_reports_a_read_of_a_freed_pool_block() {
-    let Some(cmd) = memcheck() else { return };
-    let (out, stderr) = child(Some(cmd), "use_after_free", "pymalloc", &OFFSETS);
-    assert_eq!(out.status.code(), Some(42), "memcheck found no error:\n{stderr}");
-    assert_eq!(stderr.matches("Invalid read of size 1").count(), OFFSETS.len(), "{stderr}");
-    for off in OFFSETS {
-        let freed = format!("is {off} bytes inside a block of size {SIZE} free'd");
-        let at =
-            stderr.find(&freed).unwrap_or_else(|| panic!("offset {off}: no freed block named:\n{stderr}"));
-        assert!(
-            stderr[at..].contains("scenario_runner"),
-            "the free's stack reaches the freeing code:\n{stderr}"
-        );
+    // The pools, and the pools under the debug hooks, where the program's
+    // pointer is 16 bytes into a 48 + 24 -> 80-byte pool block.
+    for (mode, header, block) in [("pymalloc", 0, SIZE), ("debug", 16, 80)] {
+        let Some(cmd) = memcheck() else { return };
+        let (out, stderr) = child(Some(cmd), "use_after_free", mode, &OFFSETS);
+        assert_eq!(out.status.code(), Some(42), "{mode}: memcheck found no error:\n{stderr}");
+        assert_eq!(stderr.matches("Invalid read of size 1").count(), OFFSETS.len(), "{mode}: {stderr}");
+        for off in OFFSETS {
+            let freed = format!("is {} bytes inside a block of size {block} free'd", header + off);
+            let at = stderr.find(&freed).unwrap_or_else(|| panic!("{mode}: not found: {freed}\n{stderr}"));
+            assert!(
+                stderr[at..].contains("scenario_runner"),
+                "the free's stack reaches the freeing code:\n{stderr}"
+            );
+        }
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("memcheck: true"), "{mode}: the child did not see memcheck: {stdout}");
     }
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("memcheck: true"), "the child did not see memcheck: {stdout}");
 }
 
 #[test]
 fn memcheck_is_quiet_about_the_allocators_own_accesses() {
-    let Some(cmd) = memcheck() else { return };
-    let (out, stderr) = child(Some(cmd), "clean", "pymalloc", &[]);
-    assert!(out.status.success(), "memcheck reported errors in a clean workload:\n{stderr}");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("clean workload done") && stdout.contains("memcheck: true"),
-        "{stdout}\n{stderr}"
-    );
+    for mode in ["pymalloc", "debug"] {
+        let Some(cmd) = memcheck() else { return };
+        let (out, stderr) = child(Some(cmd), "clean", mode, &[]);
+        assert!(out.status.success(), "{mode}: memcheck reported errors in a clean workload:\n{stderr}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains("clean workload done") && stdout.contains("memcheck: true"),
+            "{stdout}\n{stderr}"
+        );
+    }
 }
