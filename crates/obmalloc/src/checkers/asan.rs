@@ -26,7 +26,7 @@ mod imp {
     /// `p..p + len` is memory of ours (not ASan's own heap), 8-aligned.
     #[inline]
     pub(in crate::checkers) unsafe fn poison(p: *mut u8, len: usize) {
-        debug_assert!((p as usize).is_multiple_of(8) && len.is_multiple_of(8));
+        debug_assert!(p as usize % 8 == 0 && len % 8 == 0);
         // SAFETY: only changes the shadow of memory we own (caller contract).
         unsafe { __asan_poison_memory_region(p.cast(), len) }
     }
@@ -35,7 +35,7 @@ mod imp {
     /// As [`poison`].
     #[inline]
     pub(in crate::checkers) unsafe fn unpoison(p: *mut u8, len: usize) {
-        debug_assert!((p as usize).is_multiple_of(8) && len.is_multiple_of(8));
+        debug_assert!(p as usize % 8 == 0 && len % 8 == 0);
         // SAFETY: only changes the shadow of memory we own (caller contract).
         unsafe { __asan_unpoison_memory_region(p.cast(), len) }
     }
