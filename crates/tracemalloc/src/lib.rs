@@ -147,7 +147,11 @@ pub fn reset_peak() {
     tracer::reset_peak()
 }
 
-/// Bytes the tracer uses for its own tables (Python's `get_tracemalloc_memory()`).
+/// Bytes the tracer uses for itself (Python's `get_tracemalloc_memory()`): its tables,
+/// the symbolizer's cache and the snapshots still alive. With obmalloc underneath (the
+/// global allocator, or `Tracing<obmalloc::ObMalloc>`), this is obmalloc's exact
+/// [`tool_bytes`](obmalloc::tool_bytes), which `obmalloc::live_bytes()` (and so
+/// `#[profile]`) leaves out; otherwise the tracer's estimate of its tables.
 pub fn get_tracemalloc_memory() -> u64 {
     tracer::tracemalloc_memory()
 }
