@@ -887,7 +887,7 @@ unsafe fn verify_heap(h: *mut Heap, a: Account) -> Result<(), crate::Invariant> 
             let mut b = pr.freeblock;
             while !b.is_null() && nfree <= cap {
                 let off = b as usize - p as usize;
-                if off < POOL_OVERHEAD || (off - POOL_OVERHEAD) % class_size(cls) != 0 {
+                if off < POOL_OVERHEAD || !(off - POOL_OVERHEAD).is_multiple_of(class_size(cls)) {
                     return Err(E::new("free block misaligned in pool", b as usize));
                 }
                 nfree += 1;
