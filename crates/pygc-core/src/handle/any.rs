@@ -120,6 +120,7 @@ impl GcAny {
     /// let labels: Vec<String> = Gc::to_any(&p).edges().into_iter().map(|e| e.label).collect();
     /// assert_eq!(labels, ["left", "right"]);
     /// ```
+    #[must_use]
     pub fn edges(&self) -> Vec<crate::inspect::Edge> {
         crate::inspect::edges_of(self.obj())
     }

@@ -63,6 +63,7 @@ impl<T: ?Sized + GcPointee> Weak<T> {
 
     /// A strong handle, if the object is still alive and was not found to be
     /// garbage by the collector.
+    #[must_use]
     pub fn upgrade(&self) -> Option<Gc<T>> {
         let o = self.obj();
         if o.refcnt() == 0 || o.has(flags::CLEARED | flags::WEAK_DEAD) {
