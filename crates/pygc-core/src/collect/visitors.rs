@@ -54,22 +54,22 @@ impl<'a> CoreVisitor<'a> {
     #[inline]
     fn edge<T: ?Sized + GcPointee>(&mut self, gc: &Gc<T>) {
         let o = gc.obj();
-        if let Mode::Pin(out) = &mut self.mode {
-            o.incref();
-            out.push(o.ptr());
-            return;
-        }
         // Sized targets are known tracked or not statically; a trait
         // object's target says in its own table.
         let tracked = match T::TRACKED {
             Some(t) => t,
             None => o.info().tracked,
         };
-        if !tracked {
-            return;
-        }
+        // Another heap's objects never carry COLLECTING while this pass
+        // runs (collect/mod.rs: no collection starts while a heap of the
+        // thread traces, and candidates drop the bit before user code), so
+        // the COLLECTING tests below also keep each heap to its own.
         match &mut self.mode {
-            Mode::Pin(_) => {}
+            Mode::Pin(out) => {
+                o.incref();
+                out.push(o.ptr());
+            }
+            _ if !tracked => {}
             // SAFETY: see `tracked_link`.
             Mode::AnyTracked(found) => *found |= unsafe { tracked_link(o) }.is_linked(),
             Mode::Subtract => {
@@ -116,6 +116,7 @@ unsafe fn tracked_link<'a>(o: Obj<'a>) -> &'a GcLink {
 
 /// CPython's `visit_reachable`: an edge from a reachable object makes its
 /// target reachable.
+#[inline]
 fn visit_reachable(l: &GcLink, young: &GcList) {
     if !l.is_collecting() || !l.is_linked() {
         // Another generation, or already scanned by `move_unreachable`.
