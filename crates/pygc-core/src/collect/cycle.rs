@@ -137,7 +137,8 @@ fn move_unreachable(young: &GcList, unreachable: &GcList) -> Result<usize, Abort
             gc.set_next(unreachable.head_ptr(), true);
             unreachable.head().set_prev(gc.as_mut_ptr());
         }
-        at = prev.next();
+        // `prev` is young's head or a scanned element: never marked.
+        at = prev.next_word();
     }
     young.head().set_prev(prev.as_mut_ptr());
     // The head's own next may carry the mark (set through `last`).

@@ -95,7 +95,9 @@ impl ObjHeader {
         debug_assert!(p.addr() & !ADDR_MASK == 0, "a type table above 2^48: no room for the heap slot");
         ObjHeader {
             refcnt: Cell::new(1),
-            info: Cell::new(p.map_addr(|a| a | (usize::from(slot) << SLOT_SHIFT))),
+            // The slot bits are zero in the table's address: adding them is
+            // setting them, and keeps the static's provenance.
+            info: Cell::new(p.wrapping_byte_add(usize::from(slot) << SLOT_SHIFT)),
         }
     }
 }
@@ -204,7 +206,7 @@ impl<'a> Obj<'a> {
         let tagged = self.header().info.get();
         // SAFETY: by ObjHeader's invariant the untagged word is the address
         // of a 'static TypeInfo, with its provenance.
-        unsafe { &*tagged.map_addr(|a| a & ADDR_MASK) }
+        unsafe { &*tagged.wrapping_byte_sub(tagged.addr() & !ADDR_MASK) }
     }
 
     /// The slot of the object's heap (0: the thread's default heap).
