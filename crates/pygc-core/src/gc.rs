@@ -281,6 +281,12 @@ pub fn track(obj: &impl Handle) {
     })
 }
 
+/// Whether the object's type can be tracked at all (it has a generation
+/// link): every type that can hold handles, and `#[pygc(tracked)]` ones.
+pub fn is_trackable(obj: &impl Handle) -> bool {
+    obj_of(obj).info().tracked
+}
+
 /// Whether the object's finalizer already ran (`gc.is_finalized`).
 ///
 /// ```

@@ -57,6 +57,7 @@ pub use heap::{Heap, HeapUsage, MemoryError};
 pub use handle::any::RawObj;
 pub use handle::any::{GcAny, Handle};
 pub use handle::cell::GcCell;
+pub use handle::ephemeron::EphemeronMap;
 pub use handle::gc::{ClearedError, Gc};
 pub use handle::pointee::GcPointee;
 pub use handle::weak::Weak;

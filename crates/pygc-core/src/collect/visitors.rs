@@ -19,8 +19,8 @@ pub(crate) enum Mode<'a> {
     Move(&'a GcList),
     /// Count the weak handles that carry a callback, by callback id.
     WeakIds(&'a mut HashMap<u64, usize>),
-    /// Take a count on every strong edge target, at the moment it is
-    /// reported (what inspection needs: the target cannot die afterwards,
+    /// Take a count on every strong edge target (ephemeron values
+    /// included), at the moment it is reported (what inspection needs: the target cannot die afterwards,
     /// whatever the rest of the `Trace` impl does).
     Pin(&'a mut Vec<ObjPtr>),
     /// Note whether any edge leads to an object in a list.
@@ -30,6 +30,9 @@ pub(crate) enum Mode<'a> {
 /// The visitor of the collector and of the inspection functions.
 pub(crate) struct CoreVisitor<'a> {
     pub(crate) mode: Mode<'a>,
+    /// Ephemerons met by the `Reachable` pass, `(key, value)`, whose value
+    /// waits for its key to prove reachable (see `resolve_ephemerons`).
+    pub(crate) ephemerons: Vec<(ObjPtr, ObjPtr)>,
     /// An edge would have taken `gc_refs` below zero: some `Trace` reports
     /// handles it does not own.
     pub(crate) inconsistent: bool,
@@ -37,7 +40,34 @@ pub(crate) struct CoreVisitor<'a> {
 
 impl<'a> CoreVisitor<'a> {
     pub(crate) fn new(mode: Mode<'a>) -> Self {
-        CoreVisitor { mode, inconsistent: false }
+        CoreVisitor { mode, ephemerons: Vec::new(), inconsistent: false }
+    }
+
+    /// After a `Reachable` scan: every ephemeron whose key turned out
+    /// reachable makes its value reachable (and leaves the list); the others
+    /// wait. Returns whether a value moved back into `young` (it must be
+    /// scanned, and may make more keys reachable).
+    pub(crate) fn resolve_ephemerons(&mut self) -> bool {
+        let Mode::Reachable(young) = self.mode else { return false };
+        let mut moved = false;
+        self.ephemerons.retain(|&(k, v)| {
+            // SAFETY: in the tracing phase no object is freed (counts
+            // reaching zero are deferred), and both were reported by a live
+            // handle of an object of this pass.
+            let (k, v) = unsafe { (k.live(), v.live()) };
+            let key_alive = k.refcnt() > 0
+                && !k.has(crate::object::header::flags::WEAK_DEAD)
+                && !k.link().is_some_and(|l| l.is_collecting() && l.is_marked_unreachable());
+            if !key_alive {
+                return true;
+            }
+            if let Some(l) = v.link() {
+                moved |= l.is_collecting() && l.is_marked_unreachable();
+                visit_reachable(l, young);
+            }
+            false
+        });
+        moved
     }
 
     /// Traces one object; a cleared one has no value left to trace.
@@ -156,6 +186,21 @@ impl Visitor for CoreVisitor<'_> {
             }
         }
     }
+
+    fn visit_ephemeron<K: ?Sized + GcPointee, V: ?Sized + GcPointee>(
+        &mut self,
+        key: &Weak<K>,
+        value: &Gc<V>,
+    ) {
+        match self.mode {
+            // The value waits for its key (resolve_ephemerons).
+            Mode::Reachable(_) => self.ephemerons.push((key.header(), value.obj().ptr())),
+            Mode::WeakIds(_) => self.visit_weak(key),
+            // Subtract: an internal edge like any; Move (legacy finalizers)
+            // keeps conservatively; Pin and AnyTracked see the value.
+            _ => self.edge(value),
+        }
+    }
 }
 
 /// One segment of an edge label.
@@ -229,6 +274,15 @@ impl Visitor for LabelVisitor {
         o.incref();
         let label = self.label();
         self.edges.push(LabeledEdge { target: Some(o.ptr()), label, weak: false });
+    }
+
+    fn visit_ephemeron<K: ?Sized + GcPointee, V: ?Sized + GcPointee>(
+        &mut self,
+        key: &Weak<K>,
+        value: &Gc<V>,
+    ) {
+        self.field("key", |v| v.visit_weak(key));
+        self.field("value", |v| v.visit_gc(value));
     }
 
     fn visit_weak<T: ?Sized + GcPointee>(&mut self, weak: &Weak<T>) {

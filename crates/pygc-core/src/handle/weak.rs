@@ -50,7 +50,7 @@ impl<T: ?Sized + GcPointee> Weak<T> {
     }
 
     /// The object's header.
-    fn header(&self) -> ObjPtr {
+    pub(crate) fn header(&self) -> ObjPtr {
         let h = self.ptr.as_ptr().cast::<u8>().wrapping_sub(UNTRACKED_HEADER_SIZE).cast::<ObjHeader>();
         // SAFETY: a value pointer is never 16 bytes above null.
         ObjPtr::new(unsafe { NonNull::new_unchecked(h) })

@@ -160,6 +160,13 @@ pub trait Visitor: sealed::Sealed + Sized {
     /// belong to garbage).
     fn visit_weak<T: ?Sized + GcPointee>(&mut self, weak: &Weak<T>);
 
+    /// Reports an ephemeron: `value` is held strongly, but only for as long
+    /// as `key` is alive (JavaScript's `WeakMap`): the collector treats the
+    /// value as reachable only if the key is reachable from elsewhere, so a
+    /// value that refers to its own key does not keep it alive. See
+    /// [`EphemeronMap`](crate::EphemeronMap).
+    fn visit_ephemeron<K: ?Sized + GcPointee, V: ?Sized + GcPointee>(&mut self, key: &Weak<K>, value: &Gc<V>);
+
     /// Reports that part of the value could not be traced right now (a
     /// [`crate::GcCell`] mutably borrowed during the collection). The
     /// collector then keeps what it would have reached.
