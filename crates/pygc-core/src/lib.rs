@@ -51,7 +51,7 @@ mod heap;
 pub mod inspect;
 pub mod sys;
 
-pub use heap::{Heap, HeapUsage, MemoryError};
+pub use heap::{HandoverError, Heap, HeapUsage, MemoryError, Refusal, SendHeap};
 
 #[doc(hidden)]
 pub use handle::any::RawObj;

@@ -25,6 +25,21 @@ pub(crate) enum Mode<'a> {
     Pin(&'a mut Vec<ObjPtr>),
     /// Note whether any edge leads to an object in a list.
     AnyTracked(bool),
+    /// Record every edge, strong and weak, as it is (the heap hand-over's
+    /// count of the references from inside a heap; `heap/handover.rs`).
+    Census(&'a mut Census),
+}
+
+/// The edges of the objects traced in [`Mode::Census`].
+#[derive(Default)]
+pub(crate) struct Census {
+    /// Targets of strong handles (ephemeron values included).
+    pub(crate) strong: Vec<ObjPtr>,
+    /// Targets of weak handles (ephemeron keys included).
+    pub(crate) weak: Vec<ObjPtr>,
+    /// Some value reported part of itself untraceable (a `GcCell` borrowed
+    /// mutably): its edges are unknown.
+    pub(crate) untraceable: bool,
 }
 
 /// The visitor of the collector and of the inspection functions.
@@ -99,6 +114,7 @@ impl<'a> CoreVisitor<'a> {
                 o.incref();
                 out.push(o.ptr());
             }
+            Mode::Census(c) => c.strong.push(o.ptr()),
             _ if !tracked => {}
             // SAFETY: see `tracked_link`.
             Mode::AnyTracked(found) => *found |= unsafe { tracked_link(o) }.is_linked(),
@@ -180,10 +196,20 @@ impl Visitor for CoreVisitor<'_> {
 
     #[inline]
     fn visit_weak<T: ?Sized + GcPointee>(&mut self, weak: &Weak<T>) {
-        if let Mode::WeakIds(ids) = &mut self.mode {
-            if let Some(id) = weak.callback_id() {
-                *ids.entry(id).or_insert(0) += 1;
+        match &mut self.mode {
+            Mode::WeakIds(ids) => {
+                if let Some(id) = weak.callback_id() {
+                    *ids.entry(id).or_insert(0) += 1;
+                }
             }
+            Mode::Census(c) => c.weak.push(weak.header()),
+            _ => {}
+        }
+    }
+
+    fn untraceable(&mut self) {
+        if let Mode::Census(c) = &mut self.mode {
+            c.untraceable = true;
         }
     }
 
@@ -196,6 +222,10 @@ impl Visitor for CoreVisitor<'_> {
             // The value waits for its key (resolve_ephemerons).
             Mode::Reachable(_) => self.ephemerons.push((key.header(), value.obj().ptr())),
             Mode::WeakIds(_) => self.visit_weak(key),
+            Mode::Census(_) => {
+                self.visit_weak(key);
+                self.edge(value);
+            }
             // Subtract: an internal edge like any; Move (legacy finalizers)
             // keeps conservatively; Pin and AnyTracked see the value.
             _ => self.edge(value),

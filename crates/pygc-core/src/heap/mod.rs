@@ -4,6 +4,8 @@
 //! Python-named free functions; [`Heap::enter`] makes an explicit heap
 //! the one `Gc::new` and the [`gc`](crate::gc) functions use while it runs.
 
+mod handover;
+
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 
@@ -14,6 +16,7 @@ use crate::object::header::ObjPtr;
 use crate::state::{registry, thread, GcState, NUM_GENERATIONS};
 
 pub use crate::state::budget::MemoryError;
+pub use handover::{HandoverError, Refusal, SendHeap};
 
 /// An explicit heap.
 ///
