@@ -1,0 +1,72 @@
+//! Frames: the locals, value stack and handler blocks of one running (or
+//! suspended) code object.
+
+use pygc::{Gc, Trace, Visitor};
+
+use crate::object::{Code, Dict, Function, Value};
+
+/// An exception handler pushed by `SetupFinally` / `SetupWith`, or the
+/// marker of an except handler being run.
+#[derive(Clone, Copy, Debug)]
+pub struct Block {
+    /// Where to jump with the exception on the stack.
+    pub handler: u32,
+    /// Stack depth to restore.
+    pub level: u32,
+    /// An except handler is running (leaving it restores `sys.exc_info`).
+    pub is_handler: bool,
+}
+
+// SAFETY: plain integers: no handle owned, none reported.
+unsafe impl Trace for Block {
+    const TRACKED: bool = false;
+    const FROZEN: bool = true;
+    fn trace<V: Visitor>(&self, _: &mut V) {}
+}
+
+/// A frame.
+#[derive(Trace)]
+pub struct Frame {
+    /// The code.
+    pub code: Gc<Code>,
+    /// Fast locals, then cells, then free variables.
+    pub locals: Vec<Option<Value>>,
+    /// The value stack.
+    pub stack: Vec<Value>,
+    /// Next instruction.
+    pub pc: usize,
+    /// Module namespace.
+    pub globals: Gc<Dict>,
+    /// The locals namespace of module and class bodies.
+    pub namespace: Option<Gc<Dict>>,
+    /// Handler blocks.
+    pub blocks: Vec<Block>,
+    /// The function being run (for its closure and `__qualname__`).
+    pub func: Option<Gc<Function>>,
+    /// A constructor call: the instance `__init__` was called for, which the
+    /// call returns.
+    pub init_self: Option<Value>,
+}
+
+impl Frame {
+    /// A frame for `code` with empty locals.
+    pub fn new(code: Gc<Code>, globals: Gc<Dict>, namespace: Option<Gc<Dict>>) -> Frame {
+        let n = code.nlocals_total();
+        Frame {
+            code,
+            locals: vec![None; n],
+            stack: Vec::with_capacity(8),
+            pc: 0,
+            globals,
+            namespace,
+            blocks: Vec::new(),
+            func: None,
+            init_self: None,
+        }
+    }
+
+    /// The line being run.
+    pub fn line(&self) -> u32 {
+        self.code.line_at(self.pc.saturating_sub(1))
+    }
+}
