@@ -805,6 +805,7 @@ impl<'a> Compiler<'a> {
         self.unit().fblocks = popped;
         Ok(())
     }
+}
 
 impl<'a> Compiler<'a> {
     fn try_except(&mut self, body: &'a [Stmt], handlers: &'a [ast::ExceptHandler], orelse: &'a [Stmt]) -> CResult {

@@ -8,7 +8,7 @@ use super::{Dict, PyStr, Value};
 
 /// Which built-in layout instances of a class have. A class defined in
 /// Python inherits its base's.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Trace)]
 pub enum Layout {
     /// Plain `object` subclasses: attributes inline.
     Object,
@@ -16,13 +16,6 @@ pub enum Layout {
     Exception,
     /// A built-in type whose values are not instances (int, str, list...).
     Builtin,
-}
-
-// SAFETY: a plain enum that owns no handle (TRACKED = false).
-unsafe impl Trace for Layout {
-    const TRACKED: bool = false;
-    const FROZEN: bool = true;
-    fn trace<V: pygc::Visitor>(&self, _: &mut V) {}
 }
 
 /// Flags cached from the class and its MRO, recomputed when a class
@@ -95,15 +88,8 @@ pub struct Class {
 }
 
 /// [`flags`] bits.
-#[derive(Default)]
+#[derive(Default, Trace)]
 pub struct Flags(pub Cell<u32>);
-
-// SAFETY: an integer owns no handle (TRACKED = false).
-unsafe impl Trace for Flags {
-    const TRACKED: bool = false;
-    const FROZEN: bool = true;
-    fn trace<V: pygc::Visitor>(&self, _: &mut V) {}
-}
 
 impl Class {
     /// Whether a flag is set.

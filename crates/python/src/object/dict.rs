@@ -45,15 +45,8 @@ pub struct Dict {
 }
 
 /// A mutation counter.
-#[derive(Default)]
+#[derive(Default, Trace)]
 pub struct Version(pub Cell<u64>);
-
-// SAFETY: a counter owns no handle (TRACKED = false).
-unsafe impl Trace for Version {
-    const TRACKED: bool = false;
-    const FROZEN: bool = true;
-    fn trace<V: pygc::Visitor>(&self, _: &mut V) {}
-}
 
 impl Version {
     /// Bumps the counter.

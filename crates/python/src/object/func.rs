@@ -185,7 +185,7 @@ pub struct CellObj {
 }
 
 /// Generator states.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Trace)]
 pub enum GenState {
     /// Created, not started.
     Created,
@@ -195,13 +195,6 @@ pub enum GenState {
     Running,
     /// Finished.
     Closed,
-}
-
-// SAFETY: a plain enum that owns no handle (TRACKED = false).
-unsafe impl Trace for GenState {
-    const TRACKED: bool = false;
-    const FROZEN: bool = true;
-    fn trace<V: pygc::Visitor>(&self, _: &mut V) {}
 }
 
 /// A generator: its suspended frame.

@@ -45,15 +45,8 @@ pub struct Instance {
 }
 
 /// The PEP 442 "already finalized" bit.
-#[derive(Default)]
+#[derive(Default, Trace)]
 pub struct Finalized(pub Cell<bool>);
-
-// SAFETY: a flag owns no handle (TRACKED = false).
-unsafe impl Trace for Finalized {
-    const TRACKED: bool = false;
-    const FROZEN: bool = true;
-    fn trace<V: pygc::Visitor>(&self, _: &mut V) {}
-}
 
 impl Instance {
     /// A new instance with no attributes.

@@ -87,14 +87,8 @@ pub enum Value {
 }
 
 /// An arbitrary-precision integer (`int` beyond 64 bits).
-pub struct Long(pub BigInt);
-
-// SAFETY: a big integer owns no handle (TRACKED = false) and reports none.
-unsafe impl Trace for Long {
-    const TRACKED: bool = false;
-    const FROZEN: bool = true;
-    fn trace<V: Visitor>(&self, _: &mut V) {}
-}
+#[derive(Trace)]
+pub struct Long(#[pygc(skip)] pub BigInt);
 
 /// `bytes`.
 #[derive(Trace)]
@@ -232,7 +226,7 @@ pub enum IterState {
 }
 
 /// Which view of a dict an iterator walks.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Trace)]
 pub enum DictIterKind {
     /// `iter(d)` / `d.keys()`.
     Keys,
@@ -242,23 +236,9 @@ pub enum DictIterKind {
     Items,
 }
 
-// SAFETY: a plain enum that owns no handle (TRACKED = false).
-unsafe impl Trace for DictIterKind {
-    const TRACKED: bool = false;
-    const FROZEN: bool = true;
-    fn trace<V: Visitor>(&self, _: &mut V) {}
-}
-
 /// A hash cached on first use (`-1` means not computed yet, as CPython).
-#[derive(Default)]
+#[derive(Default, Trace)]
 pub struct HashCache(pub Cell<Option<i64>>);
-
-// SAFETY: an integer cache owns no handle (TRACKED = false).
-unsafe impl Trace for HashCache {
-    const TRACKED: bool = false;
-    const FROZEN: bool = true;
-    fn trace<V: Visitor>(&self, _: &mut V) {}
-}
 
 impl Value {
     /// A new `str`.

@@ -66,11 +66,19 @@ impl PyStr {
 
 /// Hash of a string, as a Python hash value.
 pub fn str_hash(s: &str) -> i64 {
-    use std::hash::{Hash, Hasher};
-    #[allow(deprecated)]
-    let mut h = std::hash::SipHasher13::new_with_keys(0, 0);
-    s.hash(&mut h);
-    let v = h.finish() as i64;
+    // FNV-1a then a final avalanche (splitmix64): deterministic, as
+    // CPython's string hash is with a fixed PYTHONHASHSEED.
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in s.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h ^= h >> 30;
+    h = h.wrapping_mul(0xbf58476d1ce4e5b9);
+    h ^= h >> 27;
+    h = h.wrapping_mul(0x94d049bb133111eb);
+    h ^= h >> 31;
+    let v = h as i64;
     if v == -1 {
         -2
     } else {

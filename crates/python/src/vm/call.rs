@@ -94,6 +94,16 @@ impl Vm {
             },
             Value::Native(n) => match &n.kind {
                 NativeKind::StaticMethod(f) => self.call(f, args, kwnames),
+                NativeKind::WeakRef(w) => {
+                    if !args.is_empty() {
+                        return Err(self.type_error(format!("weakref() takes no arguments ({} given)", args.len())));
+                    }
+                    Ok(w.get().unwrap_or(Value::None))
+                }
+                NativeKind::WeakProxy(w) => {
+                    let t = crate::modules::weakref::proxy_target(self, w)?;
+                    self.call(&t, args, kwnames)
+                }
                 _ => Err(self.type_error(format!("'{}' object is not callable", self.type_name(callee)))),
             },
             _ => Err(self.type_error(format!("'{}' object is not callable", self.type_name(callee)))),

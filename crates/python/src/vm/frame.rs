@@ -7,7 +7,7 @@ use crate::object::{Code, Dict, Function, Value};
 
 /// An exception handler pushed by `SetupFinally` / `SetupWith`, or the
 /// marker of an except handler being run.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Trace)]
 pub struct Block {
     /// Where to jump with the exception on the stack.
     pub handler: u32,
@@ -15,13 +15,6 @@ pub struct Block {
     pub level: u32,
     /// An except handler is running (leaving it restores `sys.exc_info`).
     pub is_handler: bool,
-}
-
-// SAFETY: plain integers: no handle owned, none reported.
-unsafe impl Trace for Block {
-    const TRACKED: bool = false;
-    const FROZEN: bool = true;
-    fn trace<V: Visitor>(&self, _: &mut V) {}
 }
 
 /// A frame.

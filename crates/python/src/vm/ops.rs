@@ -920,7 +920,7 @@ impl Vm {
             let version = d.version.0.get();
             let mut cands = Vec::new();
             d.table.borrow().candidates(hash, &mut cands);
-            let mut found = None;
+            let mut found: Option<Option<usize>> = None;
             for i in cands {
                 let k = match &d.table.borrow().entries[i] {
                     Some(e) => e.key.clone(),

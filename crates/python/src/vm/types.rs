@@ -187,7 +187,7 @@ impl Types {
         let b = |name: &str| new_class(name, vec![object.clone()], Layout::Builtin, true);
         let int = b("int");
         let bool_ = new_class("bool", vec![int.clone()], Layout::Builtin, true);
-        let mut exceptions = HashMap::new();
+        let mut exceptions: HashMap<&'static str, Gc<Class>> = HashMap::new();
         for (name, base) in EXCEPTIONS {
             let bases = if base.is_empty() { vec![object.clone()] } else { vec![exceptions[base].clone()] };
             let c = new_class(name, bases, Layout::Exception, true);
