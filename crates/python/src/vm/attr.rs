@@ -58,8 +58,38 @@ impl Vm {
                     _ => Err(self.attribute_error(format!("module '{}' has no attribute '{}'", m.name, name.s))),
                 },
             },
+            Value::Native(n) if matches!(n.kind, NativeKind::Super { .. }) => {
+                let NativeKind::Super { class: start, obj: target } = &n.kind else { unreachable!("checked") };
+                self.super_getattr(start, target, name)
+            }
             _ => self.builtin_getattr(obj, name),
         }
+    }
+
+    /// `super(start, target).name`: the MRO of `target`'s type after `start`.
+    fn super_getattr(&self, start: &Gc<Class>, target: &Value, name: &Gc<PyStr>) -> PyResult<Value> {
+        let owner = match target {
+            Value::Class(c) => c.clone(),
+            other => self.class_of(other).clone(),
+        };
+        let mro = class::full_mro(&owner);
+        let pos = mro.iter().position(|c| Gc::ptr_eq(c, start)).map_or(mro.len(), |p| p + 1);
+        for c in &mro[pos..] {
+            if let Some(v) = c.dict.get_str(&name.s) {
+                if let Value::Class(_) = target {
+                    return match &v {
+                        Value::Native(n) => match &n.kind {
+                            NativeKind::ClassMethod(f) => Ok(Value::Method(Gc::new(BoundMethod { func: f.clone(), obj: target.clone() }))),
+                            NativeKind::StaticMethod(f) => Ok(f.clone()),
+                            _ => Ok(v.clone()),
+                        },
+                        _ => Ok(v.clone()),
+                    };
+                }
+                return bind(self, v, target, &owner);
+            }
+        }
+        Err(self.attribute_error(format!("'super' object has no attribute '{}'", name.s)))
     }
 
     fn instance_getattr(&self, obj: &Value, inst: &Gc<Instance>, name: &Gc<PyStr>) -> PyResult<Value> {
