@@ -933,7 +933,7 @@ impl Vm {
             GenState::Closed => {
                 return match throw {
                     Some(e) => Err(e),
-                    None => Err(self.stop_iteration(None)),
+                    None => Ok(GenStep::Returned(Value::None)),
                 }
             }
             GenState::Created => {
