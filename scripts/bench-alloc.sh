@@ -7,7 +7,7 @@
 #        SCALE=1      multiplier on the operation counts (0.05 for a smoke run)
 #        OUT=bench-results/allocators.md   RAW=<jsonl file of all results>
 #
-# Fairness (shared/spec/allocators.md section 5): one binary per allocator,
+# Fairness: one binary per allocator,
 # each built with fat LTO and one codegen unit; every (run, workload) pair
 # starts a fresh process per allocator, in an order rotated from one run to
 # the next; the renderer takes the median of the per-process medians.

@@ -4,8 +4,8 @@
 //!   CPython (binary `gc_bench`, results in `bench-results/gc.md`).
 //! * Allocators: the harness binary `alloc_bench` is built once per global
 //!   allocator (cargo features `sys`, `mimalloc`, `jemalloc`, `obmalloc`;
-//!   none means `System`) and runs the workloads of
-//!   `shared/spec/allocators.md`, printing one JSON line per measured
+//!   none means `System`) and runs the workloads of [`workloads`],
+//!   printing one JSON line per measured
 //!   quantity. `scripts/bench-alloc.sh` builds the four binaries, runs them
 //!   interleaved and renders `bench-results/allocators.md`.
 //!

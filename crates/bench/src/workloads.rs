@@ -1,7 +1,9 @@
-//! The seven workloads of `shared/spec/allocators.md` (b), each returning
-//! its result lines or a [`CheckError`] when the allocator corrupted blocks.
+//! The seven allocator workloads (pair, batch, shuffled free, churn,
+//! producer→consumer, RSS after free, binary trees; see the table in
+//! `BENCHMARKS.md`), each returning its result lines or a [`CheckError`]
+//! when the allocator corrupted blocks.
 //!
-//! Iteration counts are the spec's, multiplied by [`Config::scale`]: the
+//! Iteration counts are the plan's, multiplied by [`Config::scale`]: the
 //! driver script uses `1.0`, the unit tests a tiny scale so they only check
 //! that each workload runs and verifies its answers.
 

@@ -5,16 +5,24 @@ use quote::{format_ident, quote};
 use syn::{parse_quote, spanned::Spanned, Data, DeriveInput, Error, Fields, Path};
 
 /// Options on the type: `#[pygc(finalize)]`, `#[pygc(finalize, legacy)]`,
-/// `#[pygc(tracked)]`, `#[pygc(crate = path)]`.
+/// `#[pygc(tracked)]`, `#[pygc(dynamic_type_name = path)]`,
+/// `#[pygc(crate = path)]`.
 struct TypeOptions {
     finalize: bool,
     legacy: bool,
     tracked: bool,
+    dynamic_type_name: Option<syn::Expr>,
     krate: Path,
 }
 
 fn type_options(input: &DeriveInput) -> syn::Result<TypeOptions> {
-    let mut o = TypeOptions { finalize: false, legacy: false, tracked: false, krate: parse_quote!(::pygc) };
+    let mut o = TypeOptions {
+        finalize: false,
+        legacy: false,
+        tracked: false,
+        dynamic_type_name: None,
+        krate: parse_quote!(::pygc),
+    };
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("pygc")) {
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("finalize") {
@@ -25,9 +33,12 @@ fn type_options(input: &DeriveInput) -> syn::Result<TypeOptions> {
                 o.tracked = true;
             } else if meta.path.is_ident("crate") {
                 o.krate = meta.value()?.parse()?;
+            } else if meta.path.is_ident("dynamic_type_name") {
+                o.dynamic_type_name = Some(meta.value()?.parse()?);
             } else {
                 return Err(meta.error(
-                    "unknown pygc option; expected `finalize`, `legacy`, `tracked` or `crate = path`",
+                    "unknown pygc option; expected `finalize`, `legacy`, `tracked`, \
+                     `dynamic_type_name = path` or `crate = path`",
                 ));
             }
             Ok(())
@@ -159,12 +170,23 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         quote! {
             const HAS_FINALIZER: bool = true;
             const LEGACY_FINALIZER: bool = #legacy;
-            fn finalize(&self) {
-                <Self as #krate::Finalize>::finalize(self)
+            fn finalize(this: &#krate::Gc<Self>) {
+                <Self as #krate::Finalize>::finalize(this)
             }
         }
     } else {
         quote!()
+    };
+
+    let dynamic_type_name = match &opts.dynamic_type_name {
+        Some(f) => quote! {
+            #[inline]
+            fn dynamic_type_name(&self) -> ::core::option::Option<&str> {
+                let f: fn(&Self) -> ::core::option::Option<&str> = #f;
+                f(self)
+            }
+        },
+        None => quote!(),
     };
 
     Ok(quote! {
@@ -175,6 +197,7 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
             const TRACKED: bool = #tracked;
             const FROZEN: bool = true #(&& #frozen_terms)*;
             #finalizer
+            #dynamic_type_name
             #[allow(unused_variables)]
             #[inline]
             fn trace<__PygcV: #krate::Visitor>(&self, v: &mut __PygcV) {

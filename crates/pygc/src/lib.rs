@@ -3,8 +3,9 @@
 //! CPython's memory management in Rust: [`Gc<T>`] handles with exact
 //! reference counts and deterministic destruction, a generational cycle
 //! collector with CPython's algorithm and the whole [`gc`] module surface,
-//! objects allocated from obmalloc's pools, and the tools Python users watch
-//! memory with.
+//! objects allocated from obmalloc's pools, and the tools Python users
+//! watch memory with: [`tracemalloc`], [`objgraph`] and
+//! [`memory_profiler`] (cargo features, on by default).
 //!
 //! ```
 //! use pygc::{gc, sys, Gc, GcCell, Trace};
@@ -20,39 +21,34 @@
 //! assert_eq!(gc::collect(), 1);                // the collector frees it
 //! ```
 //!
-//! Handles are `!Send`: each thread has its own heap, as each CPython
-//! interpreter has its own.
+//! This crate is an umbrella: the heap and the collector are `pygc-core`,
+//! each tool is its own crate over `pygc_core::inspect`. With
+//! `default-features = false` only the heap and the collector are built.
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
-pub mod gc;
-pub mod objgraph;
-pub mod sys;
-pub mod tracemalloc;
+pub use pygc_core::*;
 
-mod collect;
-mod heap;
+/// Python's `tracemalloc`: where memory was allocated, for pygc objects and
+/// (through [`tracemalloc::Tracing`]) any Rust allocation.
+#[cfg(feature = "tracemalloc")]
+pub use tracemalloc;
 
-#[doc(hidden)]
-pub use heap::RawObj;
-pub use heap::{ClearedError, Finalize, Gc, GcAny, GcCell, Handle, Trace, Visitor, Weak};
-pub use heap::{TRACKED_HEADER_SIZE, UNTRACKED_HEADER_SIZE};
+/// objgraph: census, growth, reference chains and graphs of the heap.
+#[cfg(feature = "objgraph")]
+pub use objgraph;
 
 /// Line-by-line memory of a function (`#[pygc::profile]`), and
 /// `memory_usage` of a process, a pid or a closure: Python's memory_profiler.
+#[cfg(feature = "memory-profiler")]
 pub use memory_profiler;
 
 /// Profiles a function line by line and prints memory_profiler's table when
 /// it returns (`@profile`). See [`memory_profiler`].
+#[cfg(feature = "memory-profiler")]
 pub use pygc_derive::profile;
 
-/// Derives [`Trace`]: every field is traced and its name labels the edge.
-/// See the attribute options in the `pygc-derive` crate.
-pub use pygc_derive::Trace;
-
 /// The README's examples, compiled and run as doctests.
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "tracemalloc", feature = "objgraph"))]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
-
-// Lets `#[derive(Trace)]` refer to `::pygc` from inside this crate's tests.
-extern crate self as pygc;

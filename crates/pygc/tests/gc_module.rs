@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use pygc::gc::{self, CallbackInfo, DebugFlags, GcError, Phase};
+use pygc::gc::{self, CallbackInfo, CallbackPhase as Phase, DebugFlags, GcError};
 use pygc::{sys, Finalize, Gc, GcAny, GcCell, Trace};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -60,7 +60,7 @@ fn cycle_through_a_map() {
     struct Dict(GcCell<HashMap<String, Gc<Dict>>>);
     let d = Gc::new(Dict(GcCell::new(HashMap::new())));
     d.0.borrow_mut().insert("self".into(), d.clone());
-    let labels: Vec<String> = Gc::to_any(&d).labeled_referents().into_iter().map(|e| e.0).collect();
+    let labels: Vec<String> = Gc::to_any(&d).edges().into_iter().map(|e| e.label).collect();
     assert_eq!(labels, vec!["0[0].value".to_string()]);
     drop(d);
     assert_eq!(gc::collect(), 1);
@@ -107,10 +107,10 @@ struct Lazarus {
 }
 
 impl Finalize for Lazarus {
-    fn finalize(&self) {
-        self.calls.set(self.calls.get() + 1);
+    fn finalize(this: &Gc<Self>) {
+        this.calls.set(this.calls.get() + 1);
         // Resurrect: store a handle where the program can reach it.
-        let me = self.me.borrow().clone();
+        let me = this.me.borrow().clone();
         SAVED.with(|s| *s.borrow_mut() = me);
     }
 }
@@ -138,7 +138,7 @@ struct Legacy {
 }
 
 impl Finalize for Legacy {
-    fn finalize(&self) {}
+    fn finalize(_: &Gc<Self>) {}
 }
 
 #[test]
@@ -152,7 +152,7 @@ fn legacy_finalizer_cycle_is_uncollectable() {
     *l.me.borrow_mut() = Some(l.clone());
     drop((l, n));
     let mut out = Vec::new();
-    gc::set_debug(DebugFlags::UNCOLLECTABLE);
+    gc::set_debug(gc::DEBUG_UNCOLLECTABLE);
     let buf = Rc::new(RefCell::new(Vec::<u8>::new()));
     gc::set_debug_output(Some(Box::new(SharedBuf(buf.clone()))));
     assert_eq!(gc::collect(), 3);
@@ -180,7 +180,7 @@ impl std::io::Write for SharedBuf {
 fn debug_stats_and_collectable_lines_match_cpython_format() {
     let buf = Rc::new(RefCell::new(Vec::<u8>::new()));
     gc::set_debug_output(Some(Box::new(SharedBuf(buf.clone()))));
-    gc::set_debug(DebugFlags::STATS | DebugFlags::COLLECTABLE);
+    gc::set_debug(gc::DEBUG_STATS | gc::DEBUG_COLLECTABLE);
     let keep = Node::new("kept");
     let a = Node::new("a");
     a.link(&a);
@@ -203,7 +203,7 @@ fn debug_stats_and_collectable_lines_match_cpython_format() {
 
 #[test]
 fn saveall_keeps_garbage_and_counts_it() {
-    gc::set_debug(DebugFlags::SAVEALL);
+    gc::set_debug(gc::DEBUG_SAVEALL);
     let a = Node::new("a");
     a.link(&a);
     drop(a);
@@ -219,13 +219,12 @@ fn saveall_keeps_garbage_and_counts_it() {
 
 #[test]
 fn invalid_generation_errors() {
-    assert_eq!(gc::collect_generation(3), Err(GcError::InvalidGeneration));
-    assert_eq!(GcError::InvalidGeneration.to_string(), "invalid generation");
-    let e = gc::get_objects(Some(3)).unwrap_err();
+    assert_eq!(gc::collect_generation(3), Err(GcError::InvalidGeneration(3)));
     assert_eq!(
-        e.to_string(),
-        "generation parameter must be less than the number of available generations (3)"
+        GcError::InvalidGeneration(3).to_string(),
+        "invalid generation 3: there are 3 generations (0 to 2)"
     );
+    assert_eq!(gc::get_objects(Some(7)).unwrap_err(), GcError::InvalidGeneration(7), "one error for both");
     assert!(gc::set_threshold(1 << 40, 10, 10).is_err());
     assert_eq!(gc::get_threshold(), (700, 10, 10), "a failed set changes nothing");
 }
@@ -401,7 +400,7 @@ fn collect_inside_a_collection_returns_zero() {
     #[pygc(finalize)]
     struct Collector(GcCell<Option<Gc<Collector>>>);
     impl Finalize for Collector {
-        fn finalize(&self) {
+        fn finalize(_: &Gc<Self>) {
             INNER.with(|c| c.set(Some(gc::collect())));
         }
     }

@@ -24,8 +24,8 @@ struct PNode {
 }
 
 impl Finalize for PNode {
-    fn finalize(&self) {
-        FINALS.with(|f| f.borrow_mut()[self.id] += 1);
+    fn finalize(this: &Gc<Self>) {
+        FINALS.with(|f| f.borrow_mut()[this.id] += 1);
     }
 }
 

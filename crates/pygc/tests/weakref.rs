@@ -60,7 +60,7 @@ fn callbacks_run_for_collected_cycles_and_weakrefs_are_cleared_before_finalizers
     #[pygc(finalize)]
     struct F(GcCell<Option<Gc<F>>>);
     impl pygc::Finalize for F {
-        fn finalize(&self) {
+        fn finalize(_: &Gc<Self>) {
             let alive = WEAK_TO_SELF.with(|w| w.borrow().as_ref().unwrap().upgrade().is_some());
             SEEN_BY_FINALIZER.with(|s| s.set(Some(alive)));
         }
@@ -115,10 +115,10 @@ fn weak_edges_are_labelled_and_marked_weak() {
     let c = Gc::new(Child { parent: GcCell::new(None) });
     let p = Gc::new(Parent { child: c.clone() });
     *c.parent.borrow_mut() = Some(Gc::downgrade(&p));
-    let edges = Gc::to_any(&c).labeled_referents();
+    let edges = Gc::to_any(&c).edges();
     assert_eq!(edges.len(), 1);
-    assert_eq!(edges[0].0, "parent");
-    assert!(edges[0].2, "weak");
+    assert_eq!(edges[0].label, "parent");
+    assert!(edges[0].weak);
     drop(edges);
     // Weak-only back references make no cycle: refcounting frees both.
     drop((p, c));
@@ -134,4 +134,67 @@ fn weak_keeps_block_not_value() {
     assert!(w.upgrade().is_none());
     assert_eq!(dropped(), 0);
     drop(w); // frees the block now
+}
+
+/// `__del__` with a weak reference to itself, as CPython runs it at
+/// refcount death: the object is held while the finalizer runs, so
+/// `self.wr() is self`, and the finalizer may resurrect it.
+#[derive(Trace)]
+#[pygc(finalize)]
+struct SelfAware {
+    wr: GcCell<Option<Weak<SelfAware>>>,
+    resurrect: bool,
+    /// Makes the type a container (tracked), as every Python instance is.
+    _other: GcCell<Option<Gc<SelfAware>>>,
+}
+
+thread_local! {
+    static SEEN_SELF: Cell<Option<bool>> = const { Cell::new(None) };
+    static RESURRECTED: RefCell<Option<Gc<SelfAware>>> = const { RefCell::new(None) };
+    static FINALIZER_RUNS: Cell<u32> = const { Cell::new(0) };
+}
+
+impl pygc::Finalize for SelfAware {
+    fn finalize(this: &Gc<Self>) {
+        FINALIZER_RUNS.with(|c| c.set(c.get() + 1));
+        let me = this.wr.borrow().as_ref().and_then(Weak::upgrade);
+        SEEN_SELF.with(|s| s.set(Some(me.as_ref().is_some_and(|m| Gc::ptr_eq(m, this)))));
+        if this.resurrect {
+            RESURRECTED.with(|r| *r.borrow_mut() = me);
+        }
+    }
+}
+
+fn self_aware(resurrect: bool) -> Gc<SelfAware> {
+    let x = Gc::new(SelfAware { wr: GcCell::new(None), resurrect, _other: GcCell::new(None) });
+    *x.wr.borrow_mut() = Some(Gc::downgrade(&x));
+    x
+}
+
+#[test]
+fn a_finalizer_at_refcount_death_sees_itself_through_its_weakref() {
+    let x = self_aware(false);
+    let w = Gc::downgrade(&x);
+    drop(x);
+    assert_eq!(SEEN_SELF.with(Cell::get), Some(true), "self.wr() is self inside __del__");
+    assert!(w.upgrade().is_none(), "weak references are cleared after the finalizer");
+}
+
+#[test]
+fn a_finalizer_at_refcount_death_may_resurrect_and_runs_once() {
+    FINALIZER_RUNS.with(|c| c.set(0));
+    let x = self_aware(true);
+    let calls = Rc::new(Cell::new(0));
+    let c = calls.clone();
+    let w = Gc::downgrade_with_callback(&x, move || c.set(c.get() + 1));
+    drop(x);
+    assert_eq!(FINALIZER_RUNS.with(Cell::get), 1);
+    let back = RESURRECTED.with(|r| r.borrow_mut().take()).expect("resurrected");
+    assert_eq!(calls.get(), 0, "a resurrected object's weakrefs stay");
+    assert!(Gc::ptr_eq(&w.upgrade().unwrap(), &back));
+    assert!(gc::is_tracked(&back), "it is in a generation again");
+    drop(back);
+    assert_eq!(FINALIZER_RUNS.with(Cell::get), 1, "PEP 442: the finalizer runs once");
+    assert_eq!(calls.get(), 1, "the second death clears the weakrefs");
+    assert!(w.upgrade().is_none());
 }

@@ -43,6 +43,8 @@ mod filter;
 mod frame;
 mod hook;
 mod leaks;
+#[cfg(feature = "objects")]
+mod objects;
 mod recipes;
 mod size;
 mod snapshot;
@@ -60,6 +62,8 @@ pub use filter::{DomainFilter, Filter, TraceFilter};
 pub use frame::{getline, Frame, Traceback};
 pub use hook::block_traceback;
 pub use leaks::{assert_no_leaks, check_leaks, LeakReport};
+#[cfg(feature = "objects")]
+pub use objects::get_object_traceback;
 pub use recipes::{display_top, display_top_differences};
 pub use size::{format_bytes, format_size};
 pub use snapshot::{IntoKeyType, KeyType, Snapshot, Statistic, StatisticDiff, Trace};
@@ -77,7 +81,10 @@ pub const RUST_DOMAIN: u32 = 1;
 /// `nframe` must be in `[1; 65535]` (CPython's `ValueError` text otherwise). Calling it
 /// while already tracing changes nothing, as in CPython.
 pub fn start(nframe: i64) -> Result<(), Error> {
-    tracer::start(nframe, 0, 0)
+    tracer::start(nframe, 0, 0)?;
+    #[cfg(feature = "objects")]
+    objects::install();
+    Ok(())
 }
 
 /// Starts tracing a byte-weighted random sample of the blocks (not in Python).
@@ -92,7 +99,10 @@ pub fn start_sampling(nframe: i64, mean_bytes: u64, seed: u64) -> Result<(), Err
     if mean_bytes == 0 {
         return Err(Error::SamplingMean);
     }
-    tracer::start(nframe, mean_bytes, seed)
+    tracer::start(nframe, mean_bytes, seed)?;
+    #[cfg(feature = "objects")]
+    objects::install();
+    Ok(())
 }
 
 /// The sampling mean in bytes, or `None` when every block is traced.
@@ -102,6 +112,8 @@ pub fn sampling_mean() -> Option<u64> {
 
 /// Stops tracing and clears the traces; the traceback limit survives (Python's `stop()`).
 pub fn stop() {
+    #[cfg(feature = "objects")]
+    objects::uninstall();
     tracer::stop()
 }
 

@@ -83,7 +83,7 @@ mod tests {
 
     #[test]
     fn display_top_like_the_python_docs() {
-        // Sizes consistent with the committed capture (shared/spec/captures/tracemalloc_formats.txt).
+        // Sizes as in the Python documentation's display_top example.
         let s = snap(&[
             ("app/tmdemo.py", 3, 691_942),
             ("app/tmdemo.py", 4, 539_350),

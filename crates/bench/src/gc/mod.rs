@@ -1,6 +1,7 @@
 //! Cycle-collector benchmarks: pygc against `Rc`, gcmodule, rust-cc,
-//! dumpster, bacon_rajan_cc and gc, on the workloads of
-//! `shared/spec/rust-gc-peers.md` §4.
+//! dumpster, bacon_rajan_cc and gc, on the workloads the peers publish
+//! (binary trees, doubly linked lists, parent trees, the dumpster and
+//! rust-cc stress tests; each described where it is defined below).
 //!
 //! Every workload is written once (the `gc_workloads!` macro) and expanded
 //! in one module per crate over that crate's handle, cell and collect

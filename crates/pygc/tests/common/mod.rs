@@ -40,7 +40,7 @@ pub struct WithDel {
 }
 
 impl Finalize for WithDel {
-    fn finalize(&self) {
+    fn finalize(_: &Gc<Self>) {
         FINALIZED.with(|c| c.set(c.get() + 1));
     }
 }

@@ -29,11 +29,11 @@ pub fn fill(vm: &Vm, d: &Gc<Dict>) {
     def(d, "set_threshold", "gc", set_threshold);
     def(d, "is_tracked", "gc", |vm, a| {
         a.check(vm, "is_tracked", 1, 1, &[])?;
-        Ok(Value::Bool(a.pos()[0].to_any().is_some_and(|h| h.is_tracked())))
+        Ok(Value::Bool(a.pos()[0].to_any().is_some_and(|h| pygc::gc::is_tracked(&h))))
     });
     def(d, "is_finalized", "gc", |vm, a| {
         a.check(vm, "is_finalized", 1, 1, &[])?;
-        Ok(Value::Bool(a.pos()[0].to_any().is_some_and(|h| h.is_finalized())))
+        Ok(Value::Bool(a.pos()[0].to_any().is_some_and(|h| pygc::gc::is_finalized(&h))))
     });
     def(d, "freeze", "gc", |_vm, _a| {
         pygc::gc::freeze();

@@ -58,7 +58,7 @@ fn getsizeof(vm: &Vm, a: Args<'_>) -> PyResult<Value> {
     a.check(vm, "getsizeof", 1, 2, &[])?;
     let v = &a.pos()[0];
     Ok(Value::Int(match v.to_any() {
-        Some(any) => any.size_of() as i64,
+        Some(any) => pygc::sys::getsizeof(&any) as i64,
         None => match v {
             Value::Int(i) if *i == 0 => 24,
             Value::Int(_) | Value::Bool(_) => 28,

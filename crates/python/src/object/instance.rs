@@ -92,7 +92,7 @@ impl Instance {
 }
 
 impl Finalize for Instance {
-    fn finalize(&self) {
-        crate::vm::finalize_instance(self)
+    fn finalize(this: &Gc<Self>) {
+        crate::vm::finalize_instance(this)
     }
 }

@@ -514,24 +514,14 @@ impl Vm {
     }
 
     /// Calls `__del__` for an instance being finalized (see
-    /// [`super::finalize_instance`]).
-    pub fn run_del(&self, inst: &Instance) {
+    /// [`super::finalize_instance`]); an exception is reported as
+    /// unraisable, as CPython does.
+    pub fn run_del(&self, inst: &Gc<Instance>) {
         let Some(del) = class::lookup(&inst.class, "__del__") else { return };
-        let data = {
-            let d = inst.data.borrow();
-            InstanceData {
-                inline: d.inline.clone(),
-                extra: d.extra.as_ref().map(|e| {
-                    Box::new(crate::object::instance::Extra { more: e.more.clone(), dict: e.dict.clone(), exc: None })
-                }),
-            }
-        };
-        let copy = Instance { class: inst.class.clone(), data: GcCell::new(data), finalized: Default::default() };
-        copy.finalized.0.set(true);
-        let me = Value::Instance(Gc::new(copy));
+        let me = Value::Instance(inst.clone());
         let saved_depth = self.handled.borrow().len();
         if let Err(e) = self.call(&del, std::slice::from_ref(&me), &[]) {
-            let ctx = format!("{}", self.repr_or(&del));
+            let ctx = self.repr_or(&del);
             self.report_unraisable(&e, &ctx);
         }
         self.handled.borrow_mut().truncate(saved_depth);

@@ -39,14 +39,9 @@ pub fn current() -> Option<&'static Vm> {
 }
 
 /// Runs a class's `__del__` for an instance being finalized (pygc's
-/// PEP 442 finalizer hook).
-///
-/// pygc hands the finalizer `&Instance`, not a handle, so `self` inside
-/// `__del__` is a new instance of the same class sharing the attribute
-/// values (a handle to the dying object cannot be made): attribute reads,
-/// writes through mutable values, and resurrection by storing `self`
-/// behave as in CPython; `id(self)` and `self is x` do not.
-pub fn finalize_instance(inst: &Instance) {
+/// PEP 442 finalizer hook): `self` is the dying object itself, held while
+/// `__del__` runs, so storing it somewhere resurrects it, as in CPython.
+pub fn finalize_instance(inst: &Gc<Instance>) {
     let Some(vm) = current() else { return };
     if !inst.class.has(crate::object::class::flags::HAS_DEL) || inst.finalized.0.replace(true) {
         return;

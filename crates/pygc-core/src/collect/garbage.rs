@@ -1,0 +1,143 @@
+//! What happens to the unreachable set, in CPython's order: legacy
+//! finalizers set apart, weak references cleared and their callbacks
+//! called, PEP 442 finalizers run on the intact objects, and finally the
+//! values dropped (CPython's `tp_clear`). User code runs in each of these
+//! steps; the collector holds a count on every object of the set before the
+//! first of them, so none can be freed under it.
+
+use std::collections::HashMap;
+
+use super::user_code::Panics;
+use super::visitors::{CoreVisitor, Mode};
+use crate::object::header::{flags, ObjPtr};
+use crate::object::link::{GcList, PREV_COLLECTING};
+use crate::state::debug_log::{DebugFlags, DEBUG_SAVEALL};
+use crate::state::GcState;
+
+/// Moves objects with a legacy finalizer, and everything they reach inside
+/// the unreachable set, to `finalizers` (CPython's
+/// `move_legacy_finalizers` and `move_legacy_finalizer_reachable`).
+pub(crate) fn move_legacy_finalizers(unreachable: &GcList, finalizers: &GcList, panics: &mut Panics) {
+    // SAFETY: no user code runs in this loop, and the elements are held.
+    let legacy: Vec<ObjPtr> =
+        unsafe { unreachable.iter() }.filter(|p| unsafe { p.live() }.info().legacy_finalizer).collect();
+    for p in legacy {
+        // SAFETY: held by the collector; tracked, so it has a link.
+        let l = unsafe { &*p.link_ptr() };
+        l.set_prev_flags(0, PREV_COLLECTING);
+        // SAFETY: both lists are well formed after `move_unreachable`.
+        unsafe { finalizers.move_in(l) };
+    }
+    let mut v = CoreVisitor::new(Mode::Move(finalizers));
+    // Walks `finalizers` while the visitor appends to it. `Trace` impls run
+    // (user code), but every element is held (never freed) and only the
+    // collector moves elements of its working lists.
+    let mut at = finalizers.head().next();
+    while at != finalizers.head_ptr() {
+        // SAFETY: `at` names a held element of a well-formed list.
+        let l = unsafe { crate::object::link::deref(at) };
+        // SAFETY: an element link is an object's link; the object is held.
+        let o = unsafe { ObjPtr::from_link(std::ptr::NonNull::from(l)).live() };
+        // A panic here only means fewer objects are kept: they stay garbage.
+        panics.guard("Trace::trace", || v.trace(o));
+        at = l.next();
+    }
+}
+
+/// Clears weak references to the candidates, and calls the callbacks of
+/// the weak handles that are not themselves inside the garbage (CPython's
+/// `handle_weakrefs`). Returns whether user code ran.
+pub(crate) fn handle_weakrefs(s: &GcState, candidates: &[ObjPtr], panics: &mut Panics) -> bool {
+    // Candidates are held by the collector: every `live` below is sound.
+    let weakly_referenced: Vec<ObjPtr> = candidates
+        .iter()
+        .copied()
+        // SAFETY: held (above).
+        .filter(|p| unsafe { p.live() }.has(flags::HAS_WEAK))
+        .collect();
+    if weakly_referenced.is_empty() {
+        return false;
+    }
+    let any_callbacks = weakly_referenced.iter().any(|&p| s.weak.has_callbacks(p));
+    // Which callback-carrying weak handles live inside the garbage.
+    let mut owned: HashMap<u64, usize> = HashMap::new();
+    if any_callbacks {
+        let mut v = CoreVisitor::new(Mode::WeakIds(&mut owned));
+        for &p in candidates {
+            // SAFETY: held (above).
+            let o = unsafe { p.live() };
+            panics.guard("Trace::trace", || v.trace(o));
+        }
+    }
+    let mut to_call = Vec::new();
+    let mut to_drop = Vec::new();
+    for &p in &weakly_referenced {
+        // SAFETY: held (above).
+        unsafe { p.live() }.set_flag(flags::WEAK_DEAD);
+        let (call, drop) = s.weak.take_callbacks(p, &owned);
+        to_call.extend(call);
+        to_drop.extend(drop);
+    }
+    // Tracing for weak handles ran `Trace` impls (user code) too.
+    let ran = any_callbacks || !to_drop.is_empty() || !to_call.is_empty();
+    panics.guard("a weakref callback's destructor", || drop(to_drop));
+    for cb in to_call {
+        panics.guard("weakref callback", cb);
+    }
+    ran
+}
+
+/// PEP 442: each finalizer runs once, on intact objects. Returns whether
+/// any ran.
+pub(crate) fn finalize_garbage(candidates: &[ObjPtr], panics: &mut Panics) -> bool {
+    let mut ran = false;
+    for &p in candidates {
+        // SAFETY: held by the collector.
+        let o = unsafe { p.live() };
+        let info = o.info();
+        if !info.has_finalizer || o.is_cleared() || o.is_finalized() {
+            continue;
+        }
+        o.set_flag(flags::FINALIZED);
+        ran = true;
+        // SAFETY: not cleared, and the collector's count keeps the block
+        // allocated during the call.
+        panics.guard("a finalizer", || unsafe { (info.finalize)(p) });
+    }
+    ran
+}
+
+/// Breaks the cycles: drops every value (CPython's `tp_clear`), or saves
+/// the objects in `gc.garbage` under `DEBUG_SAVEALL`.
+pub(crate) fn delete_garbage(s: &GcState, garbage: &[ObjPtr], debug: DebugFlags, panics: &mut Panics) {
+    for &p in garbage {
+        // SAFETY: held by the collector; a generation member, so tracked.
+        unsafe { &*p.link_ptr() }.set_prev_flags(0, PREV_COLLECTING);
+    }
+    if debug.contains(DEBUG_SAVEALL) {
+        let mut saved = s.garbage.borrow_mut();
+        for &p in garbage {
+            // SAFETY: held by the collector; the new count is gc.garbage's.
+            unsafe { p.live() }.incref();
+            saved.push(p);
+        }
+        return;
+    }
+    for &p in garbage {
+        // SAFETY: held by the collector.
+        let o = unsafe { p.live() };
+        if o.is_cleared() {
+            continue;
+        }
+        if o.has(flags::HAS_WEAK) {
+            // Weak handles made by finalizers must not see a cleared value.
+            o.set_flag(flags::WEAK_DEAD);
+        }
+        o.set_flag(flags::CLEARED);
+        let info = o.info();
+        // SAFETY: the value is initialised; CLEARED (set above) guarantees
+        // no handle reads it and it is dropped only here; the collector's
+        // count keeps the block allocated during the drop.
+        panics.guard("a destructor", || unsafe { (info.drop_value)(o.value_ptr()) });
+    }
+}

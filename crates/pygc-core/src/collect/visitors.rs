@@ -1,0 +1,246 @@
+//! The visitors `Trace` impls report to: what happens to each edge.
+
+use std::collections::HashMap;
+
+use crate::handle::gc::Gc;
+use crate::handle::weak::Weak;
+use crate::object::header::{Obj, ObjPtr};
+use crate::object::link::{self, GcLink, GcList};
+use crate::object::trace::{sealed, Trace, Visitor};
+
+/// What the core visitor does with each strong edge.
+pub(crate) enum Mode<'a> {
+    /// `subtract_refs`: one less external reference per internal edge.
+    Subtract,
+    /// `visit_reachable` of `move_unreachable`, `young` being the list scanned.
+    Reachable(&'a GcList),
+    /// `visit_move`: pull collecting objects into the legacy-finalizer list.
+    Move(&'a GcList),
+    /// Count the weak handles that carry a callback, by callback id.
+    WeakIds(&'a mut HashMap<u64, usize>),
+    /// Take a count on every strong edge target, at the moment it is
+    /// reported (what inspection needs: the target cannot die afterwards,
+    /// whatever the rest of the `Trace` impl does).
+    Pin(&'a mut Vec<ObjPtr>),
+    /// Note whether any edge leads to an object in a list.
+    AnyTracked(bool),
+}
+
+/// The visitor of the collector and of the inspection functions.
+pub(crate) struct CoreVisitor<'a> {
+    pub(crate) mode: Mode<'a>,
+    /// An edge would have taken `gc_refs` below zero: some `Trace` reports
+    /// handles it does not own.
+    pub(crate) inconsistent: bool,
+}
+
+impl<'a> CoreVisitor<'a> {
+    pub(crate) fn new(mode: Mode<'a>) -> Self {
+        CoreVisitor { mode, inconsistent: false }
+    }
+
+    /// Traces one object; a cleared one has no value left to trace.
+    pub(crate) fn trace(&mut self, o: Obj<'_>) {
+        if o.is_cleared() {
+            return;
+        }
+        // SAFETY: the value is initialised (not CLEARED), `o` proves the block
+        // allocated for the call, and only the collector clears values (never
+        // while it is tracing this one).
+        unsafe { (o.info().trace_core)(o.value_ptr(), self) }
+    }
+
+    #[inline]
+    fn edge<T: Trace + 'static>(&mut self, gc: &Gc<T>) {
+        let o = gc.obj();
+        match &mut self.mode {
+            Mode::Pin(out) => {
+                o.incref();
+                out.push(o.ptr());
+            }
+            _ if !T::TRACKED => {}
+            Mode::AnyTracked(found) => *found |= o.is_in_list(),
+            Mode::Subtract => {
+                // SAFETY: see `tracked_link`.
+                let l = unsafe { tracked_link(o) };
+                if l.is_collecting() {
+                    match l.gc_refs() {
+                        0 => self.inconsistent = true,
+                        r => l.set_gc_refs(r - 1),
+                    }
+                }
+            }
+            // SAFETY: see `tracked_link`.
+            Mode::Reachable(young) => visit_reachable(unsafe { tracked_link(o) }, young),
+            Mode::Move(to) => {
+                // SAFETY: see `tracked_link`.
+                let l = unsafe { tracked_link(o) };
+                if l.is_collecting() && l.is_linked() {
+                    // SAFETY: the Move pass runs after `move_unreachable`, so
+                    // the unreachable list and `to` are well formed, and a
+                    // COLLECTING object is in the unreachable list.
+                    unsafe { to.move_in(l) };
+                    l.set_prev_flags(0, link::PREV_COLLECTING);
+                }
+            }
+            Mode::WeakIds(_) => {}
+        }
+    }
+}
+
+/// The link of the target of a `Gc<T>` with `T::TRACKED`.
+///
+/// # Safety
+/// `o` is the object of a `Gc<T>` whose `T::TRACKED` is true: its block
+/// was laid out by `Table<T>` (a `Gc<T>` only ever names a `T`: `Gc::new`,
+/// and `downcast` after a `TypeId` check), so it has a link.
+#[inline]
+unsafe fn tracked_link<'a>(o: Obj<'a>) -> &'a GcLink {
+    debug_assert!(o.info().tracked);
+    // SAFETY: the block has a link (above) and stays allocated for 'a.
+    unsafe { &*o.ptr().link_ptr() }
+}
+
+/// CPython's `visit_reachable`: an edge from a reachable object makes its
+/// target reachable.
+fn visit_reachable(l: &GcLink, young: &GcList) {
+    if !l.is_collecting() || !l.is_linked() {
+        // Another generation, or already scanned by `move_unreachable`.
+        return;
+    }
+    if l.is_marked_unreachable() {
+        // Tentatively unreachable, but reachable after all: unlink it by hand
+        // (the marks confuse the list helpers) and rescan it from young.
+        // SAFETY: elements of the tentatively unreachable list have real
+        // prev pointers and masked next pointers to live links (see
+        // `move_unreachable`).
+        let (before, after) = unsafe { (link::deref(l.prev()), link::deref(l.next())) };
+        before.set_next_word(l.next_word());
+        after.set_prev(before.as_mut_ptr());
+        // SAFETY: young's head prev names its current tail (move_unreachable
+        // keeps it so), and `l` was just unlinked.
+        unsafe { young.append(l) };
+        l.set_gc_refs(1);
+    } else if l.gc_refs() == 0 {
+        l.set_gc_refs(1);
+    }
+}
+
+impl sealed::Sealed for CoreVisitor<'_> {}
+
+impl Visitor for CoreVisitor<'_> {
+    #[inline]
+    fn visit_gc<T: Trace + 'static>(&mut self, gc: &Gc<T>) {
+        self.edge(gc);
+    }
+
+    #[inline]
+    fn visit_weak<T: Trace + 'static>(&mut self, weak: &Weak<T>) {
+        if let Mode::WeakIds(ids) = &mut self.mode {
+            if let Some(id) = weak.callback_id() {
+                *ids.entry(id).or_insert(0) += 1;
+            }
+        }
+    }
+}
+
+/// One segment of an edge label.
+#[derive(Clone, Debug)]
+enum Segment {
+    Field(&'static str),
+    Attribute(String),
+    Index(usize),
+}
+
+/// An edge found by the labelling visitor; `target` owns a count (or is
+/// `None`: a weak edge to a dead object).
+pub(crate) struct LabeledEdge {
+    pub(crate) target: Option<ObjPtr>,
+    pub(crate) label: String,
+    pub(crate) weak: bool,
+}
+
+/// Collects edges with their labels (field names, indexes), taking a count
+/// on each target as it is reported.
+pub(crate) struct LabelVisitor {
+    path: Vec<Segment>,
+    pub(crate) edges: Vec<LabeledEdge>,
+}
+
+impl LabelVisitor {
+    pub(crate) fn new() -> Self {
+        LabelVisitor { path: Vec::new(), edges: Vec::new() }
+    }
+
+    pub(crate) fn trace(&mut self, o: Obj<'_>) {
+        if o.is_cleared() {
+            return;
+        }
+        // SAFETY: as in `CoreVisitor::trace`.
+        unsafe { (o.info().trace_labeled)(o.value_ptr(), self) }
+    }
+
+    fn label(&self) -> String {
+        let mut s = String::new();
+        for seg in &self.path {
+            match seg {
+                Segment::Field(f) => {
+                    if !s.is_empty() {
+                        s.push('.');
+                    }
+                    s.push_str(f);
+                }
+                Segment::Attribute(f) => {
+                    if !s.is_empty() {
+                        s.push('.');
+                    }
+                    s.push_str(f);
+                }
+                Segment::Index(i) => {
+                    s.push('[');
+                    s.push_str(&i.to_string());
+                    s.push(']');
+                }
+            }
+        }
+        s
+    }
+}
+
+impl sealed::Sealed for LabelVisitor {}
+
+impl Visitor for LabelVisitor {
+    fn visit_gc<T: Trace + 'static>(&mut self, gc: &Gc<T>) {
+        let o = gc.obj();
+        o.incref();
+        let label = self.label();
+        self.edges.push(LabeledEdge { target: Some(o.ptr()), label, weak: false });
+    }
+
+    fn visit_weak<T: Trace + 'static>(&mut self, weak: &Weak<T>) {
+        let target = weak.live_referent().map(|o| {
+            o.incref();
+            o.ptr()
+        });
+        let label = self.label();
+        self.edges.push(LabeledEdge { target, label, weak: true });
+    }
+
+    fn field(&mut self, name: &'static str, f: impl FnOnce(&mut Self)) {
+        self.path.push(Segment::Field(name));
+        f(self);
+        self.path.pop();
+    }
+
+    fn index(&mut self, index: usize, f: impl FnOnce(&mut Self)) {
+        self.path.push(Segment::Index(index));
+        f(self);
+        self.path.pop();
+    }
+
+    fn attribute(&mut self, name: &str, f: impl FnOnce(&mut Self)) {
+        self.path.push(Segment::Attribute(name.to_string()));
+        f(self);
+        self.path.pop();
+    }
+}

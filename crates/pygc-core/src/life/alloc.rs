@@ -1,0 +1,94 @@
+//! Birth: a block from obmalloc, its header, and joining generation 0.
+
+use std::alloc::handle_alloc_error;
+use std::panic::Location;
+use std::ptr::NonNull;
+
+use super::hooks;
+use crate::collect::visitors::{CoreVisitor, Mode};
+use crate::object::header::{Obj, ObjHeader, ObjPtr};
+use crate::object::link::GcLink;
+use crate::object::type_info::TypeInfo;
+use crate::state::phase::Phase;
+use crate::state::{thread, GcState};
+
+/// Allocates a block for `info`'s type and writes its header (count 1) and
+/// link; the value slot is left for the caller to write.
+#[inline]
+pub(crate) fn allocate(info: &'static TypeInfo) -> ObjPtr {
+    // SAFETY: every block layout has a non-zero size (it includes a header).
+    let base = unsafe { obmalloc::object_alloc(info.block) };
+    let Some(base) = NonNull::new(base) else { handle_alloc_error(info.block) };
+    // SAFETY: `header_offset + 16 ≤ block.size()` (TypeInfo's layout
+    // invariant), so the header lies inside the block.
+    let header = unsafe { base.add(info.header_offset) }.cast::<ObjHeader>();
+    // SAFETY: inside the fresh block, 16-aligned (block alignment ≥ 16 and
+    // header_offset is a multiple of 16), and not yet initialised.
+    unsafe { header.write(ObjHeader::new(info)) };
+    let ptr = ObjPtr::new(header);
+    if info.tracked {
+        // SAFETY: tracked types reserve 16 bytes for the link right before
+        // the header, inside the block.
+        unsafe { ptr.link_ptr().write(GcLink::new()) };
+    }
+    ptr
+}
+
+/// The value of a new object is written: report it to the hooks and, if
+/// its type is tracked, join generation 0 (CPython's `_PyObject_GC_Link`
+/// and `_PyObject_GC_TRACK`).
+///
+/// As in CPython 3.11 the collection an allocation triggers runs *before*
+/// the new object is linked: it stays young instead of being promoted with
+/// the survivors. It is safe unlinked: only its caller can reach it, and
+/// what it holds looks externally referenced, so it is kept.
+///
+/// A value whose handles can never change (`Trace::FROZEN`) and that points
+/// only at untracked objects is never linked: it can only point at objects
+/// older than itself, so it can never be on a cycle (CPython's untracking
+/// of tuples, applied at birth; see `docs/design/heap.md`). Its allocation
+/// still counts in `count0`, as every container allocation does.
+#[inline]
+pub(crate) fn born(o: Obj<'_>, caller: &'static Location<'static>) {
+    hooks::allocated(o, caller);
+    let info = o.info();
+    if !info.tracked {
+        return;
+    }
+    let link = !info.frozen || points_at_tracked(o);
+    thread::try_with(|s| adopt(s, o, link));
+}
+
+fn adopt(s: &GcState, o: Obj<'_>, link: bool) {
+    if s.is_tracing() {
+        // Born inside a `Trace` impl while the collector traces: the lists
+        // hold counts now. Park it, with a count, until the collection ends.
+        if link {
+            o.incref();
+            s.pending_track.borrow_mut().push(o.ptr());
+        }
+        return;
+    }
+    if s.schedule.note_allocation() && s.phase() == Phase::Idle {
+        crate::collect::collect_generations(s);
+    }
+    if link {
+        link_young(s, o);
+    }
+}
+
+/// Links `o` at the tail of generation 0.
+pub(crate) fn link_young(s: &GcState, o: Obj<'_>) {
+    let l = o.link().expect("only tracked objects join a generation");
+    // SAFETY: generation 0 is well formed outside the tracing phase
+    // (invariant 4; callers are not in it), and `l` is in no list.
+    unsafe { s.generation(0).append(l) };
+}
+
+/// Whether a new frozen value holds a handle to an object in a list.
+#[inline]
+fn points_at_tracked(o: Obj<'_>) -> bool {
+    let mut v = CoreVisitor::new(Mode::AnyTracked(false));
+    v.trace(o);
+    matches!(v.mode, Mode::AnyTracked(true))
+}

@@ -1,0 +1,302 @@
+//! The header in front of every value, and the pointers that name objects.
+//!
+//! Block layout (64-bit), `H` being the address an [`ObjPtr`] holds:
+//!
+//! ```text
+//!   tracked:    [ GcLink: next, prev (16 B) ][ ObjHeader: refcnt, info (16 B) ][ value ]
+//!   untracked:                               [ ObjHeader: refcnt, info (16 B) ][ value ]
+//!                                            ^ H                                ^ H + 16
+//! ```
+//!
+//! `info` is a `&'static TypeInfo` whose low five bits carry [`flags`] (the
+//! table is 32-aligned). Flags live here, not in the link, so that untracked
+//! objects have them too.
+//!
+//! Two pointer types name an object. [`ObjPtr`] is raw: it is what lists and
+//! side tables store, and reading through it needs `unsafe` and a reason the
+//! block is still allocated. [`Obj<'a>`] is the same pointer with that reason
+//! attached as a lifetime (a handle borrowed for `'a`, or the collector's own
+//! count), and reads the header safely.
+
+use std::cell::Cell;
+use std::marker::PhantomData;
+use std::ptr::NonNull;
+
+use super::link::GcLink;
+use super::type_info::TypeInfo;
+
+/// The flag bits of [`ObjHeader`]'s `info` word.
+pub(crate) mod flags {
+    /// The value was dropped (by the collector, or on the way to being
+    /// freed); the block is still allocated because counts remain. Every
+    /// access to a tracked value through a handle checks it.
+    pub(crate) const CLEARED: usize = 1;
+    /// The weak side table has an entry for this object.
+    pub(crate) const HAS_WEAK: usize = 2;
+    /// Weak references to this object were cleared: `upgrade` fails.
+    pub(crate) const WEAK_DEAD: usize = 4;
+    /// The allocation hook saw this object: call the free hook for it.
+    pub(crate) const HOOKED: usize = 8;
+    /// Its PEP 442 finalizer already ran (never cleared: it runs once).
+    /// CPython keeps this bit in `PyGC_Head`; here untracked objects have
+    /// it too, so a finalizer runs once whatever the type.
+    pub(crate) const FINALIZED: usize = 16;
+    /// All flag bits (the `TypeInfo` alignment leaves five).
+    pub(crate) const MASK: usize = 31;
+}
+
+/// The part of the header every object has: CPython's `ob_refcnt` and
+/// `ob_type`.
+///
+/// Invariant: `info` holds the address of a `'static TypeInfo` (32-aligned)
+/// plus [`flags`] bits, with the provenance of that static; only
+/// [`Obj::set_flag`] and [`Obj::clear_flag`] change it after construction,
+/// and they keep the pointer bits.
+#[repr(C)]
+pub(crate) struct ObjHeader {
+    refcnt: Cell<usize>,
+    info: Cell<*const TypeInfo>,
+}
+
+/// Size of the header in front of an untracked value.
+pub const UNTRACKED_HEADER_SIZE: usize = std::mem::size_of::<ObjHeader>();
+/// Size of the header in front of a tracked value (link + header).
+pub const TRACKED_HEADER_SIZE: usize = UNTRACKED_HEADER_SIZE + std::mem::size_of::<GcLink>();
+
+const _: () = assert!(UNTRACKED_HEADER_SIZE == 16 && TRACKED_HEADER_SIZE == 32);
+
+impl ObjHeader {
+    /// A header with one strong count, for a new object of `info`'s type.
+    pub(crate) fn new(info: &'static TypeInfo) -> ObjHeader {
+        ObjHeader { refcnt: Cell::new(1), info: Cell::new(info) }
+    }
+}
+
+/// A raw pointer to an object's header, carrying the provenance of the whole
+/// block (it is derived from the pointer the allocator returned), so the
+/// link before it and the value after it can be reached from it.
+///
+/// Holding an `ObjPtr` says nothing about whether the block is allocated.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub(crate) struct ObjPtr(NonNull<ObjHeader>);
+
+impl ObjPtr {
+    /// The header at `header`, inside a block from the allocator.
+    pub(crate) fn new(header: NonNull<ObjHeader>) -> ObjPtr {
+        ObjPtr(header)
+    }
+
+    /// The object whose link is `link`.
+    ///
+    /// # Safety
+    /// `link` points at the [`GcLink`] of a tracked object's block (not at a
+    /// list head), with that block's provenance.
+    #[inline]
+    pub(crate) unsafe fn from_link(link: NonNull<GcLink>) -> ObjPtr {
+        // SAFETY: the header directly follows the link in the same block
+        // (see the layout above), so the offset stays in bounds.
+        ObjPtr(unsafe { link.add(1) }.cast())
+    }
+
+    /// Borrows the object for `'a`.
+    ///
+    /// # Safety
+    /// The block stays allocated for all of `'a`: the caller holds a strong
+    /// or weak count for that long, or nothing can free it meanwhile (no
+    /// user code runs and the pointer came from a list of the heap).
+    #[inline]
+    pub(crate) unsafe fn live<'a>(self) -> Obj<'a> {
+        Obj { ptr: self, _life: PhantomData }
+    }
+
+    /// The header's address: the object's identity in side tables.
+    #[inline]
+    pub(crate) fn addr(self) -> usize {
+        self.0.as_ptr().addr()
+    }
+
+    /// The raw header pointer.
+    #[inline]
+    pub(crate) fn as_ptr(self) -> *mut ObjHeader {
+        self.0.as_ptr()
+    }
+
+    /// Where the link of a tracked object is (16 bytes before the header).
+    /// Meaningless for untracked types, which have no link.
+    #[inline]
+    pub(crate) fn link_ptr(self) -> *mut GcLink {
+        self.0.as_ptr().cast::<GcLink>().wrapping_sub(1)
+    }
+
+    /// Where the value is: right after the header, for every type.
+    #[inline]
+    pub(crate) fn value_ptr(self) -> *mut u8 {
+        self.0.as_ptr().wrapping_add(1).cast()
+    }
+}
+
+/// An object known to stay allocated for `'a`. Reads and writes of the
+/// header through it are safe; the value behind it may still be
+/// [`flags::CLEARED`].
+#[derive(Clone, Copy)]
+pub(crate) struct Obj<'a> {
+    ptr: ObjPtr,
+    _life: PhantomData<&'a ObjHeader>,
+}
+
+impl<'a> Obj<'a> {
+    /// The raw pointer, to store in a list or a table.
+    #[inline]
+    pub(crate) fn ptr(self) -> ObjPtr {
+        self.ptr
+    }
+
+    #[inline]
+    fn header(self) -> &'a ObjHeader {
+        // SAFETY: `Obj<'a>` is only made by `ObjPtr::live`, whose caller
+        // guarantees the block (and so the header) stays allocated for 'a.
+        unsafe { &*self.ptr.as_ptr() }
+    }
+
+    /// The strong count.
+    #[inline]
+    pub(crate) fn refcnt(self) -> usize {
+        self.header().refcnt.get()
+    }
+
+    /// Overwrites the strong count (the caller owns the counts it moves).
+    #[inline]
+    pub(crate) fn set_refcnt(self, n: usize) {
+        self.header().refcnt.set(n)
+    }
+
+    /// The type table.
+    #[inline]
+    pub(crate) fn info(self) -> &'static TypeInfo {
+        let tagged = self.header().info.get();
+        // SAFETY: by ObjHeader's invariant the untagged word is the address
+        // of a 'static TypeInfo, with its provenance.
+        unsafe { &*tagged.map_addr(|a| a & !flags::MASK) }
+    }
+
+    /// The flag bits.
+    #[inline]
+    pub(crate) fn flags(self) -> usize {
+        self.header().info.get().addr() & flags::MASK
+    }
+
+    /// Whether any of `f` is set.
+    #[inline]
+    pub(crate) fn has(self, f: usize) -> bool {
+        self.flags() & f != 0
+    }
+
+    /// Sets the bits of `f`.
+    #[inline]
+    pub(crate) fn set_flag(self, f: usize) {
+        debug_assert!(f & !flags::MASK == 0);
+        let h = self.header();
+        h.info.set(h.info.get().map_addr(|a| a | f));
+    }
+
+    /// Clears the bits of `f`.
+    #[inline]
+    pub(crate) fn clear_flag(self, f: usize) {
+        debug_assert!(f & !flags::MASK == 0);
+        let h = self.header();
+        h.info.set(h.info.get().map_addr(|a| a & !f));
+    }
+
+    /// The generation link, for tracked types.
+    #[inline]
+    pub(crate) fn link(self) -> Option<&'a GcLink> {
+        if self.info().tracked {
+            // SAFETY: blocks of tracked types reserve a GcLink right before
+            // the header (type_info.rs lays them out so), inside the block
+            // that stays allocated for 'a.
+            Some(unsafe { &*self.ptr.link_ptr() })
+        } else {
+            None
+        }
+    }
+
+    /// Where the value is.
+    #[inline]
+    pub(crate) fn value_ptr(self) -> *mut u8 {
+        self.ptr.value_ptr()
+    }
+
+    /// Python's `id()`: the address of the value.
+    #[inline]
+    pub(crate) fn id(self) -> usize {
+        self.value_ptr().addr()
+    }
+
+    /// The Rust type name.
+    pub(crate) fn type_name(self) -> &'static str {
+        (self.info().type_name)()
+    }
+
+    /// Calls `f` with the type name the value reports at run time
+    /// (`Trace::dynamic_type_name`), `None` if it reports none or is cleared.
+    ///
+    /// # Safety
+    /// `f` runs no user code (nothing that could drop the value or what the
+    /// name borrows from): the name is only valid during the call.
+    pub(crate) unsafe fn with_dynamic_type_name<R>(self, f: impl FnOnce(Option<&str>) -> R) -> R {
+        if self.is_cleared() {
+            return f(None);
+        }
+        let mut f = Some(f);
+        let mut out = None;
+        // SAFETY: the value is initialised (not cleared) and nothing can
+        // drop it while `f` runs (the caller's promise), which is as long as
+        // the name is used.
+        unsafe {
+            (self.info().dynamic_type_name)(self.value_ptr(), &mut |name| {
+                if let Some(f) = f.take() {
+                    out = Some(f(name));
+                }
+            })
+        };
+        out.expect("dynamic_type_name calls its closure once")
+    }
+
+    /// Whether the value is gone.
+    #[inline]
+    pub(crate) fn is_cleared(self) -> bool {
+        self.has(flags::CLEARED)
+    }
+
+    /// Whether the object is in one of the heap's lists (`gc.is_tracked`).
+    #[inline]
+    pub(crate) fn is_in_list(self) -> bool {
+        self.link().is_some_and(GcLink::is_linked)
+    }
+
+    /// Whether its PEP 442 finalizer already ran.
+    #[inline]
+    pub(crate) fn is_finalized(self) -> bool {
+        self.has(flags::FINALIZED)
+    }
+
+    /// Takes one more strong count.
+    #[inline]
+    pub(crate) fn incref(self) {
+        let n = self.refcnt();
+        if n >= MAX_REFCNT {
+            refcount_overflow();
+        }
+        self.set_refcnt(n + 1);
+    }
+}
+
+/// Counts stop here: beyond it `incref` aborts, as `Rc` does on overflow.
+/// (Leaving room above it lets the collector add its own holds.)
+pub(crate) const MAX_REFCNT: usize = usize::MAX >> 2;
+
+#[cold]
+#[inline(never)]
+fn refcount_overflow() -> ! {
+    std::process::abort()
+}
