@@ -59,3 +59,5 @@ pub fn with_del() -> Gc<WithDel> {
 pub fn under_valgrind() -> bool {
     std::env::var_os("PYGC_UNDER_VALGRIND").is_some()
 }
+
+pub mod heap_model;
