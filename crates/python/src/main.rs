@@ -28,7 +28,11 @@ fn main() {
             _ => usage(),
         }
     };
-    let handle = std::thread::Builder::new().name("python".into()).stack_size(STACK_SIZE).spawn(job).expect("spawn interpreter thread");
+    let handle = std::thread::Builder::new()
+        .name("python".into())
+        .stack_size(STACK_SIZE)
+        .spawn(job)
+        .expect("spawn interpreter thread");
     match handle.join() {
         Ok(Outcome::Exit(code)) => std::process::exit(code),
         Err(_) => std::process::exit(70),

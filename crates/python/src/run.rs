@@ -131,7 +131,9 @@ fn report_compile_error(vm: &Vm, src: &Source, e: CompileError) {
             if !t.is_empty() {
                 out.push_str(&format!("    {t}\n"));
             }
-            out.push_str(&format!("NotImplementedError: pygc-python does not support {what} (line {line})\n"));
+            out.push_str(&format!(
+                "NotImplementedError: pygc-python does not support {what} (line {line})\n"
+            ));
             vm.write_stderr(&out);
         }
     }

@@ -38,18 +38,23 @@ pub fn special_attr(vm: &Vm, obj: &Value, name: &str) -> PyResult<Option<Value>>
         (Value::Code(c), "co_firstlineno") => Some(Value::Int(c.firstlineno as i64)),
         (Value::Code(c), "co_qualname") => Some(Value::str(c.qualname.clone())),
         (Value::Code(c), "co_argcount") => Some(Value::Int(c.argcount as i64)),
-        (Value::Code(c), "co_varnames") => Some(Value::tuple(c.varnames.iter().cloned().map(Value::Str).collect())),
+        (Value::Code(c), "co_varnames") => {
+            Some(Value::tuple(c.varnames.iter().cloned().map(Value::Str).collect()))
+        }
         (Value::Method(m), "__self__") => Some(m.obj.clone()),
         (Value::Method(m), "__func__") => Some(m.func.clone()),
-        (Value::Method(m), "__name__" | "__qualname__" | "__doc__" | "__module__") => Some(vm.getattr(&m.func, &vm.name(static_name(name)))?),
+        (Value::Method(m), "__name__" | "__qualname__" | "__doc__" | "__module__") => {
+            Some(vm.getattr(&m.func, &vm.name(static_name(name)))?)
+        }
         (Value::Builtin(b), "__name__") => Some(Value::str(b.name)),
         (Value::Builtin(b), "__qualname__") => Some(Value::str(b.name)),
         (Value::Builtin(b), "__self__") => Some(b.bound.clone().unwrap_or(Value::None)),
         (Value::Generator(g), "__name__") => Some(Value::Str(g.name.clone())),
         (Value::Generator(g), "__qualname__") => Some(Value::Str(g.qualname.clone())),
         (Value::Generator(g), "gi_code") => Some(Value::Code(g.code.clone())),
-        (Value::Generator(g), "gi_running") => Some(Value::Bool(*g.state.borrow() == crate::object::func::GenState::Running)),
-        (Value::Generator(g), "gi_frame") => Some(if g.frame.borrow().is_some() { Value::None } else { Value::None }),
+        (Value::Generator(g), "gi_running") => {
+            Some(Value::Bool(*g.state.borrow() == crate::object::func::GenState::Running))
+        }
         (Value::Cell(c), "cell_contents") => match &*c.value.borrow() {
             Some(v) => Some(v.clone()),
             None => return Err(vm.value_error("Cell is empty")),
@@ -79,7 +84,9 @@ pub fn special_attr(vm: &Vm, obj: &Value, name: &str) -> PyResult<Option<Value>>
                 Some(vm.getattr(&target, &pygc::Gc::new(crate::object::PyStr::new(name.to_string())))?)
             }
             (NativeKind::Opaque(o), _) => o.getattr(vm, obj, name)?,
-            (NativeKind::Traceback(t), "tb_lineno") => t.entries.last().map(|e| Value::Int(e.code.line_at(e.pc as usize) as i64)),
+            (NativeKind::Traceback(t), "tb_lineno") => {
+                t.entries.last().map(|e| Value::Int(e.code.line_at(e.pc as usize) as i64))
+            }
             _ => None,
         },
         (Value::Module(m), "__name__") => Some(Value::str(m.name.clone())),

@@ -18,7 +18,17 @@ struct Spec {
 fn parse_spec(vm: &Vm, s: &str) -> PyResult<Spec> {
     let c: Vec<char> = s.chars().collect();
     let mut i = 0;
-    let mut sp = Spec { fill: ' ', align: None, sign: '-', alt: false, zero: false, width: 0, grouping: None, precision: None, ty: None };
+    let mut sp = Spec {
+        fill: ' ',
+        align: None,
+        sign: '-',
+        alt: false,
+        zero: false,
+        width: 0,
+        grouping: None,
+        precision: None,
+        ty: None,
+    };
     let is_align = |ch: char| matches!(ch, '<' | '>' | '^' | '=');
     if c.len() >= 2 && is_align(c[1]) {
         sp.fill = c[0];
@@ -73,7 +83,7 @@ fn group(digits: &str, sep: char) -> String {
     let mut out = String::new();
     let n = digits.len();
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (n - i) % 3 == 0 {
+        if i > 0 && (n - i).is_multiple_of(3) {
             out.push(sep);
         }
         out.push(ch);
@@ -87,8 +97,9 @@ fn pad(sp: &Spec, sign: &str, body: &str, default_align: char) -> String {
         return format!("{sign}{body}");
     }
     let n = sp.width - len;
-    let (fill, align) = if sp.zero && sp.align.is_none() { ('0', '=') } else { (sp.fill, sp.align.unwrap_or(default_align)) };
-    let f = |k: usize| std::iter::repeat(fill).take(k).collect::<String>();
+    let (fill, align) =
+        if sp.zero && sp.align.is_none() { ('0', '=') } else { (sp.fill, sp.align.unwrap_or(default_align)) };
+    let f = |k: usize| std::iter::repeat_n(fill, k).collect::<String>();
     match align {
         '<' => format!("{sign}{body}{}", f(n)),
         '^' => format!("{}{sign}{body}{}", f(n / 2), f(n - n / 2)),
@@ -110,7 +121,9 @@ pub fn format_spec(vm: &Vm, v: &Value, spec: &str) -> PyResult<String> {
     }
     let sp = parse_spec(vm, spec)?;
     match v {
-        Value::Int(_) | Value::Long(_) | Value::Bool(_) if !matches!(sp.ty, Some('e' | 'E' | 'f' | 'F' | 'g' | 'G' | '%')) => {
+        Value::Int(_) | Value::Long(_) | Value::Bool(_)
+            if !matches!(sp.ty, Some('e' | 'E' | 'f' | 'F' | 'g' | 'G' | '%')) =>
+        {
             let big = match v {
                 Value::Int(i) => num_bigint::BigInt::from(*i),
                 Value::Bool(b) => num_bigint::BigInt::from(*b as i64),
@@ -127,14 +140,29 @@ pub fn format_spec(vm: &Vm, v: &Value, spec: &str) -> PyResult<String> {
                 Some('X') => (mag.to_str_radix(16).to_uppercase(), "0X"),
                 Some('o') => (mag.to_str_radix(8), "0o"),
                 Some('b') => (mag.to_str_radix(2), "0b"),
-                Some('c') => (char::from_u32(mag.to_u32_digits().first().copied().unwrap_or(0)).unwrap_or('?').to_string(), ""),
+                Some('c') => (
+                    char::from_u32(mag.to_u32_digits().first().copied().unwrap_or(0))
+                        .unwrap_or('?')
+                        .to_string(),
+                    "",
+                ),
                 Some('d') | Some('n') | None => (mag.to_str_radix(10), ""),
-                Some(t) => return Err(vm.value_error(format!("Unknown format code '{t}' for object of type 'int'"))),
+                Some(t) => {
+                    return Err(vm.value_error(format!("Unknown format code '{t}' for object of type 'int'")))
+                }
             };
             if let Some(g) = sp.grouping {
                 digits = group(&digits, g);
             }
-            let sign = if neg { "-" } else if sp.sign == '+' { "+" } else if sp.sign == ' ' { " " } else { "" };
+            let sign = if neg {
+                "-"
+            } else if sp.sign == '+' {
+                "+"
+            } else if sp.sign == ' ' {
+                " "
+            } else {
+                ""
+            };
             let sign = if sp.alt { format!("{sign}{prefix}") } else { sign.to_string() };
             Ok(pad(&sp, &sign, &digits, '>'))
         }
@@ -146,7 +174,7 @@ pub fn format_spec(vm: &Vm, v: &Value, spec: &str) -> PyResult<String> {
                 Value::Long(b) => num_traits::ToPrimitive::to_f64(&b.0).unwrap_or(f64::INFINITY),
                 _ => unreachable!("number"),
             };
-            let neg = f.is_sign_negative() && !(f == 0.0 && !f.is_sign_negative());
+            let neg = f.is_sign_negative();
             let a = f.abs();
             let prec = sp.precision;
             let mut body = match sp.ty {
@@ -158,7 +186,11 @@ pub fn format_spec(vm: &Vm, v: &Value, spec: &str) -> PyResult<String> {
                     Some(p) => general(a, p.max(1), false),
                     None => crate::vm::ops::float_repr(a),
                 },
-                Some(t) => return Err(vm.value_error(format!("Unknown format code '{t}' for object of type 'float'"))),
+                Some(t) => {
+                    return Err(
+                        vm.value_error(format!("Unknown format code '{t}' for object of type 'float'"))
+                    )
+                }
             };
             if a.is_infinite() {
                 body = "inf".into();
@@ -172,7 +204,15 @@ pub fn format_spec(vm: &Vm, v: &Value, spec: &str) -> PyResult<String> {
                 };
                 body = format!("{}{}", group(&int, g), rest);
             }
-            let sign = if neg && !f.is_nan() { "-" } else if sp.sign == '+' { "+" } else if sp.sign == ' ' { " " } else { "" };
+            let sign = if neg && !f.is_nan() {
+                "-"
+            } else if sp.sign == '+' {
+                "+"
+            } else if sp.sign == ' ' {
+                " "
+            } else {
+                ""
+            };
             Ok(pad(&sp, sign, &body, '>'))
         }
         _ => {
@@ -183,7 +223,10 @@ pub fn format_spec(vm: &Vm, v: &Value, spec: &str) -> PyResult<String> {
             };
             if let Some(t) = sp.ty {
                 if t != 's' {
-                    return Err(vm.value_error(format!("Unknown format code '{t}' for object of type '{}'", vm.type_name(v))));
+                    return Err(vm.value_error(format!(
+                        "Unknown format code '{t}' for object of type '{}'",
+                        vm.type_name(v)
+                    )));
                 }
             }
             Ok(pad(&sp, "", &s, '<'))
@@ -331,7 +374,10 @@ pub fn percent_format(vm: &Vm, fmt: &str, args: &Value) -> PyResult<String> {
             _ => it.next().ok_or_else(|| vm.type_error("not enough arguments for format string"))?,
         };
         let left = flags.starts_with('-') || flags.contains('-');
-        let zero = flags.starts_with('0') || flags.contains("0") && !flags.contains('.') && flags.trim_start_matches(['-', '+', ' ', '#']).starts_with('0');
+        let zero = flags.starts_with('0')
+            || flags.contains("0")
+                && !flags.contains('.')
+                && flags.trim_start_matches(['-', '+', ' ', '#']).starts_with('0');
         let plus = flags.contains('+');
         let space = flags.contains(' ');
         let f2 = flags.trim_start_matches(['-', '+', ' ', '#', '0']);
@@ -340,13 +386,7 @@ pub fn percent_format(vm: &Vm, fmt: &str, args: &Value) -> PyResult<String> {
             None => (f2.parse().unwrap_or(0usize), None),
         };
         let mut spec = String::new();
-        if left {
-            spec.push('<');
-        } else if !matches!(ty, 's' | 'r' | 'a') {
-            spec.push('>');
-        } else {
-            spec.push('>');
-        }
+        spec.push(if left { '<' } else { '>' });
         if plus {
             spec.push('+');
         } else if space {
@@ -374,7 +414,12 @@ pub fn percent_format(vm: &Vm, fmt: &str, args: &Value) -> PyResult<String> {
                 let n = match &v {
                     Value::Float(f) => Value::Int(f.trunc() as i64),
                     Value::Int(_) | Value::Long(_) | Value::Bool(_) => v.clone(),
-                    other => return Err(vm.type_error(format!("%{ty} format: a real number is required, not {}", vm.type_name(other)))),
+                    other => {
+                        return Err(vm.type_error(format!(
+                            "%{ty} format: a real number is required, not {}",
+                            vm.type_name(other)
+                        )))
+                    }
                 };
                 let sp = spec.split('.').next().unwrap_or("").to_string();
                 format_spec(vm, &n, &format!("{sp}d"))?
@@ -385,7 +430,9 @@ pub fn percent_format(vm: &Vm, fmt: &str, args: &Value) -> PyResult<String> {
                     Value::Int(i) => Value::Float(*i as f64),
                     Value::Bool(b) => Value::Float(*b as i64 as f64),
                     Value::Float(_) => v.clone(),
-                    other => return Err(vm.type_error(format!("must be real number, not {}", vm.type_name(other)))),
+                    other => {
+                        return Err(vm.type_error(format!("must be real number, not {}", vm.type_name(other))))
+                    }
                 };
                 let spec = if p.is_none() { format!("{spec}.6") } else { spec };
                 format_spec(vm, &fv, &format!("{spec}{ty}"))?
@@ -394,7 +441,13 @@ pub fn percent_format(vm: &Vm, fmt: &str, args: &Value) -> PyResult<String> {
                 Value::Int(i) => char::from_u32(*i as u32).map(|c| c.to_string()).unwrap_or_default(),
                 other => vm.str_of(other)?,
             },
-            other => return Err(vm.value_error(format!("unsupported format character '{other}' (0x{:x}) at index {}", other as u32, i - 1))),
+            other => {
+                return Err(vm.value_error(format!(
+                    "unsupported format character '{other}' (0x{:x}) at index {}",
+                    other as u32,
+                    i - 1
+                )))
+            }
         };
         out.push_str(&s);
     }
@@ -450,19 +503,32 @@ pub fn str_format(vm: &Vm, fmt: &str, args: &[Value], kwargs: &[(String, Value)]
                     None => (name.clone(), String::new()),
                 };
                 let mut v = if first.is_empty() {
-                    let v = args.get(auto).cloned().ok_or_else(|| vm.index_error(format!("Replacement index {auto} out of range for positional args tuple")))?;
+                    let v = args.get(auto).cloned().ok_or_else(|| {
+                        vm.index_error(format!(
+                            "Replacement index {auto} out of range for positional args tuple"
+                        ))
+                    })?;
                     auto += 1;
                     v
                 } else if let Ok(n) = first.parse::<usize>() {
-                    args.get(n).cloned().ok_or_else(|| vm.index_error(format!("Replacement index {n} out of range for positional args tuple")))?
+                    args.get(n).cloned().ok_or_else(|| {
+                        vm.index_error(format!(
+                            "Replacement index {n} out of range for positional args tuple"
+                        ))
+                    })?
                 } else {
-                    kwargs.iter().find(|(k, _)| *k == first).map(|(_, v)| v.clone()).ok_or_else(|| vm.key_error(Value::str(first.clone())))?
+                    kwargs
+                        .iter()
+                        .find(|(k, _)| *k == first)
+                        .map(|(_, v)| v.clone())
+                        .ok_or_else(|| vm.key_error(Value::str(first.clone())))?
                 };
                 let mut r = rest.as_str();
                 while !r.is_empty() {
                     if let Some(s) = r.strip_prefix('.') {
                         let end = s.find(['.', '[']).unwrap_or(s.len());
-                        v = vm.getattr(&v, &pygc::Gc::new(crate::object::PyStr::new(s[..end].to_string())))?;
+                        v =
+                            vm.getattr(&v, &pygc::Gc::new(crate::object::PyStr::new(s[..end].to_string())))?;
                         r = &s[end..];
                     } else if let Some(s) = r.strip_prefix('[') {
                         let end = s.find(']').unwrap_or(s.len());

@@ -141,7 +141,11 @@ pub fn next_builtin(vm: &Vm, cell: &GcCell<IterState>) -> PyResult<Option<Value>
             loop {
                 match vm.next(&it)? {
                     Some(v) => {
-                        let keep = if f.is_none() { vm.truthy(&v)? } else { vm.truthy(&vm.call(&f, std::slice::from_ref(&v), &[])?)? };
+                        let keep = if f.is_none() {
+                            vm.truthy(&v)?
+                        } else {
+                            vm.truthy(&vm.call(&f, std::slice::from_ref(&v), &[])?)?
+                        };
                         if keep {
                             return Ok(Some(v));
                         }

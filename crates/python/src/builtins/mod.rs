@@ -11,7 +11,7 @@ pub mod types;
 use num_traits::{Signed, ToPrimitive};
 use pygc::{Gc, GcCell};
 
-use crate::object::{class, Builtin, Class, Dict, IterState, NativeKind, NativeFn, PyStr, Range, Set, Value};
+use crate::object::{class, Builtin, Class, Dict, IterState, NativeFn, NativeKind, PyStr, Range, Set, Value};
 use crate::vm::{Args, PyResult, Vm};
 
 /// A built-in function value.
@@ -117,12 +117,16 @@ fn print(vm: &Vm, a: Args<'_>) -> PyResult<Value> {
     let sep = match a.kw("sep") {
         None | Some(Value::None) => " ".to_string(),
         Some(Value::Str(s)) => s.s.to_string(),
-        Some(o) => return Err(vm.type_error(format!("sep must be None or a string, not {}", vm.type_name(o)))),
+        Some(o) => {
+            return Err(vm.type_error(format!("sep must be None or a string, not {}", vm.type_name(o))))
+        }
     };
     let end = match a.kw("end") {
         None | Some(Value::None) => "\n".to_string(),
         Some(Value::Str(s)) => s.s.to_string(),
-        Some(o) => return Err(vm.type_error(format!("end must be None or a string, not {}", vm.type_name(o)))),
+        Some(o) => {
+            return Err(vm.type_error(format!("end must be None or a string, not {}", vm.type_name(o))))
+        }
     };
     let mut s = String::new();
     for (i, v) in a.pos().iter().enumerate() {
@@ -218,9 +222,13 @@ fn isinstance(vm: &Vm, a: Args<'_>) -> PyResult<Value> {
 
 fn issubclass(vm: &Vm, a: Args<'_>) -> PyResult<Value> {
     a.check(vm, "issubclass", 2, 2, &[])?;
-    let Value::Class(c) = &a.pos()[0] else { return Err(vm.type_error("issubclass() arg 1 must be a class")) };
+    let Value::Class(c) = &a.pos()[0] else {
+        return Err(vm.type_error("issubclass() arg 1 must be a class"));
+    };
     let classes = class_list(vm, &a.pos()[1], "issubclass")?;
-    Ok(Value::Bool(classes.iter().any(|b| class::is_subclass(c, b) || (Gc::ptr_eq(b, &vm.types.int) && Gc::ptr_eq(c, &vm.types.bool)))))
+    Ok(Value::Bool(classes.iter().any(|b| {
+        class::is_subclass(c, b) || (Gc::ptr_eq(b, &vm.types.int) && Gc::ptr_eq(c, &vm.types.bool))
+    })))
 }
 
 /// `id(v)`: the address of a heap object; immediates get a stable
@@ -261,7 +269,16 @@ fn iter_fn(vm: &Vm, a: Args<'_>) -> PyResult<Value> {
 fn next_fn(vm: &Vm, a: Args<'_>) -> PyResult<Value> {
     a.check(vm, "next", 1, 2, &[])?;
     let it = &a.pos()[0];
-    if matches!(it, Value::List(_) | Value::Tuple(_) | Value::Str(_) | Value::Dict(_) | Value::Set(_) | Value::Int(_) | Value::None) {
+    if matches!(
+        it,
+        Value::List(_)
+            | Value::Tuple(_)
+            | Value::Str(_)
+            | Value::Dict(_)
+            | Value::Set(_)
+            | Value::Int(_)
+            | Value::None
+    ) {
         return Err(vm.type_error(format!("'{}' object is not an iterator", vm.type_name(it))));
     }
     if let Value::Generator(g) = it {
@@ -325,7 +342,9 @@ fn delattr(vm: &Vm, a: Args<'_>) -> PyResult<Value> {
 /// Sorts values in place with an optional key, stably, as `list.sort`.
 pub fn sort_values(vm: &Vm, items: &mut Vec<Value>, key: Option<&Value>, reverse: bool) -> PyResult<()> {
     let keys: Vec<Value> = match key {
-        Some(k) if !k.is_none() => items.iter().map(|x| vm.call(k, std::slice::from_ref(x), &[])).collect::<PyResult<_>>()?,
+        Some(k) if !k.is_none() => {
+            items.iter().map(|x| vm.call(k, std::slice::from_ref(x), &[])).collect::<PyResult<_>>()?
+        }
         _ => items.clone(),
     };
     let mut idx: Vec<usize> = (0..items.len()).collect();
@@ -543,7 +562,9 @@ fn ord(vm: &Vm, a: Args<'_>) -> PyResult<Value> {
     a.check(vm, "ord", 1, 1, &[])?;
     match &a.pos()[0] {
         Value::Str(s) if s.chars == 1 => Ok(Value::Int(s.s.chars().next().expect("one char") as i64)),
-        Value::Str(s) => Err(vm.type_error(format!("ord() expected a character, but string of length {} found", s.chars))),
+        Value::Str(s) => {
+            Err(vm.type_error(format!("ord() expected a character, but string of length {} found", s.chars)))
+        }
         Value::Bytes(b) if b.data.len() == 1 => Ok(Value::Int(b.data[0] as i64)),
         v => Err(vm.type_error(format!("ord() expected string of length 1, but {} found", vm.type_name(v)))),
     }
@@ -621,7 +642,8 @@ fn pow(vm: &Vm, a: Args<'_>) -> PyResult<Value> {
             if *m == 0 {
                 return Err(vm.value_error("pow() 3rd argument cannot be 0"));
             }
-            let r = num_bigint::BigInt::from(*b).modpow(&num_bigint::BigInt::from(*e), &num_bigint::BigInt::from(*m));
+            let r = num_bigint::BigInt::from(*b)
+                .modpow(&num_bigint::BigInt::from(*e), &num_bigint::BigInt::from(*m));
             let r = if r.sign() == num_bigint::Sign::Minus { r + m } else { r };
             return Ok(Value::from_bigint(r));
         }
@@ -631,7 +653,8 @@ fn pow(vm: &Vm, a: Args<'_>) -> PyResult<Value> {
 
 fn vars(vm: &Vm, a: Args<'_>) -> PyResult<Value> {
     a.check(vm, "vars", 1, 1, &[])?;
-    vm.getattr(&a.pos()[0], &vm.name("__dict__")).map_err(|_| vm.type_error("vars() argument must have __dict__ attribute"))
+    vm.getattr(&a.pos()[0], &vm.name("__dict__"))
+        .map_err(|_| vm.type_error("vars() argument must have __dict__ attribute"))
 }
 
 fn dir(vm: &Vm, a: Args<'_>) -> PyResult<Value> {
@@ -698,10 +721,17 @@ fn radix(vm: &Vm, v: &Value, r: u32, prefix: &str) -> PyResult<Value> {
         Value::Int(i) => num_bigint::BigInt::from(*i),
         Value::Bool(b) => num_bigint::BigInt::from(*b as i64),
         Value::Long(b) => b.0.clone(),
-        other => return Err(vm.type_error(format!("'{}' object cannot be interpreted as an integer", vm.type_name(other)))),
+        other => {
+            return Err(vm
+                .type_error(format!("'{}' object cannot be interpreted as an integer", vm.type_name(other))))
+        }
     };
     let s = big.magnitude().to_str_radix(r);
-    Ok(Value::str(if big.sign() == num_bigint::Sign::Minus { format!("-{prefix}{s}") } else { format!("{prefix}{s}") }))
+    Ok(Value::str(if big.sign() == num_bigint::Sign::Minus {
+        format!("-{prefix}{s}")
+    } else {
+        format!("{prefix}{s}")
+    }))
 }
 
 fn hex(vm: &Vm, a: Args<'_>) -> PyResult<Value> {
@@ -789,7 +819,9 @@ pub fn construct(vm: &Vm, cls: &Gc<Class>, a: Args<'_>) -> PyResult<Value> {
         a.check(vm, "str", 0, 3, &["encoding", "errors"])?;
         return Ok(match arg0 {
             None => Value::str(""),
-            Some(Value::Bytes(b)) if a.get(1, "encoding").is_some() => Value::str(String::from_utf8_lossy(&b.data).to_string()),
+            Some(Value::Bytes(b)) if a.get(1, "encoding").is_some() => {
+                Value::str(String::from_utf8_lossy(&b.data).to_string())
+            }
             Some(v) => Value::str(vm.str_of(v)?),
         });
     }

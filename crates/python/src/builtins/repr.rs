@@ -88,9 +88,12 @@ impl Vm {
                 if !self.repr_enter(v) {
                     return Ok("{...}".into());
                 }
-                let entries: Vec<(Value, Value)> = d.table.borrow().iter().map(|e| (e.key.clone(), e.value.clone())).collect();
-                let r: PyResult<Vec<String>> =
-                    entries.iter().map(|(k, x)| Ok(format!("{}: {}", self.repr(k)?, self.repr(x)?))).collect();
+                let entries: Vec<(Value, Value)> =
+                    d.table.borrow().iter().map(|e| (e.key.clone(), e.value.clone())).collect();
+                let r: PyResult<Vec<String>> = entries
+                    .iter()
+                    .map(|(k, x)| Ok(format!("{}: {}", self.repr(k)?, self.repr(x)?)))
+                    .collect();
                 self.repr_leave(v);
                 format!("{{{}}}", r?.join(", "))
             }
@@ -115,11 +118,18 @@ impl Vm {
                     format!("range({}, {}, {})", r.start, r.stop, r.step)
                 }
             }
-            Value::Slice(s) => format!("slice({}, {}, {})", self.repr(&s.start)?, self.repr(&s.stop)?, self.repr(&s.step)?),
+            Value::Slice(s) => {
+                format!("slice({}, {}, {})", self.repr(&s.start)?, self.repr(&s.stop)?, self.repr(&s.step)?)
+            }
             Value::Function(f) => format!("<function {} at {:#x}>", f.qualname.borrow().s, Gc::id(f)),
             Value::Builtin(b) => match &b.bound {
                 Some(obj) if !matches!(obj, Value::Module(_)) => {
-                    format!("<built-in method {} of {} object at {:#x}>", b.name, self.type_name(obj), obj.heap_id().unwrap_or(0))
+                    format!(
+                        "<built-in method {} of {} object at {:#x}>",
+                        b.name,
+                        self.type_name(obj),
+                        obj.heap_id().unwrap_or(0)
+                    )
                 }
                 _ => format!("<built-in function {}>", b.name),
             },
@@ -149,7 +159,13 @@ impl Vm {
             }
             Value::Generator(g) => format!("<generator object {} at {:#x}>", g.qualname.s, Gc::id(g)),
             Value::Cell(c) => format!("<cell at {:#x}>", Gc::id(c)),
-            Value::Code(c) => format!("<code object {} at {:#x}, file \"{}\", line {}>", c.name, Gc::id(c), c.source.filename, c.firstlineno),
+            Value::Code(c) => format!(
+                "<code object {} at {:#x}, file \"{}\", line {}>",
+                c.name,
+                Gc::id(c),
+                c.source.filename,
+                c.firstlineno
+            ),
             Value::Instance(inst) => {
                 let cls = &inst.class;
                 if cls.layout == class::Layout::Exception && !user_defines(cls, "__repr__") {
@@ -157,9 +173,12 @@ impl Vm {
                     let args = e.args();
                     let name = cls.qualname.borrow().clone();
                     return Ok(match &args {
-                        Value::Tuple(t) if t.items.len() == 1 => format!("{}({})", name, self.repr(&t.items[0])?),
+                        Value::Tuple(t) if t.items.len() == 1 => {
+                            format!("{}({})", name, self.repr(&t.items[0])?)
+                        }
                         Value::Tuple(t) => {
-                            let parts: Vec<String> = t.items.iter().map(|x| self.repr(x)).collect::<PyResult<_>>()?;
+                            let parts: Vec<String> =
+                                t.items.iter().map(|x| self.repr(x)).collect::<PyResult<_>>()?;
                             format!("{}({})", name, parts.join(", "))
                         }
                         _ => format!("{name}()"),
@@ -171,7 +190,12 @@ impl Vm {
                         let r = self.call_bound(&m, v, &[], &[])?;
                         match r {
                             Value::Str(s) => s.s.to_string(),
-                            other => return Err(self.type_error(format!("__repr__ returned non-string (type {})", self.type_name(&other)))),
+                            other => {
+                                return Err(self.type_error(format!(
+                                    "__repr__ returned non-string (type {})",
+                                    self.type_name(&other)
+                                )))
+                            }
                         }
                     }
                     _ => self.default_repr(v),
@@ -180,8 +204,12 @@ impl Vm {
             Value::Native(n) => match &n.kind {
                 NativeKind::WeakRef(w) => crate::modules::weakref::repr(self, v, w),
                 NativeKind::WeakProxy(w) => crate::modules::weakref::proxy_repr(self, v, w),
-                NativeKind::Member { name, class_name, .. } => format!("<member '{name}' of '{class_name}' objects>"),
-                NativeKind::MappingProxy(d) => format!("mappingproxy({})", self.repr(&Value::Dict(d.clone()))?),
+                NativeKind::Member { name, class_name, .. } => {
+                    format!("<member '{name}' of '{class_name}' objects>")
+                }
+                NativeKind::MappingProxy(d) => {
+                    format!("mappingproxy({})", self.repr(&Value::Dict(d.clone()))?)
+                }
                 NativeKind::Opaque(o) => o.repr(self, v)?,
                 _ => self.default_repr(v),
             },
@@ -231,7 +259,10 @@ impl Vm {
                     let _g = self.enter()?;
                     return match self.call_bound(&m, v, &[], &[])? {
                         Value::Str(s) => Ok(s.s.to_string()),
-                        other => Err(self.type_error(format!("__str__ returned non-string (type {})", self.type_name(&other)))),
+                        other => Err(self.type_error(format!(
+                            "__str__ returned non-string (type {})",
+                            self.type_name(&other)
+                        ))),
                     };
                 }
                 if cls.layout == class::Layout::Exception && !user_defines(cls, "__repr__") {

@@ -24,7 +24,8 @@ pub fn install(vm: &'static Vm) {
     let d = &vm.types.str.dict;
     def(d, "join", "str", |vm, a| {
         let sep = s0(vm, &a)?;
-        let items = vm.collect(a.values.get(1).ok_or_else(|| vm.type_error("join() takes exactly one argument"))?)?;
+        let items =
+            vm.collect(a.values.get(1).ok_or_else(|| vm.type_error("join() takes exactly one argument"))?)?;
         let mut out = String::new();
         for (i, it) in items.iter().enumerate() {
             if i > 0 {
@@ -32,7 +33,12 @@ pub fn install(vm: &'static Vm) {
             }
             match it {
                 Value::Str(s) => out.push_str(&s.s),
-                other => return Err(vm.type_error(format!("sequence item {i}: expected str instance, {} found", vm.type_name(other)))),
+                other => {
+                    return Err(vm.type_error(format!(
+                        "sequence item {i}: expected str instance, {} found",
+                        vm.type_name(other)
+                    )))
+                }
             }
         }
         Ok(Value::str(out))
@@ -79,7 +85,9 @@ pub fn install(vm: &'static Vm) {
         };
         Ok(Value::list(parts))
     });
-    def(d, "splitlines", "str", |vm, a| Ok(Value::list(s0(vm, &a)?.lines().map(|l| Value::str(l.to_string())).collect())));
+    def(d, "splitlines", "str", |vm, a| {
+        Ok(Value::list(s0(vm, &a)?.lines().map(|l| Value::str(l.to_string())).collect()))
+    });
     def(d, "strip", "str", |vm, a| {
         let s = s0(vm, &a)?;
         Ok(Value::str(match sarg(vm, &a, 1)? {
@@ -131,7 +139,9 @@ pub fn install(vm: &'static Vm) {
     });
     def(d, "replace", "str", |vm, a| {
         let s = s0(vm, &a)?;
-        let (Some(old), Some(new)) = (sarg(vm, &a, 1)?, sarg(vm, &a, 2)?) else { return Err(vm.type_error("replace expected 2 arguments")) };
+        let (Some(old), Some(new)) = (sarg(vm, &a, 1)?, sarg(vm, &a, 2)?) else {
+            return Err(vm.type_error("replace expected 2 arguments"));
+        };
         Ok(Value::str(match a.pos().get(3) {
             Some(n) => s.replacen(old, new, vm.index_value(n)?.max(0) as usize),
             None => s.replace(old, new),
@@ -152,12 +162,18 @@ pub fn install(vm: &'static Vm) {
     def(d, "index", "str", |vm, a| {
         let s = s0(vm, &a)?;
         let sub = sarg(vm, &a, 1)?.unwrap_or("");
-        s.find(sub).map(|b| Value::Int(s[..b].chars().count() as i64)).ok_or_else(|| vm.value_error("substring not found"))
+        s.find(sub)
+            .map(|b| Value::Int(s[..b].chars().count() as i64))
+            .ok_or_else(|| vm.value_error("substring not found"))
     });
     def(d, "count", "str", |vm, a| {
         let s = s0(vm, &a)?;
         let sub = sarg(vm, &a, 1)?.unwrap_or("");
-        Ok(Value::Int(if sub.is_empty() { s.chars().count() as i64 + 1 } else { s.matches(sub).count() as i64 }))
+        Ok(Value::Int(if sub.is_empty() {
+            s.chars().count() as i64 + 1
+        } else {
+            s.matches(sub).count() as i64
+        }))
     });
     def(d, "format", "str", |vm, a| {
         let s = s0(vm, &a)?;
@@ -195,7 +211,9 @@ pub fn install(vm: &'static Vm) {
     def(d, "center", "str", |vm, a| justify(vm, a, '^'));
     def(d, "zfill", "str", |vm, a| {
         let s = s0(vm, &a)?;
-        let w = vm.index_value(a.values.get(1).ok_or_else(|| vm.type_error("zfill() takes exactly one argument"))?)?.max(0) as usize;
+        let w = vm
+            .index_value(a.values.get(1).ok_or_else(|| vm.type_error("zfill() takes exactly one argument"))?)?
+            .max(0) as usize;
         let n = s.chars().count();
         if n >= w {
             return Ok(Value::str(s.to_string()));
@@ -207,13 +225,19 @@ pub fn install(vm: &'static Vm) {
         let s = s0(vm, &a)?;
         let sep = sarg(vm, &a, 1)?.unwrap_or("");
         Ok(match s.split_once(sep) {
-            Some((l, r)) => Value::tuple(vec![Value::str(l.to_string()), Value::str(sep.to_string()), Value::str(r.to_string())]),
+            Some((l, r)) => Value::tuple(vec![
+                Value::str(l.to_string()),
+                Value::str(sep.to_string()),
+                Value::str(r.to_string()),
+            ]),
             None => Value::tuple(vec![Value::str(s.to_string()), Value::str(""), Value::str("")]),
         })
     });
     def(d, "encode", "str", |vm, a| {
         let s = s0(vm, &a)?;
-        Ok(Value::Bytes(pygc::Gc::new(crate::object::Bytes { data: s.as_bytes().to_vec().into_boxed_slice() })))
+        Ok(Value::Bytes(pygc::Gc::new(crate::object::Bytes {
+            data: s.as_bytes().to_vec().into_boxed_slice(),
+        })))
     });
     def(&vm.types.bytes.dict, "decode", "bytes", |vm, a| match a.values.first() {
         Some(Value::Bytes(b)) => match std::str::from_utf8(&b.data) {
@@ -236,19 +260,22 @@ fn affix(vm: &Vm, a: Args<'_>, start: bool) -> PyResult<Value> {
         Some(Value::Tuple(t)) => t.items.iter().map(|v| vm.str_of(v)).collect::<PyResult<_>>()?,
         _ => return Err(vm.type_error("startswith first arg must be str or a tuple of str")),
     };
-    Ok(Value::Bool(opts.iter().any(|p| if start { s.starts_with(p.as_str()) } else { s.ends_with(p.as_str()) })))
+    Ok(Value::Bool(
+        opts.iter().any(|p| if start { s.starts_with(p.as_str()) } else { s.ends_with(p.as_str()) }),
+    ))
 }
 
 fn justify(vm: &Vm, a: Args<'_>, align: char) -> PyResult<Value> {
     let s = s0(vm, &a)?;
-    let w = vm.index_value(a.values.get(1).ok_or_else(|| vm.type_error("justify expects a width"))?)?.max(0) as usize;
+    let w = vm.index_value(a.values.get(1).ok_or_else(|| vm.type_error("justify expects a width"))?)?.max(0)
+        as usize;
     let fill = sarg(vm, &a, 2)?.and_then(|f| f.chars().next()).unwrap_or(' ');
     let n = s.chars().count();
     if n >= w {
         return Ok(Value::str(s.to_string()));
     }
     let pad = w - n;
-    let f = |k: usize| std::iter::repeat(fill).take(k).collect::<String>();
+    let f = |k: usize| std::iter::repeat_n(fill, k).collect::<String>();
     Ok(Value::str(match align {
         '<' => format!("{s}{}", f(pad)),
         '>' => format!("{}{s}", f(pad)),

@@ -11,7 +11,11 @@ macro_rules! this {
     ($vm:expr, $a:expr, $variant:ident, $name:expr) => {
         match $a.values.first() {
             Some(Value::$variant(x)) => x.clone(),
-            _ => return Err($vm.type_error(format!("descriptor '{}' requires a receiver of the right type", $name))),
+            _ => {
+                return Err(
+                    $vm.type_error(format!("descriptor '{}' requires a receiver of the right type", $name))
+                )
+            }
         }
     };
 }
@@ -237,7 +241,12 @@ pub fn install(vm: &'static Vm) {
         }
         Ok(Value::None)
     });
-    for (name, op) in [("union", BinOp::Or), ("intersection", BinOp::And), ("difference", BinOp::Sub), ("symmetric_difference", BinOp::Xor)] {
+    for (name, op) in [
+        ("union", BinOp::Or),
+        ("intersection", BinOp::And),
+        ("difference", BinOp::Sub),
+        ("symmetric_difference", BinOp::Xor),
+    ] {
         let f: crate::object::NativeFn = match op {
             BinOp::Or => |vm, a| set_method(vm, a, BinOp::Or),
             BinOp::And => |vm, a| set_method(vm, a, BinOp::And),
@@ -312,13 +321,17 @@ pub fn install(vm: &'static Vm) {
 
     let be = &t.exc("BaseException").dict;
     def(be, "__init__", "BaseException", |vm, a| {
-        let Some(Value::Instance(i)) = a.values.first() else { return Err(vm.type_error("BaseException.__init__ needs an instance")) };
+        let Some(Value::Instance(i)) = a.values.first() else {
+            return Err(vm.type_error("BaseException.__init__ needs an instance"));
+        };
         let args = Value::tuple(a.pos()[1..].to_vec());
         crate::vm::PyErr(i.clone()).with_data(|d| d.args = args);
         Ok(Value::None)
     });
     def(be, "with_traceback", "BaseException", |vm, a| {
-        let Some(v @ Value::Instance(_)) = a.values.first() else { return Err(vm.type_error("with_traceback needs an exception")) };
+        let Some(v @ Value::Instance(_)) = a.values.first() else {
+            return Err(vm.type_error("with_traceback needs an exception"));
+        };
         Ok(v.clone())
     });
 
@@ -327,7 +340,9 @@ pub fn install(vm: &'static Vm) {
         let g = this!(vm, a, Generator, "send");
         match vm.gen_send(&g, arg(vm, &a, 1, "send")?.clone())? {
             crate::vm::eval::GenStep::Yielded(v) => Ok(v),
-            crate::vm::eval::GenStep::Returned(v) => Err(vm.stop_iteration(if v.is_none() { None } else { Some(v) })),
+            crate::vm::eval::GenStep::Returned(v) => {
+                Err(vm.stop_iteration(if v.is_none() { None } else { Some(v) }))
+            }
         }
     });
     def(g, "throw", "generator", |vm, a| {
@@ -335,7 +350,9 @@ pub fn install(vm: &'static Vm) {
         let e = vm.make_raisable(arg(vm, &a, 1, "throw")?.clone())?;
         match vm.gen_resume(&g, None, Some(e))? {
             crate::vm::eval::GenStep::Yielded(v) => Ok(v),
-            crate::vm::eval::GenStep::Returned(v) => Err(vm.stop_iteration(if v.is_none() { None } else { Some(v) })),
+            crate::vm::eval::GenStep::Returned(v) => {
+                Err(vm.stop_iteration(if v.is_none() { None } else { Some(v) }))
+            }
         }
     });
     def(g, "close", "generator", |vm, a| {
@@ -347,7 +364,9 @@ pub fn install(vm: &'static Vm) {
         let g = this!(vm, a, Generator, "__next__");
         match vm.gen_send(&g, Value::None)? {
             crate::vm::eval::GenStep::Yielded(v) => Ok(v),
-            crate::vm::eval::GenStep::Returned(v) => Err(vm.stop_iteration(if v.is_none() { None } else { Some(v) })),
+            crate::vm::eval::GenStep::Returned(v) => {
+                Err(vm.stop_iteration(if v.is_none() { None } else { Some(v) }))
+            }
         }
     });
     def(g, "__iter__", "generator", |_vm, a| Ok(a.values[0].clone()));
@@ -359,7 +378,9 @@ pub fn install(vm: &'static Vm) {
         _ => Err(vm.type_error("object.__new__(X): X is not a type object")),
     });
     def(o, "__setattr__", "object", |vm, a| {
-        let (Some(obj @ Value::Instance(i)), Some(Value::Str(n)), Some(v)) = (a.values.first(), a.values.get(1), a.values.get(2)) else {
+        let (Some(obj @ Value::Instance(i)), Some(Value::Str(n)), Some(v)) =
+            (a.values.first(), a.values.get(1), a.values.get(2))
+        else {
             return Err(vm.type_error("object.__setattr__ needs an instance, a name and a value"));
         };
         vm.object_setattr(obj, i, n, v.clone())?;
@@ -380,12 +401,16 @@ pub fn install(vm: &'static Vm) {
     });
     def(o, "__repr__", "object", |vm, a| Ok(Value::str(vm.default_repr(&a.values[0]))));
     def(o, "__str__", "object", |vm, a| Ok(Value::str(vm.repr(&a.values[0])?)));
-    def(o, "__eq__", "object", |_vm, a| Ok(if a.values[0].is(&a.values[1]) { Value::Bool(true) } else { Value::NotImplemented }));
+    def(o, "__eq__", "object", |_vm, a| {
+        Ok(if a.values[0].is(&a.values[1]) { Value::Bool(true) } else { Value::NotImplemented })
+    });
     def(o, "__hash__", "object", |_vm, a| Ok(Value::Int(crate::vm::ops::id_hash(&a.values[0]))));
 
     let ty = &t.type_.dict;
     def(ty, "mro", "type", |vm, a| match a.values.first() {
-        Some(Value::Class(c)) => Ok(Value::list(crate::object::class::full_mro(c).into_iter().map(Value::Class).collect())),
+        Some(Value::Class(c)) => {
+            Ok(Value::list(crate::object::class::full_mro(c).into_iter().map(Value::Class).collect()))
+        }
         _ => Err(vm.type_error("mro() needs a class")),
     });
 }
@@ -499,7 +524,9 @@ pub fn int_new(vm: &Vm, v: Option<&Value>, base: Option<&Value>) -> PyResult<Val
     let Some(v) = v else { return Ok(Value::Int(0)) };
     if let Some(b) = base {
         let base = vm.index_value(b)? as u32;
-        let Value::Str(s) = v else { return Err(vm.type_error("int() can't convert non-string with explicit base")) };
+        let Value::Str(s) = v else {
+            return Err(vm.type_error("int() can't convert non-string with explicit base"));
+        };
         return parse_int(vm, &s.s, base);
     }
     match v {
@@ -525,9 +552,15 @@ pub fn int_new(vm: &Vm, v: Option<&Value>, base: Option<&Value>) -> PyResult<Val
                     return vm.call_bound(&f, v, &[], &[]);
                 }
             }
-            Err(vm.type_error(format!("int() argument must be a string, a bytes-like object or a real number, not '{}'", vm.type_name(v))))
+            Err(vm.type_error(format!(
+                "int() argument must be a string, a bytes-like object or a real number, not '{}'",
+                vm.type_name(v)
+            )))
         }
-        _ => Err(vm.type_error(format!("int() argument must be a string, a bytes-like object or a real number, not '{}'", vm.type_name(v)))),
+        _ => Err(vm.type_error(format!(
+            "int() argument must be a string, a bytes-like object or a real number, not '{}'",
+            vm.type_name(v)
+        ))),
     }
 }
 
@@ -550,7 +583,9 @@ fn parse_int(vm: &Vm, s: &str, base: u32) -> PyResult<Value> {
         base = 10;
     }
     let clean: String = body.chars().filter(|&c| c != '_').collect();
-    let err = || vm.value_error(format!("invalid literal for int() with base {base}: {}", super::repr::quote_str(s)));
+    let err = || {
+        vm.value_error(format!("invalid literal for int() with base {base}: {}", super::repr::quote_str(s)))
+    };
     if clean.is_empty() || body.starts_with('_') || body.ends_with('_') {
         return Err(err());
     }
@@ -574,13 +609,21 @@ pub fn float_new(vm: &Vm, v: Option<&Value>) -> PyResult<Value> {
                 "nan" | "+nan" | "-nan" => Some(f64::NAN),
                 _ => t.parse::<f64>().ok(),
             };
-            r.map(Value::Float).ok_or_else(|| vm.value_error(format!("could not convert string to float: {}", super::repr::quote_str(&s.s))))
+            r.map(Value::Float).ok_or_else(|| {
+                vm.value_error(format!("could not convert string to float: {}", super::repr::quote_str(&s.s)))
+            })
         }
         Value::Instance(_) => match vm.lookup_special(v, "__float__") {
             Some(f) => vm.call_bound(&f, v, &[], &[]),
-            None => Err(vm.type_error(format!("float() argument must be a string or a real number, not '{}'", vm.type_name(v)))),
+            None => Err(vm.type_error(format!(
+                "float() argument must be a string or a real number, not '{}'",
+                vm.type_name(v)
+            ))),
         },
-        _ => Err(vm.type_error(format!("float() argument must be a string or a real number, not '{}'", vm.type_name(v)))),
+        _ => Err(vm.type_error(format!(
+            "float() argument must be a string or a real number, not '{}'",
+            vm.type_name(v)
+        ))),
     }
 }
 
@@ -595,7 +638,9 @@ pub fn bytes_new(vm: &Vm, a: Args<'_>) -> PyResult<Value> {
             s.s.as_bytes().to_vec()
         }
         Some(Value::Int(n)) => vec![0; (*n).max(0) as usize],
-        Some(v) => vm.collect(v)?.iter().map(|x| vm.index_value(x).map(|i| i as u8)).collect::<PyResult<_>>()?,
+        Some(v) => {
+            vm.collect(v)?.iter().map(|x| vm.index_value(x).map(|i| i as u8)).collect::<PyResult<_>>()?
+        }
     };
     Ok(Value::Bytes(Gc::new(crate::object::Bytes { data: data.into_boxed_slice() })))
 }

@@ -1,6 +1,6 @@
 //! The compiler: ruff's AST to [`Code`] objects for the stack machine.
 //!
-//! One [`Unit`] per function, class body or module, as CPython's
+//! One `Unit` per function, class body or module, as CPython's
 //! `compile.c`; scope decisions come from [`symtable`]. Constructs outside
 //! the supported language are an [`CompileError::Unsupported`] naming the
 //! construct and its line.
@@ -156,7 +156,13 @@ impl<'a> Compiler<'a> {
             .cellvars
             .iter()
             .enumerate()
-            .filter_map(|(ci, n)| u.varnames.iter().position(|v| v == n).filter(|&vi| vi < nparams).map(|vi| (vi as u32, ci as u32)))
+            .filter_map(|(ci, n)| {
+                u.varnames
+                    .iter()
+                    .position(|v| v == n)
+                    .filter(|&vi| vi < nparams)
+                    .map(|vi| (vi as u32, ci as u32))
+            })
             .collect();
         Gc::new(Code {
             name: u.name,
@@ -302,7 +308,9 @@ impl<'a> Compiler<'a> {
             }
             Binding::GlobalExplicit | Binding::GlobalImplicit => {
                 let i = self.name_idx(name);
-                if self.scope_kind() == ScopeKind::Function || matches!(self.binding(name), Binding::GlobalExplicit) {
+                if self.scope_kind() == ScopeKind::Function
+                    || matches!(self.binding(name), Binding::GlobalExplicit)
+                {
                     self.emit(Op::LoadGlobal(i));
                 } else {
                     self.emit(Op::LoadName(i));
@@ -566,7 +574,12 @@ impl<'a> Compiler<'a> {
                 self.set_pos(sub.range);
                 self.emit(Op::StoreSubscr);
             }
-            other => return syntax("'expression' is an illegal expression for augmented assignment", other.range()),
+            other => {
+                return syntax(
+                    "'expression' is an illegal expression for augmented assignment",
+                    other.range(),
+                )
+            }
         }
         Ok(())
     }
@@ -588,7 +601,8 @@ impl<'a> Compiler<'a> {
                 self.set_pos(s.range);
                 self.emit(Op::StoreSubscr);
             }
-            Expr::Tuple(ast::ExprTuple { elts, range, .. }) | Expr::List(ast::ExprList { elts, range, .. }) => {
+            Expr::Tuple(ast::ExprTuple { elts, range, .. })
+            | Expr::List(ast::ExprList { elts, range, .. }) => {
                 self.set_pos(*range);
                 let star = elts.iter().position(|e| matches!(e, Expr::Starred(_)));
                 match star {
@@ -609,7 +623,9 @@ impl<'a> Compiler<'a> {
                     }
                 }
             }
-            Expr::Starred(s) => return syntax("starred assignment target must be in a list or tuple", s.range),
+            Expr::Starred(s) => {
+                return syntax("starred assignment target must be in a list or tuple", s.range)
+            }
             other => return syntax(&format!("cannot assign to {}", describe(other)), other.range()),
         }
         Ok(())
@@ -710,7 +726,10 @@ impl<'a> Compiler<'a> {
 
     fn break_continue(&mut self, is_break: bool, range: TextRange) -> CResult {
         let Some(loop_at) = self.unit().fblocks.iter().rposition(|b| matches!(b, FBlock::Loop { .. })) else {
-            return syntax(if is_break { "'break' outside loop" } else { "'continue' not properly in loop" }, range);
+            return syntax(
+                if is_break { "'break' outside loop" } else { "'continue' not properly in loop" },
+                range,
+            );
         };
         // Each inner block's cleanup is compiled with only the blocks
         // outside it active, as CPython does.
@@ -808,7 +827,12 @@ impl<'a> Compiler<'a> {
 }
 
 impl<'a> Compiler<'a> {
-    fn try_except(&mut self, body: &'a [Stmt], handlers: &'a [ast::ExceptHandler], orelse: &'a [Stmt]) -> CResult {
+    fn try_except(
+        &mut self,
+        body: &'a [Stmt],
+        handlers: &'a [ast::ExceptHandler],
+        orelse: &'a [Stmt],
+    ) -> CResult {
         let setup = self.emit(Op::SetupFinally(0));
         self.unit().fblocks.push(FBlock::TryExcept);
         self.stmts(body)?;
@@ -838,12 +862,9 @@ impl<'a> Compiler<'a> {
                 }
             }
             let name = h.name.as_ref().map(|n| n.id.to_string());
-            match &name {
-                Some(n) => {
-                    self.emit(Op::Dup);
-                    self.store_name(n);
-                }
-                None => {}
+            if let Some(n) = &name {
+                self.emit(Op::Dup);
+                self.store_name(n);
             }
             // The body runs inside a cleanup that clears the name, as
             // CPython's `try: body finally: name = None; del name`.
@@ -963,8 +984,11 @@ impl<'a> Compiler<'a> {
             self.emit(Op::BuildTuple(defaults.len() as u32));
             flags |= 1;
         }
-        let kwd: Vec<(&str, &Expr)> =
-            p.kwonlyargs.iter().filter_map(|a| a.default.as_deref().map(|d| (a.parameter.name.id.as_str(), d))).collect();
+        let kwd: Vec<(&str, &Expr)> = p
+            .kwonlyargs
+            .iter()
+            .filter_map(|a| a.default.as_deref().map(|d| (a.parameter.name.id.as_str(), d)))
+            .collect();
         if !kwd.is_empty() {
             for (n, d) in &kwd {
                 self.load_str(n);
@@ -1082,10 +1106,18 @@ impl<'a> Compiler<'a> {
             self.expr(&d.expression)?;
         }
         let flags = self.function_defaults(&f.parameters)?;
-        let line = f.decorator_list.first().map(|d| self.line_of(d.range)).unwrap_or_else(|| self.line_of(f.range));
+        let line =
+            f.decorator_list.first().map(|d| self.line_of(d.range)).unwrap_or_else(|| self.line_of(f.range));
         let def_line = self.line_of(f.name.range);
         let _ = line;
-        self.make_function(f.range, &f.name.id, Some(&f.parameters), FnBody::Stmts(&f.body), flags, def_line)?;
+        self.make_function(
+            f.range,
+            &f.name.id,
+            Some(&f.parameters),
+            FnBody::Stmts(&f.body),
+            flags,
+            def_line,
+        )?;
         self.set_pos(f.range);
         for _ in &f.decorator_list {
             self.emit(Op::Call(1));
@@ -1219,7 +1251,9 @@ fn describe(e: &Expr) -> &'static str {
         Expr::Call(_) => "function call",
         Expr::Compare(_) => "comparison",
         Expr::BinOp(_) | Expr::UnaryOp(_) | Expr::BoolOp(_) => "expression",
-        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::BytesLiteral(_) | Expr::BooleanLiteral(_) => "literal",
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::BytesLiteral(_) | Expr::BooleanLiteral(_) => {
+            "literal"
+        }
         Expr::NoneLiteral(_) => "None",
         Expr::Lambda(_) => "lambda",
         Expr::ListComp(_) => "list comprehension",
@@ -1245,9 +1279,8 @@ impl<'a> Compiler<'a> {
                 ast::Number::Int(i) => {
                     let v = match i.as_i64() {
                         Some(v) => Value::Int(v),
-                        None => Value::from_bigint(parse_big_int(&i.to_string()).ok_or_else(|| CompileError::Syntax {
-                            msg: "invalid integer literal".into(),
-                            range: n.range,
+                        None => Value::from_bigint(parse_big_int(&i.to_string()).ok_or_else(|| {
+                            CompileError::Syntax { msg: "invalid integer literal".into(), range: n.range }
                         })?),
                     };
                     self.load_const(v)
@@ -1262,7 +1295,9 @@ impl<'a> Compiler<'a> {
             }
             Expr::BytesLiteral(b) => {
                 let data: Vec<u8> = b.value.bytes().collect();
-                self.load_const(Value::Bytes(Gc::new(crate::object::Bytes { data: data.into_boxed_slice() })));
+                self.load_const(Value::Bytes(Gc::new(crate::object::Bytes {
+                    data: data.into_boxed_slice(),
+                })));
             }
             Expr::FString(f) => self.fstring(f)?,
             Expr::TString(t) => return unsupported("template strings", t.range),
@@ -1427,15 +1462,35 @@ impl<'a> Compiler<'a> {
                     None => 0,
                 };
                 let line = self.line_of(l.range);
-                self.make_function(l.range, "<lambda>", l.parameters.as_deref(), FnBody::Expr(&l.body), flags, line)?;
+                self.make_function(
+                    l.range,
+                    "<lambda>",
+                    l.parameters.as_deref(),
+                    FnBody::Expr(&l.body),
+                    flags,
+                    line,
+                )?;
             }
-            Expr::ListComp(c) => self.comprehension(c.range, "<listcomp>", CompKind::List, &c.generators, &c.elt, None)?,
-            Expr::SetComp(c) => self.comprehension(c.range, "<setcomp>", CompKind::Set, &c.generators, &c.elt, None)?,
+            Expr::ListComp(c) => {
+                self.comprehension(c.range, "<listcomp>", CompKind::List, &c.generators, &c.elt, None)?
+            }
+            Expr::SetComp(c) => {
+                self.comprehension(c.range, "<setcomp>", CompKind::Set, &c.generators, &c.elt, None)?
+            }
             Expr::DictComp(c) => match &c.key {
-                Some(k) => self.comprehension(c.range, "<dictcomp>", CompKind::Dict, &c.generators, k, Some(&c.value))?,
+                Some(k) => self.comprehension(
+                    c.range,
+                    "<dictcomp>",
+                    CompKind::Dict,
+                    &c.generators,
+                    k,
+                    Some(&c.value),
+                )?,
                 None => return unsupported("dict unpacking in a comprehension", c.range),
             },
-            Expr::Generator(g) => self.comprehension(g.range, "<genexpr>", CompKind::Gen, &g.generators, &g.elt, None)?,
+            Expr::Generator(g) => {
+                self.comprehension(g.range, "<genexpr>", CompKind::Gen, &g.generators, &g.elt, None)?
+            }
             Expr::Yield(y) => {
                 if self.scope_kind() != ScopeKind::Function {
                     return syntax("'yield' outside function", y.range);
@@ -1471,7 +1526,9 @@ impl<'a> Compiler<'a> {
             Expr::NumberLiteral(ast::ExprNumberLiteral { value: ast::Number::Int(i), .. }) => {
                 Value::Int(i.as_i64().expect("simple const"))
             }
-            Expr::NumberLiteral(ast::ExprNumberLiteral { value: ast::Number::Float(f), .. }) => Value::Float(*f),
+            Expr::NumberLiteral(ast::ExprNumberLiteral { value: ast::Number::Float(f), .. }) => {
+                Value::Float(*f)
+            }
             Expr::StringLiteral(s) => Value::Str(self.intern(s.value.to_str())),
             _ => Value::None,
         }
@@ -1530,10 +1587,16 @@ impl<'a> Compiler<'a> {
         let has_dstar = args.keywords.iter().any(|k| k.arg.is_none());
         // `super()` with no arguments: super(__class__, <first argument>).
         if let Expr::Name(n) = &*c.func {
-            if &*n.id == "super" && args.args.is_empty() && args.keywords.is_empty() && self.binding("super") != Binding::Local {
+            if &*n.id == "super"
+                && args.args.is_empty()
+                && args.keywords.is_empty()
+                && self.binding("super") != Binding::Local
+            {
                 let scope = self.unit().scope;
                 let first = self.table.scopes[scope].params.first().cloned();
-                if self.scope_kind() == ScopeKind::Function && self.unit().freevars.iter().any(|f| f == "__class__") {
+                if self.scope_kind() == ScopeKind::Function
+                    && self.unit().freevars.iter().any(|f| f == "__class__")
+                {
                     let Some(first) = first else {
                         self.load_name("super");
                         self.set_pos(c.range());
@@ -1642,7 +1705,13 @@ impl<'a> Compiler<'a> {
         Ok(())
     }
 
-    fn comprehension_body(&mut self, kind: CompKind, gens: &'a [ast::Comprehension], elt: &'a Expr, val: Option<&'a Expr>) -> CResult {
+    fn comprehension_body(
+        &mut self,
+        kind: CompKind,
+        gens: &'a [ast::Comprehension],
+        elt: &'a Expr,
+        val: Option<&'a Expr>,
+    ) -> CResult {
         {
             let u = self.unit();
             u.argcount = 1;
@@ -1663,15 +1732,21 @@ impl<'a> Compiler<'a> {
             CompKind::Gen => {}
         }
         self.comp_level(kind, gens, 0, elt, val)?;
-        match kind {
-            CompKind::Gen => self.load_const(Value::None),
-            _ => {}
+        if let CompKind::Gen = kind {
+            self.load_const(Value::None)
         }
         self.emit(Op::Return);
         Ok(())
     }
 
-    fn comp_level(&mut self, kind: CompKind, gens: &'a [ast::Comprehension], i: usize, elt: &'a Expr, val: Option<&'a Expr>) -> CResult {
+    fn comp_level(
+        &mut self,
+        kind: CompKind,
+        gens: &'a [ast::Comprehension],
+        i: usize,
+        elt: &'a Expr,
+        val: Option<&'a Expr>,
+    ) -> CResult {
         let g = &gens[i];
         if i == 0 {
             let idx = self.local_idx(".0");
@@ -1763,7 +1838,13 @@ impl<'a> Compiler<'a> {
                         ast::ConversionFlag::Ascii => 3,
                     };
                     if let Some(d) = &i.debug_text {
-                        let text = format!("{}{}{}", d.leading(), &self.src.text[i.expression.range().start().to_usize()..i.expression.range().end().to_usize()], d.trailing());
+                        let text = format!(
+                            "{}{}{}",
+                            d.leading(),
+                            &self.src.text[i.expression.range().start().to_usize()
+                                ..i.expression.range().end().to_usize()],
+                            d.trailing()
+                        );
                         self.load_str(&text);
                         n += 1;
                         if conv == 0 && i.format_spec.is_none() {
@@ -1795,7 +1876,9 @@ impl<'a> Compiler<'a> {
 fn is_simple_const(e: &Expr) -> bool {
     match e {
         Expr::NoneLiteral(_) | Expr::BooleanLiteral(_) | Expr::StringLiteral(_) => true,
-        Expr::NumberLiteral(ast::ExprNumberLiteral { value: ast::Number::Int(i), .. }) => i.as_i64().is_some(),
+        Expr::NumberLiteral(ast::ExprNumberLiteral { value: ast::Number::Int(i), .. }) => {
+            i.as_i64().is_some()
+        }
         Expr::NumberLiteral(ast::ExprNumberLiteral { value: ast::Number::Float(_), .. }) => true,
         _ => false,
     }

@@ -316,7 +316,9 @@ impl Builder {
             }
             Stmt::Global(g) => {
                 for n in &g.names {
-                    if self.scope().bound_set.contains(n.id.as_str()) || self.scope().used.contains(n.id.as_str()) {
+                    if self.scope().bound_set.contains(n.id.as_str())
+                        || self.scope().used.contains(n.id.as_str())
+                    {
                         let what = if self.scope().params.iter().any(|p| p == n.id.as_str()) {
                             "parameter and global"
                         } else if self.scope().bound_set.contains(n.id.as_str()) {
@@ -360,7 +362,13 @@ impl Builder {
         }
     }
 
-    fn comprehension(&mut self, range: TextRange, gens: &[ast::Comprehension], elts: &[&Expr], generator: bool) {
+    fn comprehension(
+        &mut self,
+        range: TextRange,
+        gens: &[ast::Comprehension],
+        elts: &[&Expr],
+        generator: bool,
+    ) {
         // The first iterable is evaluated in the enclosing scope.
         if let Some(first) = gens.first() {
             self.expr(&first.iter);
@@ -472,7 +480,8 @@ impl Builder {
         }
         let children = self.scopes[id].children.clone();
         for c in &children {
-            let pass: Vec<HashSet<String>> = if kind == ScopeKind::Module { Vec::new() } else { visible.clone() };
+            let pass: Vec<HashSet<String>> =
+                if kind == ScopeKind::Module { Vec::new() } else { visible.clone() };
             self.resolve(*c, &pass);
         }
         // Free variables requested by children (and grandchildren through us).
@@ -483,7 +492,10 @@ impl Builder {
                     requested.push(f);
                 }
             }
-            if self.scopes[*c].needs_class_cell && kind == ScopeKind::Class && !requested.contains(&"__class__".to_string()) {
+            if self.scopes[*c].needs_class_cell
+                && kind == ScopeKind::Class
+                && !requested.contains(&"__class__".to_string())
+            {
                 requested.push("__class__".to_string());
             }
         }
@@ -491,7 +503,10 @@ impl Builder {
         match kind {
             ScopeKind::Module => {
                 for n in s.bound.clone().iter().chain(s.used.clone().iter()) {
-                    s.symbols.insert(n.clone(), if s.globals.contains(n) { Binding::GlobalExplicit } else { Binding::Name });
+                    s.symbols.insert(
+                        n.clone(),
+                        if s.globals.contains(n) { Binding::GlobalExplicit } else { Binding::Name },
+                    );
                 }
             }
             ScopeKind::Class => {
@@ -500,7 +515,9 @@ impl Builder {
                 for n in names {
                     let b = if s.globals.contains(&n) {
                         Binding::GlobalExplicit
-                    } else if s.nonlocals.contains(&n) || (!s.bound_set.contains(&n) && enclosing_fn_bound.iter().any(|b| b.contains(&n))) {
+                    } else if s.nonlocals.contains(&n)
+                        || (!s.bound_set.contains(&n) && enclosing_fn_bound.iter().any(|b| b.contains(&n)))
+                    {
                         if !s.freevars.contains(&n) {
                             s.freevars.push(n.clone());
                         }
@@ -649,7 +666,12 @@ fn walk_fstring_elements(els: &ast::InterpolatedStringElements, f: &mut impl FnM
 
 /// Analyses a module.
 pub fn analyze(module: &ast::ModModule) -> Result<SymbolTable, SymError> {
-    let mut b = Builder { scopes: vec![Scope::new(ScopeKind::Module, None)], by_range: HashMap::new(), cur: 0, errors: Vec::new() };
+    let mut b = Builder {
+        scopes: vec![Scope::new(ScopeKind::Module, None)],
+        by_range: HashMap::new(),
+        cur: 0,
+        errors: Vec::new(),
+    };
     b.by_range.insert(key(module.range()), 0);
     b.stmts(&module.body);
     if let Some(e) = b.errors.into_iter().next() {
@@ -674,7 +696,10 @@ pub fn analyze(module: &ast::ModModule) -> Result<SymbolTable, SymError> {
                 p = sc.parent;
             }
             if !found && s.params.first().map(String::as_str) != Some(".0") {
-                return Err(SymError { msg: format!("no binding for nonlocal '{n}' found"), range: TextRange::default() });
+                return Err(SymError {
+                    msg: format!("no binding for nonlocal '{n}' found"),
+                    range: TextRange::default(),
+                });
             }
         }
     }

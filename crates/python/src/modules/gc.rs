@@ -51,7 +51,13 @@ pub fn fill(vm: &Vm, d: &Gc<Dict>) {
         pygc::gc::set_debug(pygc::gc::DebugFlags::from_bits(f as u32));
         Ok(Value::None)
     });
-    for (name, v) in [("DEBUG_STATS", 1), ("DEBUG_COLLECTABLE", 2), ("DEBUG_UNCOLLECTABLE", 4), ("DEBUG_SAVEALL", 32), ("DEBUG_LEAK", 38)] {
+    for (name, v) in [
+        ("DEBUG_STATS", 1),
+        ("DEBUG_COLLECTABLE", 2),
+        ("DEBUG_UNCOLLECTABLE", 4),
+        ("DEBUG_SAVEALL", 32),
+        ("DEBUG_LEAK", 38),
+    ] {
         d.set_str(&vm.name(name), Value::Int(v));
     }
 }

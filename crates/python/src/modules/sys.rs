@@ -38,7 +38,10 @@ pub fn fill(vm: &Vm, d: &Gc<Dict>) {
     d.set_str(&vm.name("platform"), Value::str("linux"));
     d.set_str(&vm.name("byteorder"), Value::str("little"));
     d.set_str(&vm.name("implementation_name"), Value::str("pygc-python"));
-    d.set_str(&vm.name("version_info"), Value::tuple(vec![Value::Int(3), Value::Int(11), Value::Int(0), Value::str("final"), Value::Int(0)]));
+    d.set_str(
+        &vm.name("version_info"),
+        Value::tuple(vec![Value::Int(3), Value::Int(11), Value::Int(0), Value::str("final"), Value::Int(0)]),
+    );
     d.set_str(&vm.name("version"), Value::str("3.11.0 (pygc-python)"));
 }
 
@@ -84,7 +87,9 @@ fn setrecursionlimit(vm: &Vm, a: Args<'_>) -> PyResult<Value> {
     if n <= depth {
         return Err(vm.new_error(
             "RecursionError",
-            format!("cannot set the recursion limit to {n} at the recursion depth {depth}: the limit is too low"),
+            format!(
+                "cannot set the recursion limit to {n} at the recursion depth {depth}: the limit is too low"
+            ),
         ));
     }
     vm.recursion_limit.set(n as usize);
@@ -128,5 +133,10 @@ pub fn stream_attr(vm: &Vm, obj: &Value, name: &str) -> PyResult<Option<Value>> 
     let b = builtin(if name == "write" { "write" } else { "flush" }, "TextIOWrapper", f);
     let Value::Builtin(b) = b else { unreachable!("builtin") };
     let _ = vm;
-    Ok(Some(Value::Builtin(Gc::new(crate::object::Builtin { name: b.name, f: b.f, bound: Some(obj.clone()), owner: b.owner }))))
+    Ok(Some(Value::Builtin(Gc::new(crate::object::Builtin {
+        name: b.name,
+        f: b.f,
+        bound: Some(obj.clone()),
+        owner: b.owner,
+    }))))
 }

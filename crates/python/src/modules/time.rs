@@ -34,7 +34,11 @@ fn sleep(vm: &Vm, a: Args<'_>) -> PyResult<Value> {
     let secs = match &a.pos()[0] {
         Value::Int(i) => *i as f64,
         Value::Float(f) => *f,
-        v => return Err(vm.type_error(format!("'{}' object cannot be interpreted as an integer", vm.type_name(v)))),
+        v => {
+            return Err(
+                vm.type_error(format!("'{}' object cannot be interpreted as an integer", vm.type_name(v)))
+            )
+        }
     };
     if secs < 0.0 {
         return Err(vm.value_error("sleep length must be non-negative"));

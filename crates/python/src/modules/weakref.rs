@@ -3,7 +3,9 @@
 use pygc::{Gc, GcCell, Trace, Weak};
 
 use crate::builtins::def;
-use crate::object::{BoundMethod, Class, Dict, Function, Generator, Instance, Native, NativeKind, Set, Value};
+use crate::object::{
+    BoundMethod, Class, Dict, Function, Generator, Instance, Native, NativeKind, Set, Value,
+};
 use crate::vm::{Args, PyResult, Vm};
 
 /// A weak handle to any object that can be weakly referenced.
@@ -39,7 +41,9 @@ impl WeakRefData {
             WeakTarget::Instance(w) => w.upgrade().map(Value::Instance),
             WeakTarget::Function(w) => w.upgrade().map(Value::Function),
             WeakTarget::Class(w) => w.upgrade().map(Value::Class),
-            WeakTarget::Set(w, frozen) => w.upgrade().map(|s| if *frozen { Value::FrozenSet(s) } else { Value::Set(s) }),
+            WeakTarget::Set(w, frozen) => {
+                w.upgrade().map(|s| if *frozen { Value::FrozenSet(s) } else { Value::Set(s) })
+            }
             WeakTarget::Generator(w) => w.upgrade().map(Value::Generator),
             WeakTarget::Method(w) => w.upgrade().map(Value::Method),
         }
@@ -71,7 +75,8 @@ fn new_ref(vm: &Vm, a: Args<'_>, proxy: bool) -> PyResult<Value> {
     let obj = &a.pos()[0];
     let callback = a.pos().get(1).filter(|c| !c.is_none()).cloned();
     let data = WeakRefData { target: GcCell::new(None), callback: GcCell::new(callback.clone()) };
-    let native = Gc::new(Native { kind: if proxy { NativeKind::WeakProxy(data) } else { NativeKind::WeakRef(data) } });
+    let native =
+        Gc::new(Native { kind: if proxy { NativeKind::WeakProxy(data) } else { NativeKind::WeakRef(data) } });
     let me: Weak<Native> = Gc::downgrade(&native);
     let fire = move || {
         let Some(vm) = crate::vm::current() else { return };
@@ -105,7 +110,11 @@ fn new_ref(vm: &Vm, a: Args<'_>, proxy: bool) -> PyResult<Value> {
         Value::FrozenSet(g) => WeakTarget::Set(make!(g), true),
         Value::Generator(g) => WeakTarget::Generator(make!(g)),
         Value::Method(g) => WeakTarget::Method(make!(g)),
-        other => return Err(vm.type_error(format!("cannot create weak reference to '{}' object", vm.type_name(other)))),
+        other => {
+            return Err(
+                vm.type_error(format!("cannot create weak reference to '{}' object", vm.type_name(other)))
+            )
+        }
     };
     match &native.kind {
         NativeKind::WeakRef(d) | NativeKind::WeakProxy(d) => *d.target.borrow_mut() = Some(target),
@@ -118,7 +127,12 @@ fn new_ref(vm: &Vm, a: Args<'_>, proxy: bool) -> PyResult<Value> {
 pub fn repr(vm: &Vm, v: &Value, w: &WeakRefData) -> String {
     let id = v.heap_id().unwrap_or(0);
     match w.get() {
-        Some(t) => format!("<weakref at {:#x}; to '{}' at {:#x}>", id, vm.class_of(&t).qualname.borrow(), t.heap_id().unwrap_or(0)),
+        Some(t) => format!(
+            "<weakref at {:#x}; to '{}' at {:#x}>",
+            id,
+            vm.class_of(&t).qualname.borrow(),
+            t.heap_id().unwrap_or(0)
+        ),
         None => format!("<weakref at {id:#x}; dead>"),
     }
 }
@@ -127,7 +141,12 @@ pub fn repr(vm: &Vm, v: &Value, w: &WeakRefData) -> String {
 pub fn proxy_repr(vm: &Vm, v: &Value, w: &WeakRefData) -> String {
     let id = v.heap_id().unwrap_or(0);
     match w.get() {
-        Some(t) => format!("<weakproxy at {:#x}; to '{}' at {:#x}>", id, vm.class_of(&t).qualname.borrow(), t.heap_id().unwrap_or(0)),
+        Some(t) => format!(
+            "<weakproxy at {:#x}; to '{}' at {:#x}>",
+            id,
+            vm.class_of(&t).qualname.borrow(),
+            t.heap_id().unwrap_or(0)
+        ),
         None => format!("<weakproxy at {id:#x}; dead>"),
     }
 }

@@ -227,7 +227,8 @@ impl Dict {
     pub fn get_str(&self, key: &str) -> Option<Value> {
         let h = super::str::str_hash(key);
         let t = self.table.borrow();
-        t.find_with(h, |k| matches!(k, Value::Str(s) if &*s.s == key)).map(|i| t.entries[i].as_ref().map(|e| e.value.clone()).unwrap_or(Value::None))
+        t.find_with(h, |k| matches!(k, Value::Str(s) if &*s.s == key))
+            .map(|i| t.entries[i].as_ref().map(|e| e.value.clone()).unwrap_or(Value::None))
     }
 
     /// Sets a `str` key natively; returns the old value.

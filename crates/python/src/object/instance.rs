@@ -76,9 +76,8 @@ impl Instance {
             let e = d.extra.get_or_insert_with(Default::default);
             let j = i - INLINE_ATTRS;
             if e.more.len() <= j {
-                if v.is_none() {
-                    return None;
-                }
+                // Deleting an attribute never set: nothing to grow.
+                v.as_ref()?;
                 e.more.resize(j + 1, None);
             }
             std::mem::replace(&mut e.more[j], v)

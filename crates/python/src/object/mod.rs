@@ -17,7 +17,7 @@ pub mod str;
 use std::cell::Cell;
 
 use num_bigint::BigInt;
-use pygc::{Gc, GcCell, Trace, Visitor};
+use pygc::{Gc, GcCell, Trace};
 
 pub use class::Class;
 pub use dict::Dict;
@@ -124,6 +124,11 @@ pub struct Range {
 }
 
 impl Range {
+    /// Whether the range has no values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Number of values.
     pub fn len(&self) -> i64 {
         if self.step > 0 && self.start < self.stop {
@@ -169,19 +174,40 @@ pub enum NativeKind {
     /// An iterator over a list, tuple, str, range, dict...
     Iter(GcCell<IterState>),
     /// `property(fget, fset, fdel, doc)`.
-    Property { fget: Value, fset: Value, fdel: Value, doc: Value },
+    Property {
+        /// The getter (`None` if unreadable).
+        fget: Value,
+        /// The setter.
+        fset: Value,
+        /// The deleter.
+        fdel: Value,
+        /// `__doc__`.
+        doc: Value,
+    },
     /// `staticmethod(f)`.
     StaticMethod(Value),
     /// `classmethod(f)`.
     ClassMethod(Value),
     /// `super(cls, obj)`.
-    Super { class: Gc<Class>, obj: Value },
+    Super {
+        /// The class after which the MRO is searched.
+        class: Gc<Class>,
+        /// The instance (or class) the lookup binds to.
+        obj: Value,
+    },
     /// `weakref.ref(obj, callback)`.
     WeakRef(crate::modules::weakref::WeakRefData),
     /// `weakref.proxy(obj, callback)`.
     WeakProxy(crate::modules::weakref::WeakRefData),
     /// A `__slots__` member descriptor: the index of the slot.
-    Member { name: String, class_name: String, index: usize },
+    Member {
+        /// The slot's name.
+        name: String,
+        /// The class that declared it (for error messages).
+        class_name: String,
+        /// Its index in the instance's attribute values.
+        index: usize,
+    },
     /// The `__dict__` of a class, read-only (`mappingproxy`).
     MappingProxy(Gc<Dict>),
     /// A traceback object (the frames an exception passed through).
@@ -202,9 +228,25 @@ pub enum IterState {
     /// Over bytes.
     Bytes(Gc<Bytes>, usize),
     /// Over a range.
-    Range { next: i64, stop: i64, step: i64 },
+    Range {
+        /// The next value.
+        next: i64,
+        /// The end (exclusive).
+        stop: i64,
+        /// The step (never 0).
+        step: i64,
+    },
     /// Over a dict's keys, values or items (entry index, size at start).
-    Dict { dict: Gc<Dict>, pos: usize, kind: DictIterKind, len: usize },
+    Dict {
+        /// The dict.
+        dict: Gc<Dict>,
+        /// The next entry position.
+        pos: usize,
+        /// Keys, values or items.
+        kind: DictIterKind,
+        /// The size at the start ("dictionary changed size during iteration").
+        len: usize,
+    },
     /// Over a set (snapshot of the items).
     Set(Gc<Set>, usize, usize),
     /// `reversed(seq)` over a list or tuple.

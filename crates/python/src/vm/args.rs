@@ -52,9 +52,15 @@ impl<'a> Args<'a> {
                     vm.type_error(format!("{fname} expected {min} arguments, got {n}"))
                 }
             } else if n < min {
-                vm.type_error(format!("{fname} expected at least {min} argument{}, got {n}", if min == 1 { "" } else { "s" }))
+                vm.type_error(format!(
+                    "{fname} expected at least {min} argument{}, got {n}",
+                    if min == 1 { "" } else { "s" }
+                ))
             } else {
-                vm.type_error(format!("{fname} expected at most {max} argument{}, got {n}", if max == 1 { "" } else { "s" }))
+                vm.type_error(format!(
+                    "{fname} expected at most {max} argument{}, got {n}",
+                    if max == 1 { "" } else { "s" }
+                ))
             });
         }
         for (k, _) in self.kwargs() {

@@ -11,13 +11,22 @@ use crate::object::{BoundMethod, Builtin, Class, Dict, Instance, NativeKind, PyS
 /// What a class attribute does when read through an instance.
 fn bind(vm: &Vm, attr: Value, obj: &Value, cls: &Gc<Class>) -> PyResult<Value> {
     match &attr {
-        Value::Function(_) => Ok(Value::Method(Gc::new(BoundMethod { func: attr.clone(), obj: obj.clone() }))),
+        Value::Function(_) => {
+            Ok(Value::Method(Gc::new(BoundMethod { func: attr.clone(), obj: obj.clone() })))
+        }
         Value::Builtin(b) if b.bound.is_none() && !matches!(obj, Value::Class(_)) => {
-            Ok(Value::Builtin(Gc::new(Builtin { name: b.name, f: b.f, bound: Some(obj.clone()), owner: b.owner })))
+            Ok(Value::Builtin(Gc::new(Builtin {
+                name: b.name,
+                f: b.f,
+                bound: Some(obj.clone()),
+                owner: b.owner,
+            })))
         }
         Value::Native(n) => match &n.kind {
             NativeKind::StaticMethod(f) => Ok(f.clone()),
-            NativeKind::ClassMethod(f) => Ok(Value::Method(Gc::new(BoundMethod { func: f.clone(), obj: Value::Class(cls.clone()) }))),
+            NativeKind::ClassMethod(f) => {
+                Ok(Value::Method(Gc::new(BoundMethod { func: f.clone(), obj: Value::Class(cls.clone()) })))
+            }
             NativeKind::Property { fget, .. } => {
                 if fget.is_none() {
                     return Err(vm.attribute_error("unreadable attribute"));
@@ -51,15 +60,20 @@ impl Vm {
         match obj {
             Value::Instance(inst) => self.instance_getattr(obj, inst, name),
             Value::Class(c) => self.class_getattr(c, name),
-            Value::Module(m) => match m.dict.get_str(&name.s) {
-                Some(v) => Ok(v),
-                None => match &*name.s {
-                    "__dict__" => Ok(Value::Dict(m.dict.clone())),
-                    _ => Err(self.attribute_error(format!("module '{}' has no attribute '{}'", m.name, name.s))),
-                },
-            },
+            Value::Module(m) => {
+                match m.dict.get_str(&name.s) {
+                    Some(v) => Ok(v),
+                    None => match &*name.s {
+                        "__dict__" => Ok(Value::Dict(m.dict.clone())),
+                        _ => Err(self
+                            .attribute_error(format!("module '{}' has no attribute '{}'", m.name, name.s))),
+                    },
+                }
+            }
             Value::Native(n) if matches!(n.kind, NativeKind::Super { .. }) => {
-                let NativeKind::Super { class: start, obj: target } = &n.kind else { unreachable!("checked") };
+                let NativeKind::Super { class: start, obj: target } = &n.kind else {
+                    unreachable!("checked")
+                };
                 self.super_getattr(start, target, name)
             }
             _ => self.builtin_getattr(obj, name),
@@ -79,7 +93,10 @@ impl Vm {
                 if let Value::Class(_) = target {
                     return match &v {
                         Value::Native(n) => match &n.kind {
-                            NativeKind::ClassMethod(f) => Ok(Value::Method(Gc::new(BoundMethod { func: f.clone(), obj: target.clone() }))),
+                            NativeKind::ClassMethod(f) => Ok(Value::Method(Gc::new(BoundMethod {
+                                func: f.clone(),
+                                obj: target.clone(),
+                            }))),
                             NativeKind::StaticMethod(f) => Ok(f.clone()),
                             _ => Ok(v.clone()),
                         },
@@ -97,7 +114,9 @@ impl Vm {
         if cls.has(flags::HAS_GETATTRIBUTE) {
             let ga = class::lookup(cls, "__getattribute__").expect("flag says defined");
             return match self.call_bound(&ga, obj, &[Value::Str(name.clone())], &[]) {
-                Err(e) if e.is(self, "AttributeError") && cls.has(flags::HAS_GETATTR) => self.call_getattr(obj, cls, name),
+                Err(e) if e.is(self, "AttributeError") && cls.has(flags::HAS_GETATTR) => {
+                    self.call_getattr(obj, cls, name)
+                }
                 r => r,
             };
         }
@@ -110,7 +129,10 @@ impl Vm {
                     if let NativeKind::Member { index, name: mname, class_name } = &n.kind {
                         return match inst.get_index(*index) {
                             Some(v) => Ok(v),
-                            None => Err(self.attribute_error(format!("'{}' object has no attribute '{}'", class_name, mname))),
+                            None => Err(self.attribute_error(format!(
+                                "'{}' object has no attribute '{}'",
+                                class_name, mname
+                            ))),
                         };
                     }
                 }
@@ -182,7 +204,10 @@ impl Vm {
             return match &v {
                 Value::Native(n) => match &n.kind {
                     NativeKind::StaticMethod(f) => Ok(f.clone()),
-                    NativeKind::ClassMethod(f) => Ok(Value::Method(Gc::new(BoundMethod { func: f.clone(), obj: Value::Class(c.clone()) }))),
+                    NativeKind::ClassMethod(f) => Ok(Value::Method(Gc::new(BoundMethod {
+                        func: f.clone(),
+                        obj: Value::Class(c.clone()),
+                    }))),
                     _ => Ok(v.clone()),
                 },
                 Value::Instance(_) => match self.lookup_special(&v, "__get__") {
@@ -289,7 +314,11 @@ impl Vm {
             }
             Value::Class(c) => {
                 if c.builtin {
-                    return Err(self.type_error(format!("cannot set '{}' attribute of immutable type '{}'", name.s, c.name())));
+                    return Err(self.type_error(format!(
+                        "cannot set '{}' attribute of immutable type '{}'",
+                        name.s,
+                        c.name()
+                    )));
                 }
                 match &*name.s {
                     "__name__" => {
@@ -346,16 +375,30 @@ impl Vm {
             _ => {
                 let cls = self.class_of(obj);
                 if class::lookup(cls, &name.s).is_some() {
-                    Err(self.attribute_error(format!("'{}' object attribute '{}' is read-only", cls.name(), name.s)))
+                    Err(self.attribute_error(format!(
+                        "'{}' object attribute '{}' is read-only",
+                        cls.name(),
+                        name.s
+                    )))
                 } else {
-                    Err(self.attribute_error(format!("'{}' object has no attribute '{}'", cls.name(), name.s)))
+                    Err(self.attribute_error(format!(
+                        "'{}' object has no attribute '{}'",
+                        cls.name(),
+                        name.s
+                    )))
                 }
             }
         }
     }
 
     /// `object.__setattr__(obj, name, v)`.
-    pub fn object_setattr(&self, obj: &Value, inst: &Gc<Instance>, name: &Gc<PyStr>, v: Value) -> PyResult<()> {
+    pub fn object_setattr(
+        &self,
+        obj: &Value,
+        inst: &Gc<Instance>,
+        name: &Gc<PyStr>,
+        v: Value,
+    ) -> PyResult<()> {
         let cls = &inst.class;
         if cls.has(flags::HAS_DESCRIPTORS) {
             if let Some(a) = class::lookup(cls, &name.s) {
@@ -394,16 +437,20 @@ impl Vm {
             drop(old);
             return Ok(());
         }
-        if cls.slots.is_some() {
-            if &*name.s == "__dict__" || cls.keys.borrow().index_of(name).is_none() {
-                return Err(self.attribute_error(format!("'{}' object has no attribute '{}'", cls.name(), name.s)));
-            }
+        if cls.slots.is_some() && (&*name.s == "__dict__" || cls.keys.borrow().index_of(name).is_none()) {
+            return Err(self.attribute_error(format!(
+                "'{}' object has no attribute '{}'",
+                cls.name(),
+                name.s
+            )));
         }
         if cls.layout == Layout::Exception && self.set_exception_attr(inst, &name.s, &v)? {
             return Ok(());
         }
         if &*name.s == "__dict__" {
-            let Value::Dict(nd) = v else { return Err(self.type_error("__dict__ must be set to a dictionary")) };
+            let Value::Dict(nd) = v else {
+                return Err(self.type_error("__dict__ must be set to a dictionary"));
+            };
             let _ = self.instance_dict(inst);
             inst.data.borrow_mut().extra.get_or_insert_with(Default::default).dict = Some(nd);
             return Ok(());
@@ -453,7 +500,10 @@ impl Vm {
                                         drop(old);
                                         Ok(())
                                     }
-                                    None => Err(self.attribute_error(format!("'{}' object has no attribute '{}'", class_name, mname))),
+                                    None => Err(self.attribute_error(format!(
+                                        "'{}' object has no attribute '{}'",
+                                        class_name, mname
+                                    ))),
                                 };
                             }
                             _ => {}
@@ -472,7 +522,11 @@ impl Vm {
                         drop(old);
                         Ok(())
                     }
-                    None => Err(self.attribute_error(format!("'{}' object has no attribute '{}'", cls.name(), name.s))),
+                    None => Err(self.attribute_error(format!(
+                        "'{}' object has no attribute '{}'",
+                        cls.name(),
+                        name.s
+                    ))),
                 }
             }
             Value::Class(c) if !c.builtin => match c.dict.del_str(&name.s) {
@@ -481,14 +535,20 @@ impl Vm {
                     self.compute_flags(c);
                     Ok(())
                 }
-                None => Err(self.attribute_error(format!("type object '{}' has no attribute '{}'", c.name(), name.s))),
+                None => Err(self.attribute_error(format!(
+                    "type object '{}' has no attribute '{}'",
+                    c.name(),
+                    name.s
+                ))),
             },
             Value::Module(m) => match m.dict.del_str(&name.s) {
                 Some(e) => {
                     drop(e);
                     Ok(())
                 }
-                None => Err(self.attribute_error(format!("module '{}' has no attribute '{}'", m.name, name.s))),
+                None => {
+                    Err(self.attribute_error(format!("module '{}' has no attribute '{}'", m.name, name.s)))
+                }
             },
             Value::Function(f) => {
                 let d = f.dict.borrow().clone();
@@ -497,10 +557,16 @@ impl Vm {
                         drop(e);
                         Ok(())
                     }
-                    None => Err(self.attribute_error(format!("'function' object has no attribute '{}'", name.s))),
+                    None => {
+                        Err(self.attribute_error(format!("'function' object has no attribute '{}'", name.s)))
+                    }
                 }
             }
-            _ => Err(self.attribute_error(format!("'{}' object has no attribute '{}'", self.type_name(obj), name.s))),
+            _ => Err(self.attribute_error(format!(
+                "'{}' object has no attribute '{}'",
+                self.type_name(obj),
+                name.s
+            ))),
         }
     }
 

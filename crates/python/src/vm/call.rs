@@ -17,7 +17,13 @@ impl Vm {
     /// frame, returned for the loop to push (the arguments move from the
     /// stack into its locals, as CPython 3.11 moves them); anything else is
     /// called now and its result replaces the callee and arguments.
-    pub fn call_from_stack(&self, f: &mut Frame, base: usize, argc: usize, kwnames: &[Value]) -> PyResult<Option<Box<Frame>>> {
+    pub fn call_from_stack(
+        &self,
+        f: &mut Frame,
+        base: usize,
+        argc: usize,
+        kwnames: &[Value],
+    ) -> PyResult<Option<Box<Frame>>> {
         match &f.stack[base] {
             Value::Function(func) if !func.code.is_generator() => {
                 let func = func.clone();
@@ -96,7 +102,9 @@ impl Vm {
                 NativeKind::StaticMethod(f) => self.call(f, args, kwnames),
                 NativeKind::WeakRef(w) => {
                     if !args.is_empty() {
-                        return Err(self.type_error(format!("weakref() takes no arguments ({} given)", args.len())));
+                        return Err(
+                            self.type_error(format!("weakref() takes no arguments ({} given)", args.len()))
+                        );
                     }
                     Ok(w.get().unwrap_or(Value::None))
                 }
@@ -111,7 +119,13 @@ impl Vm {
     }
 
     /// Calls a function found on the class with `obj` as its first argument.
-    pub fn call_bound(&self, func: &Value, obj: &Value, args: &[Value], kwnames: &[Value]) -> PyResult<Value> {
+    pub fn call_bound(
+        &self,
+        func: &Value,
+        obj: &Value,
+        args: &[Value],
+        kwnames: &[Value],
+    ) -> PyResult<Value> {
         let mut v = Vec::with_capacity(args.len() + 1);
         v.push(obj.clone());
         v.extend_from_slice(args);
@@ -133,7 +147,14 @@ impl Vm {
 
     /// Moves `argc` values from `stack[at..]` into a new frame's locals,
     /// following the function's signature.
-    pub fn bind_frame(&self, func: &Gc<Function>, stack: &mut Vec<Value>, at: usize, argc: usize, kwnames: &[Value]) -> PyResult<Box<Frame>> {
+    pub fn bind_frame(
+        &self,
+        func: &Gc<Function>,
+        stack: &mut Vec<Value>,
+        at: usize,
+        argc: usize,
+        kwnames: &[Value],
+    ) -> PyResult<Box<Frame>> {
         let code = &func.code;
         let mut frame = Box::new(Frame::new(code.clone(), func.globals.clone(), None));
         frame.func = Some(func.clone());
@@ -170,7 +191,12 @@ impl Vm {
                 };
                 let kwgiven = kwnames.len();
                 let extra_kw = if kwgiven > 0 {
-                    format!(" positional argument{} (and {} keyword-only argument{})", if given == 1 { "" } else { "s" }, kwgiven, if kwgiven == 1 { "" } else { "s" })
+                    format!(
+                        " positional argument{} (and {} keyword-only argument{})",
+                        if given == 1 { "" } else { "s" },
+                        kwgiven,
+                        if kwgiven == 1 { "" } else { "s" }
+                    )
                 } else {
                     String::new()
                 };
@@ -178,18 +204,30 @@ impl Vm {
                 return Err(if extra_kw.is_empty() {
                     self.type_error(format!("{} takes {} but {} {} given", fname(), takes, given, was))
                 } else {
-                    self.type_error(format!("{} takes {} but {}{} were given", fname(), takes, given, extra_kw))
+                    self.type_error(format!(
+                        "{} takes {} but {}{} were given",
+                        fname(),
+                        takes,
+                        given,
+                        extra_kw
+                    ))
                 });
             }
             let kwdict = if varkw { Some(Gc::new(Dict::new())) } else { None };
             for (k, v) in kwnames.iter().zip(kwvalues) {
                 let Value::Str(k) = k else { return Err(self.type_error("keywords must be strings")) };
-                let pos = code.varnames[code.posonlyargcount as usize..argcount + kwonly].iter().position(|n| n.s == k.s);
+                let pos = code.varnames[code.posonlyargcount as usize..argcount + kwonly]
+                    .iter()
+                    .position(|n| n.s == k.s);
                 match pos {
                     Some(p) => {
                         let i = p + code.posonlyargcount as usize;
                         if frame.locals[i].is_some() {
-                            return Err(self.type_error(format!("{} got multiple values for argument '{}'", fname(), k.s)));
+                            return Err(self.type_error(format!(
+                                "{} got multiple values for argument '{}'",
+                                fname(),
+                                k.s
+                            )));
                         }
                         frame.locals[i] = Some(v);
                     }
@@ -205,7 +243,11 @@ impl Vm {
                                     k.s
                                 )));
                             }
-                            return Err(self.type_error(format!("{} got an unexpected keyword argument '{}'", fname(), k.s)));
+                            return Err(self.type_error(format!(
+                                "{} got an unexpected keyword argument '{}'",
+                                fname(),
+                                k.s
+                            )));
                         }
                     },
                 }
@@ -272,7 +314,11 @@ impl Vm {
         let code = frame.code.clone();
         let nv = code.varnames.len();
         for i in 0..code.cellvars.len() {
-            let init = code.cell_params.iter().find(|(_, ci)| *ci as usize == i).and_then(|(vi, _)| frame.locals[*vi as usize].take());
+            let init = code
+                .cell_params
+                .iter()
+                .find(|(_, ci)| *ci as usize == i)
+                .and_then(|(vi, _)| frame.locals[*vi as usize].take());
             frame.locals[nv + i] = Some(Value::Cell(Gc::new(CellObj { value: GcCell::new(init) })));
         }
         let nc = code.cellvars.len();
@@ -309,7 +355,8 @@ impl Vm {
             Some(init @ (Value::Function(_) | Value::Method(_))) => {
                 let r = self.call_bound(&init, &obj, args, kwnames)?;
                 if !r.is_none() {
-                    return Err(self.type_error(format!("__init__() should return None, not '{}'", self.type_name(&r))));
+                    return Err(self
+                        .type_error(format!("__init__() should return None, not '{}'", self.type_name(&r))));
                 }
             }
             Some(Value::Builtin(b)) if cls.layout == Layout::Exception => {
@@ -318,7 +365,9 @@ impl Vm {
                 (b.f)(self, Args { values: &v, kwnames })?;
             }
             _ => {
-                if (!args.is_empty() || !kwnames.is_empty()) && class::lookup(cls, "__new__").map_or(true, |n| matches!(n, Value::Builtin(_))) {
+                if (!args.is_empty() || !kwnames.is_empty())
+                    && class::lookup(cls, "__new__").is_none_or(|n| matches!(n, Value::Builtin(_)))
+                {
                     return Err(self.type_error(format!("{}() takes no arguments", cls.name())));
                 }
             }
@@ -331,7 +380,11 @@ impl Vm {
         if cls.layout == Layout::Exception {
             return self.new_exception(cls, args.to_vec()).value();
         }
-        let inst = Instance { class: cls.clone(), data: GcCell::new(InstanceData::default()), finalized: Default::default() };
+        let inst = Instance {
+            class: cls.clone(),
+            data: GcCell::new(InstanceData::default()),
+            finalized: Default::default(),
+        };
         Value::Instance(Gc::new(inst))
     }
 
@@ -345,7 +398,9 @@ impl Vm {
         for b in &pos[2..] {
             match b {
                 Value::Class(c) => bases.push(c.clone()),
-                other => return Err(self.type_error(format!("bases must be types, not {}", self.type_name(other)))),
+                other => {
+                    return Err(self.type_error(format!("bases must be types, not {}", self.type_name(other))))
+                }
             }
         }
         if args.kwargs().next().is_some() {
@@ -359,7 +414,10 @@ impl Vm {
             if b.layout == Layout::Exception {
                 layout = Layout::Exception;
             } else if b.layout == Layout::Builtin {
-                return Err(self.type_error(format!("pygc-python does not support subclassing the built-in type '{}' yet", b.name())));
+                return Err(self.type_error(format!(
+                    "pygc-python does not support subclassing the built-in type '{}' yet",
+                    b.name()
+                )));
             }
         }
         let Some(mro) = class::c3_merge(&bases) else {
@@ -387,7 +445,9 @@ impl Vm {
             Some(v) => {
                 let names = match &v {
                     Value::Str(s) => vec![s.s.to_string()],
-                    other => self.collect(other)?.iter().map(|n| self.str_of(n)).collect::<PyResult<Vec<_>>>()?,
+                    other => {
+                        self.collect(other)?.iter().map(|n| self.str_of(n)).collect::<PyResult<Vec<_>>>()?
+                    }
                 };
                 Some(names)
             }
@@ -413,7 +473,12 @@ impl Vm {
             all_slots = Some(v);
         }
         let has_dict_base = mro.iter().any(|b| !b.builtin && b.slots.is_none());
-        let slots_final = if has_dict_base || slots.as_ref().is_some_and(|s| s.iter().any(|n| n == "__dict__")) { None } else { all_slots };
+        let slots_final =
+            if has_dict_base || slots.as_ref().is_some_and(|s| s.iter().any(|n| n == "__dict__")) {
+                None
+            } else {
+                all_slots
+            };
         let cls = Gc::new(Class {
             name: GcCell::new(name.s.to_string()),
             qualname: GcCell::new(qualname),
@@ -435,7 +500,11 @@ impl Vm {
                 if slots.as_ref().is_some_and(|s| s.contains(n)) {
                     ns.set_str(
                         &g,
-                        Value::native(NativeKind::Member { name: n.clone(), class_name: name.s.to_string(), index: i }),
+                        Value::native(NativeKind::Member {
+                            name: n.clone(),
+                            class_name: name.s.to_string(),
+                            index: i,
+                        }),
                     );
                 }
             }
@@ -447,7 +516,8 @@ impl Vm {
             }
         }
         // __set_name__ on descriptors that define it.
-        let entries: Vec<(Value, Value)> = ns.table.borrow().iter().map(|e| (e.key.clone(), e.value.clone())).collect();
+        let entries: Vec<(Value, Value)> =
+            ns.table.borrow().iter().map(|e| (e.key.clone(), e.value.clone())).collect();
         for (k, v) in entries {
             if let Value::Instance(_) = &v {
                 if let Some(m) = self.lookup_special(&v, "__set_name__") {
@@ -466,7 +536,10 @@ impl Vm {
             if let Some(v) = c.dict.get_str(name) {
                 if let Value::Native(n) = &v {
                     if let NativeKind::ClassMethod(f) = &n.kind {
-                        return Some(Value::Method(Gc::new(crate::object::BoundMethod { func: f.clone(), obj: Value::Class(cls.clone()) })));
+                        return Some(Value::Method(Gc::new(crate::object::BoundMethod {
+                            func: f.clone(),
+                            obj: Value::Class(cls.clone()),
+                        })));
                     }
                 }
                 return None;
@@ -478,7 +551,12 @@ impl Vm {
     /// Recomputes the cached [`flags`] of a class.
     pub fn compute_flags(&self, cls: &Gc<Class>) {
         let mut fl = 0;
-        let py = |n: &str| matches!(class::lookup(cls, n), Some(Value::Function(_)) | Some(Value::Method(_)) | Some(Value::Instance(_)));
+        let py = |n: &str| {
+            matches!(
+                class::lookup(cls, n),
+                Some(Value::Function(_)) | Some(Value::Method(_)) | Some(Value::Instance(_))
+            )
+        };
         if py("__del__") {
             fl |= flags::HAS_DEL;
         }
@@ -500,10 +578,15 @@ impl Vm {
         for c in class::full_mro(cls) {
             for e in c.dict.table.borrow().iter() {
                 match &e.value {
-                    Value::Native(n) if matches!(n.kind, NativeKind::Property { .. } | NativeKind::Member { .. }) => {
+                    Value::Native(n)
+                        if matches!(n.kind, NativeKind::Property { .. } | NativeKind::Member { .. }) =>
+                    {
                         fl |= flags::HAS_DESCRIPTORS;
                     }
-                    Value::Instance(i) if class::lookup(&i.class, "__set__").is_some() || class::lookup(&i.class, "__get__").is_some() => {
+                    Value::Instance(i)
+                        if class::lookup(&i.class, "__set__").is_some()
+                            || class::lookup(&i.class, "__get__").is_some() =>
+                    {
                         fl |= flags::HAS_DESCRIPTORS;
                     }
                     _ => {}

@@ -12,7 +12,7 @@ use super::frame::{Block, Frame};
 use super::{PyErr, PyResult, Vm};
 use crate::bytecode::Op;
 use crate::object::func::GenState;
-use crate::object::{Dict, Function, Generator, IterState, List, PyStr, Set, Value};
+use crate::object::{Dict, Function, Generator, List, PyStr, Set, Value};
 
 /// How a frame stack run ended.
 pub enum Exit {
@@ -79,7 +79,10 @@ impl Vm {
                     let v = match &done.init_self {
                         Some(obj) => {
                             if !v.is_none() {
-                                let e = self.type_error(format!("__init__() should return None, not '{}'", self.type_name(&v)));
+                                let e = self.type_error(format!(
+                                    "__init__() should return None, not '{}'",
+                                    self.type_name(&v)
+                                ));
                                 drop(done);
                                 if frames.is_empty() {
                                     return Err(e);
@@ -129,6 +132,9 @@ impl Vm {
     }
 
     /// Pops the frame an exception left; false when it was the last one.
+    // Frames stay boxed: a generator's frame moves between the generator
+    // object and this stack, a pointer move rather than a copy of the frame.
+    #[allow(clippy::vec_box)]
     fn pop_failed_frame(&self, frames: &mut Vec<Box<Frame>>) -> bool {
         let done = frames.pop().expect("a frame");
         self.pop_depth();
@@ -306,7 +312,11 @@ impl Vm {
                     let ns = f.namespace.as_ref().unwrap_or(&f.globals);
                     match ns.del_str(&name.s) {
                         Some(e) => drop(e),
-                        None => return Control::Error(self.new_error("NameError", format!("name '{}' is not defined", name.s))),
+                        None => {
+                            return Control::Error(
+                                self.new_error("NameError", format!("name '{}' is not defined", name.s)),
+                            )
+                        }
                     }
                 }
                 Op::LoadGlobal(i) => {
@@ -322,7 +332,11 @@ impl Vm {
                     let name = &code.names[i as usize];
                     match f.globals.del_str(&name.s) {
                         Some(e) => drop(e),
-                        None => return Control::Error(self.new_error("NameError", format!("name '{}' is not defined", name.s))),
+                        None => {
+                            return Control::Error(
+                                self.new_error("NameError", format!("name '{}' is not defined", name.s)),
+                            )
+                        }
                     }
                 }
                 Op::LoadAttr(i) => {
@@ -664,7 +678,9 @@ impl Vm {
                     let Value::Str(qualname) = qualname else { unreachable!("qualname") };
                     let name = Gc::new(PyStr::new(c.name.clone()));
                     let doc = match c.consts.first() {
-                        Some(Value::Str(s)) if c.flags & crate::object::func::code_flags::HAS_DOC != 0 => Value::Str(s.clone()),
+                        Some(Value::Str(s)) if c.flags & crate::object::func::code_flags::HAS_DOC != 0 => {
+                            Value::Str(s.clone())
+                        }
                         _ => Value::None,
                     };
                     let module = f.globals.get_str("__name__").unwrap_or(Value::None);
@@ -733,7 +749,11 @@ impl Vm {
                             let cur = self.handled.borrow().last().cloned().flatten();
                             match cur {
                                 Some(e) => return Control::Reraise(e),
-                                None => return Control::Error(self.new_error("RuntimeError", "No active exception to reraise")),
+                                None => {
+                                    return Control::Error(
+                                        self.new_error("RuntimeError", "No active exception to reraise"),
+                                    )
+                                }
                             }
                         }
                         1 => {
@@ -770,7 +790,9 @@ impl Vm {
                     let Value::Instance(i) = v else { unreachable!("exception") };
                     return Control::Reraise(PyErr(i));
                 }
-                Op::SetupFinally(t) => f.blocks.push(Block { handler: t, level: f.stack.len() as u32, is_handler: false }),
+                Op::SetupFinally(t) => {
+                    f.blocks.push(Block { handler: t, level: f.stack.len() as u32, is_handler: false })
+                }
                 Op::PopBlock => {
                     f.blocks.pop();
                 }
@@ -822,7 +844,10 @@ impl Vm {
                             };
                             return Control::Error(self.new_error(
                                 "ImportError",
-                                format!("cannot import name '{}' from '{}' (unknown location)", name.s, mname),
+                                format!(
+                                    "cannot import name '{}' from '{}' (unknown location)",
+                                    name.s, mname
+                                ),
                             ));
                         }
                         Err(e) => return Control::Error(e),
@@ -844,8 +869,12 @@ impl Vm {
                         }
                     }
                 }
-                Op::LoadBuildClass => f.stack.push(self.builtins.get_str("__build_class__").expect("__build_class__")),
-                Op::LoadAssertionError => f.stack.push(Value::Class(self.types.exc("AssertionError").clone())),
+                Op::LoadBuildClass => {
+                    f.stack.push(self.builtins.get_str("__build_class__").expect("__build_class__"))
+                }
+                Op::LoadAssertionError => {
+                    f.stack.push(Value::Class(self.types.exc("AssertionError").clone()))
+                }
                 Op::LoadLocals => {
                     let ns = f.namespace.clone().expect("namespace");
                     f.stack.push(Value::Dict(ns));
@@ -1012,7 +1041,6 @@ impl Vm {
             _ => Value::None,
         }
     }
-
 }
 
 /// One step of a generator.
@@ -1022,4 +1050,3 @@ pub enum GenStep {
     /// It returned this.
     Returned(Value),
 }
-

@@ -81,7 +81,13 @@ pub struct ExcData {
 // `ExcData`'s fields through their own impls (see below).
 impl Default for ExcData {
     fn default() -> Self {
-        ExcData { args: Value::tuple(vec![]), traceback: Vec::new(), cause: None, context: None, suppress_context: false }
+        ExcData {
+            args: Value::tuple(vec![]),
+            traceback: Vec::new(),
+            cause: None,
+            context: None,
+            suppress_context: false,
+        }
     }
 }
 
@@ -138,13 +144,19 @@ impl Vm {
     /// Converts whatever `raise X` was given into an exception instance.
     pub fn make_raisable(&self, v: Value) -> PyResult<PyErr> {
         match &v {
-            Value::Instance(i) if crate::object::class::is_subclass(&i.class, self.types.exc("BaseException")) => {
+            Value::Instance(i)
+                if crate::object::class::is_subclass(&i.class, self.types.exc("BaseException")) =>
+            {
                 Ok(PyErr(i.clone()))
             }
             Value::Class(c) if crate::object::class::is_subclass(c, self.types.exc("BaseException")) => {
                 let r = self.call(&v, &[], &[])?;
                 match r {
-                    Value::Instance(i) if crate::object::class::is_subclass(&i.class, self.types.exc("BaseException")) => Ok(PyErr(i)),
+                    Value::Instance(i)
+                        if crate::object::class::is_subclass(&i.class, self.types.exc("BaseException")) =>
+                    {
+                        Ok(PyErr(i))
+                    }
                     other => Err(self.type_error(format!(
                         "calling {} should have returned an instance of BaseException, not {}",
                         self.repr_or(&v),
@@ -186,7 +198,8 @@ impl Vm {
 
     fn format_exception_chain(&self, e: &PyErr, out: &mut String, seen: &mut Vec<usize>) {
         seen.push(Gc::id(&e.0));
-        let (cause, context, suppress) = e.with_data(|d| (d.cause.clone(), d.context.clone(), d.suppress_context));
+        let (cause, context, suppress) =
+            e.with_data(|d| (d.cause.clone(), d.context.clone(), d.suppress_context));
         if let Some(Value::Instance(c)) = &cause {
             if !seen.contains(&Gc::id(c)) {
                 self.format_exception_chain(&PyErr(c.clone()), out, seen);
@@ -297,7 +310,10 @@ pub fn format_tb(tb: &[TbEntry], out: &mut String) {
         } else {
             if count > 3 {
                 let n = count - 3;
-                out.push_str(&format!("  [Previous line repeated {n} more time{}]\n", if n > 1 { "s" } else { "" }));
+                out.push_str(&format!(
+                    "  [Previous line repeated {n} more time{}]\n",
+                    if n > 1 { "s" } else { "" }
+                ));
             }
             last = Some(key);
             count = 1;
@@ -344,7 +360,7 @@ fn carets(code: &Code, pc: usize, line_text: &str) -> Option<String> {
     let anchors = segment.and_then(anchors_of);
     let width = end_col.saturating_sub(start_col);
     let spans_line = start_col <= lead && end_col >= lead + stripped_len;
-    if spans_line && anchors.map_or(true, |(l, r)| r <= l) {
+    if spans_line && anchors.is_none_or(|(l, r)| r <= l) {
         return None;
     }
     let mut s = String::from("    ");
@@ -382,7 +398,9 @@ fn anchors_of(segment: &str) -> Option<(usize, usize)> {
             if rest.len() > 1 && !rest[1].is_whitespace() {
                 right += 1;
             }
-            while left < chars.len() && (chars[left].is_whitespace() || chars[left] == ')' || chars[left] == '#') {
+            while left < chars.len()
+                && (chars[left].is_whitespace() || chars[left] == ')' || chars[left] == '#')
+            {
                 left += 1;
                 right += 1;
             }

@@ -1,7 +1,7 @@
 //! Frames: the locals, value stack and handler blocks of one running (or
 //! suspended) code object.
 
-use pygc::{Gc, Trace, Visitor};
+use pygc::{Gc, Trace};
 
 use crate::object::{Code, Dict, Function, Value};
 

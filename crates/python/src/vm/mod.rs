@@ -189,7 +189,10 @@ impl Vm {
     pub fn enter(&self) -> PyResult<DepthGuard<'_>> {
         let d = self.native_depth.get() + 1;
         if d > NATIVE_DEPTH_MAX || self.depth.get() + d / 4 > self.recursion_limit.get() + 50 {
-            return Err(self.new_error("RecursionError", "maximum recursion depth exceeded while calling a Python object"));
+            return Err(self.new_error(
+                "RecursionError",
+                "maximum recursion depth exceeded while calling a Python object",
+            ));
         }
         self.native_depth.set(d);
         Ok(DepthGuard(self))

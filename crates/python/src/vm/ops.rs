@@ -170,7 +170,7 @@ impl Vm {
                     if y == 0 {
                         return Err(self.new_error("ZeroDivisionError", "integer division or modulo by zero"));
                     }
-                    x.checked_div_euclid(y).map(|_| x.div_floor(&y))
+                    x.checked_div_euclid(y).map(|_| num_integer::Integer::div_floor(&x, &y))
                 }
                 BinOp::Mod => {
                     if y == 0 {
@@ -195,7 +195,15 @@ impl Vm {
                     if y < 0 {
                         return Err(self.value_error("negative shift count"));
                     }
-                    Some(if y >= 64 { if x < 0 { -1 } else { 0 } } else { x >> y })
+                    Some(if y >= 64 {
+                        if x < 0 {
+                            -1
+                        } else {
+                            0
+                        }
+                    } else {
+                        x >> y
+                    })
                 }
                 BinOp::Pow => {
                     if y < 0 {
@@ -240,7 +248,9 @@ impl Vm {
             BinOp::Or => x | y,
             BinOp::Xor => x ^ y,
             BinOp::LShift => {
-                let s = y.to_usize().ok_or_else(|| self.new_error("OverflowError", "too many digits in integer"))?;
+                let s = y
+                    .to_usize()
+                    .ok_or_else(|| self.new_error("OverflowError", "too many digits in integer"))?;
                 x << s
             }
             BinOp::RShift => {
@@ -268,7 +278,9 @@ impl Vm {
                 }
                 return Ok(Value::Float(to_f64(a) / to_f64(b)));
             }
-            BinOp::MatMul => return Err(self.type_error("unsupported operand type(s) for @: 'int' and 'int'")),
+            BinOp::MatMul => {
+                return Err(self.type_error("unsupported operand type(s) for @: 'int' and 'int'"))
+            }
         };
         Ok(Value::from_bigint(r))
     }
@@ -303,7 +315,9 @@ impl Vm {
             }
             BinOp::Pow => {
                 if x == 0.0 && y < 0.0 {
-                    return Err(self.new_error("ZeroDivisionError", "0.0 cannot be raised to a negative power"));
+                    return Err(
+                        self.new_error("ZeroDivisionError", "0.0 cannot be raised to a negative power")
+                    );
                 }
                 x.powf(y)
             }
@@ -315,13 +329,20 @@ impl Vm {
     fn unsupported_binop(&self, op: BinOp, a: &Value, b: &Value) -> PyErr {
         if op == BinOp::Add {
             if let Value::Str(_) = a {
-                return self.type_error(format!("can only concatenate str (not \"{}\") to str", self.type_name(b)));
+                return self
+                    .type_error(format!("can only concatenate str (not \"{}\") to str", self.type_name(b)));
             }
             if let Value::List(_) = a {
-                return self.type_error(format!("can only concatenate list (not \"{}\") to list", self.type_name(b)));
+                return self.type_error(format!(
+                    "can only concatenate list (not \"{}\") to list",
+                    self.type_name(b)
+                ));
             }
             if let Value::Tuple(_) = a {
-                return self.type_error(format!("can only concatenate tuple (not \"{}\") to tuple", self.type_name(b)));
+                return self.type_error(format!(
+                    "can only concatenate tuple (not \"{}\") to tuple",
+                    self.type_name(b)
+                ));
             }
         }
         self.type_error(format!(
@@ -356,7 +377,10 @@ impl Vm {
         let (name, rname, _) = op.dunders();
         let a_user = matches!(a, Value::Instance(_));
         let b_user = matches!(b, Value::Instance(_));
-        let b_sub = b_user && a_user && !Gc::ptr_eq(self.class_of(a), self.class_of(b)) && class::is_subclass(self.class_of(b), self.class_of(a));
+        let b_sub = b_user
+            && a_user
+            && !Gc::ptr_eq(self.class_of(a), self.class_of(b))
+            && class::is_subclass(self.class_of(b), self.class_of(a));
         if b_sub {
             if let Some(m) = self.lookup_special(b, rname) {
                 let r = self.call_bound(&m, b, std::slice::from_ref(a), &[])?;
@@ -413,16 +437,24 @@ impl Vm {
                 v.extend_from_slice(&y.data);
                 Some(Value::Bytes(Gc::new(crate::object::Bytes { data: v.into_boxed_slice() })))
             }
-            (BinOp::Mul, Value::Str(_) | Value::List(_) | Value::Tuple(_) | Value::Bytes(_), Value::Int(_) | Value::Bool(_)) => {
-                Some(self.repeat(a, b)?)
+            (
+                BinOp::Mul,
+                Value::Str(_) | Value::List(_) | Value::Tuple(_) | Value::Bytes(_),
+                Value::Int(_) | Value::Bool(_),
+            ) => Some(self.repeat(a, b)?),
+            (
+                BinOp::Mul,
+                Value::Int(_) | Value::Bool(_),
+                Value::Str(_) | Value::List(_) | Value::Tuple(_) | Value::Bytes(_),
+            ) => Some(self.repeat(b, a)?),
+            (BinOp::Mod, Value::Str(fmt), _) => {
+                Some(Value::str(crate::builtins::format::percent_format(self, &fmt.s, b)?))
             }
-            (BinOp::Mul, Value::Int(_) | Value::Bool(_), Value::Str(_) | Value::List(_) | Value::Tuple(_) | Value::Bytes(_)) => {
-                Some(self.repeat(b, a)?)
-            }
-            (BinOp::Mod, Value::Str(fmt), _) => Some(Value::str(crate::builtins::format::percent_format(self, &fmt.s, b)?)),
-            (BinOp::Or | BinOp::And | BinOp::Sub | BinOp::Xor, Value::Set(_) | Value::FrozenSet(_), Value::Set(_) | Value::FrozenSet(_)) => {
-                Some(crate::builtins::types::set_op(self, op, a, b)?)
-            }
+            (
+                BinOp::Or | BinOp::And | BinOp::Sub | BinOp::Xor,
+                Value::Set(_) | Value::FrozenSet(_),
+                Value::Set(_) | Value::FrozenSet(_),
+            ) => Some(crate::builtins::types::set_op(self, op, a, b)?),
             (BinOp::Or, Value::Dict(x), Value::Dict(y)) => {
                 let d = Gc::new(Dict::new());
                 self.dict_update_from(&d, &Value::Dict(x.clone()), false)?;
@@ -441,7 +473,9 @@ impl Vm {
         };
         Ok(match seq {
             Value::Str(s) => Value::str(s.s.repeat(n)),
-            Value::Bytes(b) => Value::Bytes(Gc::new(crate::object::Bytes { data: b.data.repeat(n).into_boxed_slice() })),
+            Value::Bytes(b) => {
+                Value::Bytes(Gc::new(crate::object::Bytes { data: b.data.repeat(n).into_boxed_slice() }))
+            }
             Value::List(l) => {
                 let items = l.items.borrow();
                 let mut v = Vec::with_capacity(items.len() * n);
@@ -472,7 +506,12 @@ impl Vm {
             (Value::List(l), BinOp::Mul) => {
                 let n = match b {
                     Value::Int(i) => (*i).max(0) as usize,
-                    _ => return Err(self.type_error(format!("can't multiply sequence by non-int of type '{}'", self.type_name(b)))),
+                    _ => {
+                        return Err(self.type_error(format!(
+                            "can't multiply sequence by non-int of type '{}'",
+                            self.type_name(b)
+                        )))
+                    }
                 };
                 let mut items = l.items.borrow_mut();
                 let orig = items.clone();
@@ -562,12 +601,15 @@ impl Vm {
             Value::List(l) => !l.items.borrow().is_empty(),
             Value::Dict(d) => !d.is_empty(),
             Value::Set(s) | Value::FrozenSet(s) => !s.table.borrow().is_empty(),
-            Value::Range(r) => r.len() > 0,
+            Value::Range(r) => !r.is_empty(),
             Value::Instance(_) => {
                 if let Some(m) = self.lookup_special(v, "__bool__") {
                     return match self.call_bound(&m, v, &[], &[])? {
                         Value::Bool(b) => Ok(b),
-                        other => Err(self.type_error(format!("__bool__ should return bool, returned {}", self.type_name(&other)))),
+                        other => Err(self.type_error(format!(
+                            "__bool__ should return bool, returned {}",
+                            self.type_name(&other)
+                        ))),
                     };
                 }
                 if let Some(m) = self.lookup_special(v, "__len__") {
@@ -603,7 +645,10 @@ impl Vm {
         let (name, rname) = op.dunders();
         let a_user = matches!(a, Value::Instance(_));
         let b_user = matches!(b, Value::Instance(_));
-        let b_sub = b_user && (!a_user || (!Gc::ptr_eq(self.class_of(a), self.class_of(b)) && class::is_subclass(self.class_of(b), self.class_of(a))));
+        let b_sub = b_user
+            && (!a_user
+                || (!Gc::ptr_eq(self.class_of(a), self.class_of(b))
+                    && class::is_subclass(self.class_of(b), self.class_of(a))));
         if b_sub && a_user {
             if let Some(m) = self.lookup_special(b, rname) {
                 let r = self.call_bound(&m, b, std::slice::from_ref(a), &[])?;
@@ -714,7 +759,8 @@ impl Vm {
             }
             (Value::None, Value::None) if matches!(op, CmpOp::Eq | CmpOp::Ne) => Ok(Some(op == CmpOp::Eq)),
             (Value::Range(x), Value::Range(y)) if matches!(op, CmpOp::Eq | CmpOp::Ne) => {
-                let same = (x.len() == 0 && y.len() == 0) || (x.start == y.start && x.len() == y.len() && (x.len() == 1 || x.step == y.step));
+                let same = (x.is_empty() && y.is_empty())
+                    || (x.start == y.start && x.len() == y.len() && (x.len() == 1 || x.step == y.step));
                 Ok(Some(same == (op == CmpOp::Eq)))
             }
             _ => {
@@ -728,7 +774,8 @@ impl Vm {
         if x.len() != y.len() {
             return Ok(false);
         }
-        let entries: Vec<(Value, Value)> = x.table.borrow().iter().map(|e| (e.key.clone(), e.value.clone())).collect();
+        let entries: Vec<(Value, Value)> =
+            x.table.borrow().iter().map(|e| (e.key.clone(), e.value.clone())).collect();
         for (k, v) in entries {
             match self.dict_get(y, &k)? {
                 Some(w) => {
@@ -745,7 +792,7 @@ impl Vm {
     /// `hash(v)`.
     pub fn hash(&self, v: &Value) -> PyResult<i64> {
         Ok(match v {
-            Value::None => 0x5f5e1_0,
+            Value::None => 0x005f_5e10,
             Value::Bool(b) => *b as i64,
             Value::Int(i) => hash_i64(*i),
             Value::Long(b) => hash_big(&b.0),
@@ -777,7 +824,9 @@ impl Vm {
             Value::Instance(_) => {
                 let cls = self.class_of(v).clone();
                 match class::lookup(&cls, "__hash__") {
-                    Some(Value::None) => return Err(self.type_error(format!("unhashable type: '{}'", cls.name()))),
+                    Some(Value::None) => {
+                        return Err(self.type_error(format!("unhashable type: '{}'", cls.name())))
+                    }
                     Some(m @ Value::Function(_)) => {
                         let r = self.call_bound(&m, v, &[], &[])?;
                         match r {
@@ -794,7 +843,9 @@ impl Vm {
                         }
                     }
                     _ => {
-                        if class::lookup(&cls, "__eq__").is_some_and(|e| matches!(e, Value::Function(_))) && !class_defines_hash(&cls) {
+                        if class::lookup(&cls, "__eq__").is_some_and(|e| matches!(e, Value::Function(_)))
+                            && !class_defines_hash(&cls)
+                        {
                             return Err(self.type_error(format!("unhashable type: '{}'", cls.name())));
                         }
                         id_hash(v)
@@ -829,11 +880,16 @@ impl Vm {
         match container {
             Value::Str(s) => match item {
                 Value::Str(i) => Ok(s.s.contains(&*i.s)),
-                _ => Err(self.type_error(format!("'in <string>' requires string as left operand, not {}", self.type_name(item)))),
+                _ => Err(self.type_error(format!(
+                    "'in <string>' requires string as left operand, not {}",
+                    self.type_name(item)
+                ))),
             },
             Value::Bytes(b) => match item {
                 Value::Int(i) => Ok(b.data.contains(&(*i as u8))),
-                Value::Bytes(x) => Ok(x.data.is_empty() || b.data.windows(x.data.len()).any(|w| w == &x.data[..])),
+                Value::Bytes(x) => {
+                    Ok(x.data.is_empty() || b.data.windows(x.data.len()).any(|w| w == &x.data[..]))
+                }
                 _ => Err(self.type_error("a bytes-like object is required")),
             },
             Value::List(l) => {
@@ -947,7 +1003,9 @@ impl Vm {
             return Ok(d.get_str(&s.s));
         }
         let h = self.hash(key)?;
-        Ok(self.dict_find(d, key, h)?.and_then(|i| d.table.borrow().entries[i].as_ref().map(|e| e.value.clone())))
+        Ok(self
+            .dict_find(d, key, h)?
+            .and_then(|i| d.table.borrow().entries[i].as_ref().map(|e| e.value.clone())))
     }
 
     /// `d[key] = value`.
@@ -960,7 +1018,8 @@ impl Vm {
         let h = self.hash(&key)?;
         match self.dict_find(d, &key, h)? {
             Some(i) => {
-                let old = d.table.borrow_mut().entries[i].as_mut().map(|e| std::mem::replace(&mut e.value, value));
+                let old =
+                    d.table.borrow_mut().entries[i].as_mut().map(|e| std::mem::replace(&mut e.value, value));
                 drop(old);
             }
             None => {
@@ -988,10 +1047,14 @@ impl Vm {
     pub fn dict_update_from(&self, d: &Gc<Dict>, m: &Value, merge: bool) -> PyResult<()> {
         match m {
             Value::Dict(src) => {
-                let entries: Vec<(Value, Value)> = src.table.borrow().iter().map(|e| (e.key.clone(), e.value.clone())).collect();
+                let entries: Vec<(Value, Value)> =
+                    src.table.borrow().iter().map(|e| (e.key.clone(), e.value.clone())).collect();
                 for (k, v) in entries {
                     if merge && self.dict_get(d, &k)?.is_some() {
-                        return Err(self.type_error(format!("got multiple values for keyword argument '{}'", self.str_of(&k)?)));
+                        return Err(self.type_error(format!(
+                            "got multiple values for keyword argument '{}'",
+                            self.str_of(&k)?
+                        )));
                     }
                     self.dict_set(d, k, v)?;
                 }
@@ -1096,15 +1159,21 @@ impl Vm {
         match v {
             Value::Int(i) => Ok(*i),
             Value::Bool(b) => Ok(*b as i64),
-            Value::Long(_) => Err(self.new_error("IndexError", "cannot fit 'int' into an index-sized integer")),
+            Value::Long(_) => {
+                Err(self.new_error("IndexError", "cannot fit 'int' into an index-sized integer"))
+            }
             Value::Instance(_) => match self.lookup_special(v, "__index__") {
                 Some(m) => {
                     let r = self.call_bound(&m, v, &[], &[])?;
                     self.index_value(&r)
                 }
-                None => Err(self.type_error(format!("'{}' object cannot be interpreted as an integer", self.type_name(v)))),
+                None => Err(self.type_error(format!(
+                    "'{}' object cannot be interpreted as an integer",
+                    self.type_name(v)
+                ))),
             },
-            _ => Err(self.type_error(format!("'{}' object cannot be interpreted as an integer", self.type_name(v)))),
+            _ => Err(self
+                .type_error(format!("'{}' object cannot be interpreted as an integer", self.type_name(v)))),
         }
     }
 
@@ -1142,7 +1211,9 @@ impl Vm {
             Value::Str(s) => {
                 if let Value::Slice(sl) = k {
                     let idx = self.slice_indices(sl, s.chars)?;
-                    if let (true, Some(&a), Some(&b)) = (idx.windows(2).all(|w| w[1] == w[0] + 1), idx.first(), idx.last()) {
+                    if let (true, Some(&a), Some(&b)) =
+                        (idx.windows(2).all(|w| w[1] == w[0] + 1), idx.first(), idx.last())
+                    {
                         return Ok(Value::str(s.substring(a, b + 1).to_string()));
                     }
                     let chars: Vec<char> = s.s.chars().collect();
@@ -1173,7 +1244,9 @@ impl Vm {
             Value::Range(r) => {
                 if let Value::Slice(sl) = k {
                     let idx = self.slice_indices(sl, r.len() as usize)?;
-                    return Ok(Value::list(idx.into_iter().map(|i| Value::Int(r.start + i as i64 * r.step)).collect()));
+                    return Ok(Value::list(
+                        idx.into_iter().map(|i| Value::Int(r.start + i as i64 * r.step)).collect(),
+                    ));
                 }
                 let i = self.seq_index(k, "range")?;
                 let n = r.len();
@@ -1197,7 +1270,7 @@ impl Vm {
                     if c.builtin {
                         Ok(o.clone())
                     } else {
-                        Err(self.type_error(format!("'type' object is not subscriptable")))
+                        Err(self.type_error("'type' object is not subscriptable"))
                     }
                 }
             },
@@ -1209,9 +1282,10 @@ impl Vm {
         match k {
             Value::Int(i) => Ok(*i),
             Value::Bool(b) => Ok(*b as i64),
-            Value::Long(_) => Err(self.index_error(format!("cannot fit 'int' into an index-sized integer"))),
+            Value::Long(_) => Err(self.index_error("cannot fit 'int' into an index-sized integer")),
             Value::Instance(_) if self.lookup_special(k, "__index__").is_some() => self.index_value(k),
-            _ => Err(self.type_error(format!("{what} indices must be integers or slices, not {}", self.type_name(k)))),
+            _ => Err(self
+                .type_error(format!("{what} indices must be integers or slices, not {}", self.type_name(k)))),
         }
     }
 
@@ -1271,7 +1345,8 @@ impl Vm {
                     let (start, stop, step) = self.slice_bounds(s, len)?;
                     if step == 1 {
                         let stop = stop.max(start);
-                        let removed: Vec<Value> = l.items.borrow_mut().splice(start as usize..stop as usize, new).collect();
+                        let removed: Vec<Value> =
+                            l.items.borrow_mut().splice(start as usize..stop as usize, new).collect();
                         drop(removed);
                         return Ok(());
                     }
@@ -1307,9 +1382,13 @@ impl Vm {
             Value::Dict(d) => self.dict_set(d, k, v),
             Value::Instance(_) => match self.lookup_special(o, "__setitem__") {
                 Some(m) => self.call_bound(&m, o, &[k, v], &[]).map(|_| ()),
-                None => Err(self.type_error(format!("'{}' object does not support item assignment", self.type_name(o)))),
+                None => Err(self
+                    .type_error(format!("'{}' object does not support item assignment", self.type_name(o)))),
             },
-            _ => Err(self.type_error(format!("'{}' object does not support item assignment", self.type_name(o)))),
+            _ => {
+                Err(self
+                    .type_error(format!("'{}' object does not support item assignment", self.type_name(o))))
+            }
         }
     }
 
@@ -1349,11 +1428,16 @@ impl Vm {
                 }
                 None => Err(self.key_error(k.clone())),
             },
-            Value::Instance(_) => match self.lookup_special(o, "__delitem__") {
-                Some(m) => self.call_bound(&m, o, std::slice::from_ref(k), &[]).map(|_| ()),
-                None => Err(self.type_error(format!("'{}' object doesn't support item deletion", self.type_name(o)))),
-            },
-            _ => Err(self.type_error(format!("'{}' object doesn't support item deletion", self.type_name(o)))),
+            Value::Instance(_) => {
+                match self.lookup_special(o, "__delitem__") {
+                    Some(m) => self.call_bound(&m, o, std::slice::from_ref(k), &[]).map(|_| ()),
+                    None => Err(self
+                        .type_error(format!("'{}' object doesn't support item deletion", self.type_name(o)))),
+                }
+            }
+            _ => {
+                Err(self.type_error(format!("'{}' object doesn't support item deletion", self.type_name(o))))
+            }
         }
     }
 
@@ -1367,7 +1451,12 @@ impl Vm {
             Value::Str(s) => Value::iter(IterState::Str(s.clone(), 0)),
             Value::Bytes(b) => Value::iter(IterState::Bytes(b.clone(), 0)),
             Value::Range(r) => Value::iter(IterState::Range { next: r.start, stop: r.stop, step: r.step }),
-            Value::Dict(d) => Value::iter(IterState::Dict { dict: d.clone(), pos: 0, kind: DictIterKind::Keys, len: d.len() }),
+            Value::Dict(d) => Value::iter(IterState::Dict {
+                dict: d.clone(),
+                pos: 0,
+                kind: DictIterKind::Keys,
+                len: d.len(),
+            }),
             Value::Set(s) | Value::FrozenSet(s) => {
                 let n = s.table.borrow().len();
                 Value::iter(IterState::Set(s.clone(), 0, n))
@@ -1376,13 +1465,24 @@ impl Vm {
             Value::Native(n) if matches!(n.kind, NativeKind::Iter(_)) => o.clone(),
             Value::Native(n) if matches!(n.kind, NativeKind::MappingProxy(_)) => {
                 let NativeKind::MappingProxy(d) = &n.kind else { unreachable!("checked") };
-                Value::iter(IterState::Dict { dict: d.clone(), pos: 0, kind: DictIterKind::Keys, len: d.len() })
+                Value::iter(IterState::Dict {
+                    dict: d.clone(),
+                    pos: 0,
+                    kind: DictIterKind::Keys,
+                    len: d.len(),
+                })
             }
             Value::Instance(_) => {
                 if let Some(m) = self.lookup_special(o, "__iter__") {
                     let it = self.call_bound(&m, o, &[], &[])?;
-                    if !matches!(it, Value::Instance(_) | Value::Generator(_) | Value::Native(_)) || (matches!(it, Value::Instance(_)) && self.lookup_special(&it, "__next__").is_none()) {
-                        return Err(self.type_error(format!("iter() returned non-iterator of type '{}'", self.type_name(&it))));
+                    if !matches!(it, Value::Instance(_) | Value::Generator(_) | Value::Native(_))
+                        || (matches!(it, Value::Instance(_))
+                            && self.lookup_special(&it, "__next__").is_none())
+                    {
+                        return Err(self.type_error(format!(
+                            "iter() returned non-iterator of type '{}'",
+                            self.type_name(&it)
+                        )));
                     }
                     return Ok(it);
                 }
@@ -1405,7 +1505,6 @@ impl Vm {
             Value::Generator(g) => match self.gen_send(g, Value::None) {
                 Ok(super::eval::GenStep::Yielded(v)) => Ok(Some(v)),
                 Ok(super::eval::GenStep::Returned(_)) => Ok(None),
-                Err(e) if e.is(self, "StopIteration") && matches!(*g.state.borrow(), crate::object::func::GenState::Closed) && false => Err(e),
                 Err(e) => Err(e),
             },
             Value::Instance(_) => match self.lookup_special(it, "__next__") {
@@ -1458,7 +1557,9 @@ impl Vm {
             return Err(self.value_error(format!("too many values to unpack (expected {n})")));
         }
         if items.len() < n {
-            return Err(self.value_error(format!("not enough values to unpack (expected {n}, got {})", items.len())));
+            return Err(
+                self.value_error(format!("not enough values to unpack (expected {n}, got {})", items.len()))
+            );
         }
         Ok(items)
     }
@@ -1469,7 +1570,9 @@ impl Vm {
         match ty {
             Value::Class(c) => {
                 if !class::is_subclass(c, self.types.exc("BaseException")) {
-                    return Err(self.type_error("catching classes that do not inherit from BaseException is not allowed"));
+                    return Err(self.type_error(
+                        "catching classes that do not inherit from BaseException is not allowed",
+                    ));
                 }
                 Ok(class::is_subclass(cls, c))
             }
@@ -1481,7 +1584,9 @@ impl Vm {
                 }
                 Ok(false)
             }
-            _ => Err(self.type_error("catching classes that do not inherit from BaseException is not allowed")),
+            _ => {
+                Err(self.type_error("catching classes that do not inherit from BaseException is not allowed"))
+            }
         }
     }
 
