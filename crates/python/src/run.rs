@@ -1,6 +1,7 @@
 //! Running a program: parse, compile, execute the module, report an
 //! uncaught exception as CPython does, finalize at exit.
 
+use crate::object::DictObject;
 use pygc::Gc;
 use ruff_text_size::TextRange;
 
@@ -57,7 +58,7 @@ pub fn run_source(filename: &str, text: String, argv: Vec<String>) -> Outcome {
             return Outcome::Exit(1);
         }
     };
-    let globals = Gc::new(Dict::new());
+    let globals = Dict::new_object();
     globals.set_str(&vm.name("__name__"), Value::str("__main__"));
     globals.set_str(&vm.name("__file__"), Value::str(filename.to_string()));
     globals.set_str(&vm.name("__builtins__"), vm.modules.get_str("builtins").unwrap_or(Value::None));

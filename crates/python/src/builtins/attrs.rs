@@ -26,7 +26,7 @@ pub fn special_attr(vm: &Vm, obj: &Value, name: &str) -> PyResult<Option<Value>>
             Some(Value::Dict(match d {
                 Some(d) => d,
                 None => {
-                    let d = pygc::Gc::new(crate::object::Dict::new());
+                    let d = crate::object::Dict::new_object();
                     *f.dict.borrow_mut() = Some(d.clone());
                     d
                 }

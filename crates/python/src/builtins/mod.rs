@@ -8,6 +8,7 @@ pub mod repr;
 pub mod strings;
 pub mod types;
 
+use crate::object::DictObject;
 use num_traits::{Signed, ToPrimitive};
 use pygc::{Gc, GcCell};
 
@@ -844,7 +845,7 @@ pub fn construct(vm: &Vm, cls: &Gc<Class>, a: Args<'_>) -> PyResult<Value> {
         });
     }
     if Gc::ptr_eq(cls, &t.dict) {
-        let d = Gc::new(Dict::new());
+        let d = Dict::new_object();
         if let Some(v) = arg0 {
             vm.dict_update_from(&d, v, false)?;
         }
@@ -884,7 +885,12 @@ pub fn construct(vm: &Vm, cls: &Gc<Class>, a: Args<'_>) -> PyResult<Value> {
             2 => (pos[0].clone(), pos[1].clone(), Value::None),
             _ => (pos[0].clone(), pos[1].clone(), pos[2].clone()),
         };
-        return Ok(Value::Slice(Gc::new(crate::object::Slice { start, stop, step })));
+        return Ok(Value::Slice(Gc::new(crate::object::Slice {
+            start,
+            stop,
+            step,
+            track: crate::object::TrackAtBirth,
+        })));
     }
     if Gc::ptr_eq(cls, &t.property) {
         a.check(vm, "property", 0, 4, &["fget", "fset", "fdel", "doc"])?;

@@ -1,5 +1,6 @@
 //! Methods of the built-in types.
 
+use crate::object::DictObject;
 use pygc::Gc;
 
 use super::def;
@@ -191,7 +192,7 @@ pub fn install(vm: &'static Vm) {
     });
     def(d, "copy", "dict", |vm, a| {
         let d = this!(vm, a, Dict, "copy");
-        let n = Gc::new(crate::object::Dict::new());
+        let n = crate::object::Dict::new_object();
         vm.dict_update_from(&n, &Value::Dict(d), false)?;
         Ok(Value::Dict(n))
     });

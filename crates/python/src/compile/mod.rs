@@ -75,6 +75,7 @@ struct Unit<'a> {
     posonly: u32,
     kwonly: u32,
     firstlineno: u32,
+    lastlineno: u32,
 }
 
 /// Compiles one module.
@@ -141,6 +142,7 @@ impl<'a> Compiler<'a> {
             posonly: 0,
             kwonly: 0,
             firstlineno,
+            lastlineno: firstlineno,
         });
     }
 
@@ -180,6 +182,7 @@ impl<'a> Compiler<'a> {
             kwonlyargcount: u.kwonly,
             flags: u.flags,
             firstlineno: u.firstlineno,
+            lastlineno: u.lastlineno,
             source: self.src.clone(),
         })
     }
@@ -1023,6 +1026,7 @@ impl<'a> Compiler<'a> {
         let scope = symtable::scope_of(&self.table, range);
         let qualname = self.qualname_for(name);
         self.push_unit(scope, name.to_string(), qualname.clone(), firstlineno);
+        self.unit().lastlineno = self.src.line_of(range.end().to_u32().saturating_sub(1));
         if let Some(p) = params {
             let u = self.unit();
             u.posonly = p.posonlyargs.len() as u32;
@@ -1106,18 +1110,10 @@ impl<'a> Compiler<'a> {
             self.expr(&d.expression)?;
         }
         let flags = self.function_defaults(&f.parameters)?;
+        // CPython's co_firstlineno: the first decorator's line, else `def`'s.
         let line =
             f.decorator_list.first().map(|d| self.line_of(d.range)).unwrap_or_else(|| self.line_of(f.range));
-        let def_line = self.line_of(f.name.range);
-        let _ = line;
-        self.make_function(
-            f.range,
-            &f.name.id,
-            Some(&f.parameters),
-            FnBody::Stmts(&f.body),
-            flags,
-            def_line,
-        )?;
+        self.make_function(f.range, &f.name.id, Some(&f.parameters), FnBody::Stmts(&f.body), flags, line)?;
         self.set_pos(f.range);
         for _ in &f.decorator_list {
             self.emit(Op::Call(1));

@@ -7,6 +7,7 @@ pub mod time;
 pub mod tracemalloc;
 pub mod weakref;
 
+use crate::object::DictObject;
 use pygc::{Gc, Trace};
 
 use crate::object::{Class, Dict, Module, Value};
@@ -26,7 +27,7 @@ pub fn install(vm: &'static Vm) {
 }
 
 fn new_module(vm: &Vm, name: &str) -> Option<Gc<Module>> {
-    let dict = Gc::new(Dict::new());
+    let dict = Dict::new_object();
     dict.set_str(&vm.name("__name__"), Value::str(name.to_string()));
     match name {
         "sys" => sys::fill(vm, &dict),
@@ -72,6 +73,14 @@ impl Opaque {
     /// `object()`.
     pub fn plain_object() -> Opaque {
         Opaque::Object
+    }
+
+    /// `type(self).__name__`.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Opaque::Object => "object",
+            Opaque::Stream(_) => "TextIOWrapper",
+        }
     }
 
     /// Its class.

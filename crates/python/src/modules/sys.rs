@@ -1,6 +1,7 @@
 //! `sys`: reference counts, sizes, argv, exit, the recursion limit,
 //! `stdout`/`stderr`, `_debugmallocstats`.
 
+use crate::object::DictObject;
 use pygc::Gc;
 
 use crate::builtins::{builtin, def};
@@ -31,8 +32,12 @@ pub fn fill(vm: &Vm, d: &Gc<Dict>) {
     });
     let argv: Vec<Value> = vm.argv.borrow().iter().map(|a| Value::str(a.clone())).collect();
     d.set_str(&vm.name("argv"), Value::list(argv));
-    d.set_str(&vm.name("stdout"), Value::native(NativeKind::Opaque(super::Opaque::Stream(true))));
-    d.set_str(&vm.name("stderr"), Value::native(NativeKind::Opaque(super::Opaque::Stream(false))));
+    let stdout = Value::native(NativeKind::Opaque(super::Opaque::Stream(true)));
+    let stderr = Value::native(NativeKind::Opaque(super::Opaque::Stream(false)));
+    d.set_str(&vm.name("stdout"), stdout.clone());
+    d.set_str(&vm.name("stderr"), stderr.clone());
+    d.set_str(&vm.name("__stdout__"), stdout);
+    d.set_str(&vm.name("__stderr__"), stderr);
     d.set_str(&vm.name("modules"), Value::Dict(vm.modules.clone()));
     d.set_str(&vm.name("maxsize"), Value::Int(i64::MAX));
     d.set_str(&vm.name("platform"), Value::str("linux"));
@@ -139,4 +144,18 @@ pub fn stream_attr(vm: &Vm, obj: &Value, name: &str) -> PyResult<Option<Value>> 
         bound: Some(obj.clone()),
         owner: b.owner,
     }))))
+}
+
+/// Writes `s` to the current `sys.stderr` (what the program may have
+/// replaced it with), or to the process's stderr if `sys` was never
+/// imported or the write fails.
+pub fn write_stderr_value(vm: &Vm, s: &str) {
+    let target = match vm.modules.get_str("sys") {
+        Some(Value::Module(m)) => m.dict.get_str("stderr"),
+        _ => None,
+    };
+    match target {
+        Some(f) if write_to(vm, &f, s).is_ok() => {}
+        _ => vm.write_stderr(s),
+    }
 }

@@ -63,9 +63,15 @@ impl SharedKeys {
 
 /// A class.
 #[derive(Trace)]
+#[pygc(dynamic_type_name = Class::python_type_name)]
 pub struct Class {
     /// `__name__`.
     pub name: GcCell<String>,
+    /// The name the class was defined with: what objgraph counts its
+    /// instances by and `gc.DEBUG_COLLECTABLE` prints (pygc asks for a
+    /// `&str` borrowed from the object, which a renamable `__name__` in a
+    /// cell cannot give; a class renamed later keeps this name there).
+    pub type_name: Box<str>,
     /// `__qualname__`.
     pub qualname: GcCell<String>,
     /// `__bases__`.
@@ -92,6 +98,11 @@ pub struct Class {
 pub struct Flags(pub Cell<u32>);
 
 impl Class {
+    /// `type(self).__name__`: `type`.
+    pub fn python_type_name(&self) -> Option<&str> {
+        Some("type")
+    }
+
     /// Whether a flag is set.
     #[inline]
     pub fn has(&self, flag: u32) -> bool {

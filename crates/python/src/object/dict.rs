@@ -7,7 +7,7 @@
 
 use std::cell::Cell;
 
-use pygc::{GcCell, Trace};
+use pygc::{gc, Gc, GcCell, Trace, Visitor};
 
 use super::Value;
 
@@ -15,7 +15,7 @@ const EMPTY: i32 = -1;
 const DUMMY: i32 = -2;
 
 /// One key/value pair.
-#[derive(Trace, Clone)]
+#[derive(Clone)]
 pub struct Entry {
     /// The key's hash.
     pub hash: i64,
@@ -26,7 +26,7 @@ pub struct Entry {
 }
 
 /// The table.
-#[derive(Trace, Default)]
+#[derive(Default)]
 pub struct DictTable {
     indices: Vec<i32>,
     /// Entries in insertion order; `None` where one was deleted.
@@ -35,13 +35,96 @@ pub struct DictTable {
 }
 
 /// A Python `dict`.
-#[derive(Trace, Default)]
+///
+/// Tracked as CPython 3.11 tracks dicts: a new dict is untracked
+/// ([`Dict::new_object`]) and becomes tracked when a key or value that may
+/// be tracked is stored ([`DictObject`], CPython's `MAINTAIN_TRACKING`).
+/// (CPython also untracks, in full collections, dicts whose contents
+/// became atomic again; pygc-python does not, which only shows in
+/// `gc.is_tracked` of such a dict.)
+#[derive(Default)]
 pub struct Dict {
     /// The table.
     pub table: GcCell<DictTable>,
     /// Bumped on every insertion or deletion (lookups restart when a
     /// Python `__eq__` changed the dict under them).
     pub version: Version,
+}
+
+// SAFETY: `trace` reports, for each live entry in table order, its key
+// unless it is a `str` (untracked: skipping it cannot hide a cycle; CPython
+// 3.11 does not visit str keys either) and its value, each once; the same
+// ones on every call while the dict is unchanged; `untraceable` while the
+// table is mutably borrowed. It reads the key's text only to label the
+// edge: no handle is cloned or dropped, nothing is mutated or allocated.
+#[allow(unsafe_code)]
+unsafe impl Trace for Dict {
+    fn trace<V: Visitor>(&self, v: &mut V) {
+        match self.table.try_borrow() {
+            Ok(t) => {
+                for (i, e) in t.entries.iter().enumerate() {
+                    let Some(e) = e else { continue };
+                    match &e.key {
+                        Value::Str(k) => v.attribute(&k.s, |v| e.value.trace(v)),
+                        key => v.index(i, |v| {
+                            key.trace(v);
+                            e.value.trace(v);
+                        }),
+                    }
+                }
+            }
+            Err(_) => v.untraceable(),
+        }
+    }
+
+    fn dynamic_type_name(&self) -> Option<&str> {
+        Some("dict")
+    }
+}
+
+/// Whether CPython could track `v` (`_PyObject_GC_MAY_BE_TRACKED`): any
+/// container, except a tuple that is untracked.
+pub fn may_be_tracked(v: &Value) -> bool {
+    match v {
+        Value::None
+        | Value::NotImplemented
+        | Value::Ellipsis
+        | Value::Bool(_)
+        | Value::Int(_)
+        | Value::Float(_)
+        | Value::Long(_)
+        | Value::Str(_)
+        | Value::Bytes(_)
+        | Value::Range(_)
+        | Value::Code(_)
+        | Value::Null => false,
+        Value::Tuple(t) => gc::is_tracked(t),
+        _ => true,
+    }
+}
+
+/// Stores into a dict object, keeping its tracking as CPython does.
+pub trait DictObject {
+    /// Sets a `str` key natively; returns the old value.
+    fn set_str(&self, key: &Gc<super::PyStr>, value: Value) -> Option<Value>;
+    /// Call after storing `key: value` by other means: tracks the dict if
+    /// either may be tracked (CPython's `MAINTAIN_TRACKING`).
+    fn note_stored(&self, key: &Value, value: &Value);
+}
+
+impl DictObject for Gc<Dict> {
+    #[inline]
+    fn set_str(&self, key: &Gc<super::PyStr>, value: Value) -> Option<Value> {
+        self.note_stored(&Value::None, &value);
+        self.set_str_raw(key, value)
+    }
+
+    #[inline]
+    fn note_stored(&self, key: &Value, value: &Value) {
+        if (may_be_tracked(value) || may_be_tracked(key)) && !gc::is_tracked(self) {
+            gc::track(self);
+        }
+    }
 }
 
 /// A mutation counter.
@@ -208,9 +291,18 @@ impl DictTable {
 }
 
 impl Dict {
-    /// An empty dict.
+    /// An empty dict value (see [`Dict::new_object`] for a dict object).
     pub fn new() -> Dict {
         Dict::default()
+    }
+
+    /// A new, empty dict object: untracked until something that may be
+    /// tracked is stored in it, as in CPython.
+    #[track_caller]
+    pub fn new_object() -> Gc<Dict> {
+        let d = Gc::new(Dict::default());
+        gc::untrack(&d);
+        d
     }
 
     /// Number of items.
@@ -231,8 +323,9 @@ impl Dict {
             .map(|i| t.entries[i].as_ref().map(|e| e.value.clone()).unwrap_or(Value::None))
     }
 
-    /// Sets a `str` key natively; returns the old value.
-    pub fn set_str(&self, key: &pygc::Gc<super::PyStr>, value: Value) -> Option<Value> {
+    /// Sets a `str` key natively; returns the old value. The caller keeps
+    /// the tracking right ([`DictObject::set_str`] does).
+    fn set_str_raw(&self, key: &pygc::Gc<super::PyStr>, value: Value) -> Option<Value> {
         let h = key.hash();
         let mut t = self.table.borrow_mut();
         match t.find_with(h, |k| matches!(k, Value::Str(s) if s.s == key.s)) {

@@ -3,7 +3,7 @@
 
 use pygc::{Gc, GcCell, Trace};
 
-use super::{Dict, PyStr, Tuple, Value};
+use super::{python_type_name, Dict, PyStr, Tuple, Value};
 use crate::bytecode::Op;
 use crate::vm::{Args, Frame, PyResult, Vm};
 
@@ -68,8 +68,11 @@ pub mod code_flags {
     pub const HAS_DOC: u32 = 1 << 17;
 }
 
-/// A compiled function body, module or class body.
+/// A compiled function body, module or class body. Untracked, as CPython's
+/// code objects are: its constants are immutable (strs, numbers, tuples of
+/// constants), so no cycle can pass through them.
 #[derive(Trace)]
+#[pygc(dynamic_type_name = Code::python_type_name)]
 pub struct Code {
     /// `co_name`.
     pub name: String,
@@ -80,7 +83,8 @@ pub struct Code {
     pub ops: Vec<Op>,
     /// Source byte range of each instruction.
     pub positions: Vec<(u32, u32)>,
-    /// Constants.
+    /// Constants (not traced: see the type's docs).
+    #[pygc(skip)]
     pub consts: Vec<Value>,
     /// Names (attributes, globals).
     pub names: Vec<Gc<PyStr>>,
@@ -101,8 +105,10 @@ pub struct Code {
     pub kwonlyargcount: u32,
     /// [`code_flags`].
     pub flags: u32,
-    /// First line.
+    /// First line (of the first decorator, for a decorated function).
     pub firstlineno: u32,
+    /// Last line of the body (for memory_profiler's table).
+    pub lastlineno: u32,
     /// The source.
     pub source: Gc<Source>,
 }
@@ -125,8 +131,16 @@ impl Code {
     }
 }
 
+python_type_name!(Code, "code");
+python_type_name!(Function, "function");
+python_type_name!(Builtin, "builtin_function_or_method");
+python_type_name!(BoundMethod, "method");
+python_type_name!(CellObj, "cell");
+python_type_name!(Generator, "generator");
+
 /// A Python function.
 #[derive(Trace)]
+#[pygc(dynamic_type_name = Function::python_type_name)]
 pub struct Function {
     /// The code.
     pub code: Gc<Code>,
@@ -156,6 +170,7 @@ pub type NativeFn = fn(&Vm, Args<'_>) -> PyResult<Value>;
 
 /// A built-in function or method.
 #[derive(Trace)]
+#[pygc(dynamic_type_name = Builtin::python_type_name)]
 pub struct Builtin {
     /// `__name__`.
     pub name: &'static str,
@@ -170,6 +185,7 @@ pub struct Builtin {
 
 /// A method bound to an instance.
 #[derive(Trace)]
+#[pygc(dynamic_type_name = BoundMethod::python_type_name)]
 pub struct BoundMethod {
     /// The function.
     pub func: Value,
@@ -179,6 +195,7 @@ pub struct BoundMethod {
 
 /// A closure cell.
 #[derive(Trace, Default)]
+#[pygc(dynamic_type_name = CellObj::python_type_name)]
 pub struct CellObj {
     /// The contents (`None` while unbound).
     pub value: GcCell<Option<Value>>,
@@ -199,6 +216,7 @@ pub enum GenState {
 
 /// A generator: its suspended frame.
 #[derive(Trace)]
+#[pygc(dynamic_type_name = Generator::python_type_name)]
 pub struct Generator {
     /// The frame; taken out while running.
     pub frame: GcCell<Option<Box<Frame>>>,

@@ -2,9 +2,7 @@
 //! names shared by the class (CPython 3.11's layout), no `__dict__` object
 //! until one is asked for.
 
-use std::cell::Cell;
-
-use pygc::{Finalize, Gc, GcCell, Trace};
+use pygc::{Gc, GcCell, Trace, Visitor};
 
 use super::{Class, Dict, Value};
 
@@ -12,7 +10,7 @@ use super::{Class, Dict, Value};
 pub const INLINE_ATTRS: usize = 2;
 
 /// What an instance holds besides its class.
-#[derive(Trace, Default)]
+#[derive(Default)]
 pub struct InstanceData {
     /// The first attribute values, by the class's key index.
     pub inline: [Option<Value>; INLINE_ATTRS],
@@ -22,7 +20,7 @@ pub struct InstanceData {
 }
 
 /// The rare parts of an instance.
-#[derive(Trace, Default)]
+#[derive(Default)]
 pub struct Extra {
     /// Attribute values past [`INLINE_ATTRS`].
     pub more: Vec<Option<Value>>,
@@ -32,26 +30,71 @@ pub struct Extra {
     pub exc: Option<crate::vm::exc::ExcData>,
 }
 
-/// An instance.
-#[derive(Trace)]
-#[pygc(finalize)]
+/// An instance. Every Python object of every user class is this one Rust
+/// type; it tells pygc its class name ([`Trace::dynamic_type_name`]) and
+/// labels its edges with attribute names ([`Visitor::attribute`]), so
+/// objgraph counts `Node`s and draws `ref` edges. `__del__` runs through
+/// [`Trace::finalize`] with the instance's own handle (PEP 442: once).
 pub struct Instance {
     /// `__class__`.
     pub class: Gc<Class>,
     /// Attributes.
     pub data: GcCell<InstanceData>,
-    /// `__del__` already ran (PEP 442: at most once per object).
-    pub finalized: Finalized,
 }
 
-/// The PEP 442 "already finalized" bit.
-#[derive(Default, Trace)]
-pub struct Finalized(pub Cell<bool>);
+// SAFETY: `trace` reports every handle the instance owns exactly once, in
+// a fixed order: the attribute values (inline, then `more`), the
+// materialized `__dict__`, the exception state (through `ExcData`'s derived
+// impl), then the class; the same ones on every call while the instance is
+// unchanged; if the data cell is mutably borrowed it reports `untraceable`
+// instead (the collector then keeps everything). To label the edges it only
+// reads the class's key names through shared borrows that may fail
+// (`try_get`, `try_borrow`): no handle is cloned or dropped, no cell is
+// mutated, nothing is allocated on the pygc heap, no gc function is called.
+#[allow(unsafe_code)]
+unsafe impl Trace for Instance {
+    const HAS_FINALIZER: bool = true;
+
+    fn trace<V: Visitor>(&self, v: &mut V) {
+        match self.data.try_borrow() {
+            Ok(d) => {
+                let keys = Gc::try_get(&self.class).ok().and_then(|c| c.keys.try_borrow().ok());
+                let extra = d.extra.as_deref();
+                let values = d.inline.iter().chain(extra.into_iter().flat_map(|e| e.more.iter()));
+                for (i, value) in values.enumerate() {
+                    let Some(value) = value else { continue };
+                    match keys.as_ref().and_then(|k| k.names.get(i)) {
+                        Some(name) => v.attribute(&name.s, |v| value.trace(v)),
+                        None => v.index(i, |v| value.trace(v)),
+                    }
+                }
+                if let Some(e) = extra {
+                    if let Some(dict) = &e.dict {
+                        v.field("__dict__", |v| dict.trace(v));
+                    }
+                    if let Some(exc) = &e.exc {
+                        exc.trace(v);
+                    }
+                }
+            }
+            Err(_) => v.untraceable(),
+        }
+        v.field("__class__", |v| self.class.trace(v));
+    }
+
+    fn dynamic_type_name(&self) -> Option<&str> {
+        Gc::try_get(&self.class).ok().map(|c| &*c.type_name)
+    }
+
+    fn finalize(this: &Gc<Self>) {
+        crate::vm::finalize_instance(this)
+    }
+}
 
 impl Instance {
     /// A new instance with no attributes.
     pub fn new(class: Gc<Class>) -> Instance {
-        Instance { class, data: GcCell::new(InstanceData::default()), finalized: Finalized::default() }
+        Instance { class, data: GcCell::new(InstanceData::default()) }
     }
 
     /// The value at key index `i` (no `__dict__`).
@@ -87,11 +130,5 @@ impl Instance {
     /// The materialized `__dict__`, if any.
     pub fn dict(&self) -> Option<Gc<Dict>> {
         self.data.borrow().extra.as_ref().and_then(|e| e.dict.clone())
-    }
-}
-
-impl Finalize for Instance {
-    fn finalize(this: &Gc<Self>) {
-        crate::vm::finalize_instance(this)
     }
 }

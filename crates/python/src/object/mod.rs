@@ -17,10 +17,10 @@ pub mod str;
 use std::cell::Cell;
 
 use num_bigint::BigInt;
-use pygc::{Gc, GcCell, Trace};
+use pygc::{Gc, GcCell, Trace, Visitor};
 
 pub use class::Class;
-pub use dict::Dict;
+pub use dict::{Dict, DictObject};
 pub use func::{BoundMethod, Builtin, CellObj, Code, Function, Generator, NativeFn};
 pub use instance::Instance;
 pub use set::Set;
@@ -86,27 +86,87 @@ pub enum Value {
     Null,
 }
 
+/// The name a type reports to pygc at run time
+/// (`Trace::dynamic_type_name`): Python's `type(o).__name__`, which is
+/// what objgraph counts by and what `gc.DEBUG_COLLECTABLE` prints.
+macro_rules! python_type_name {
+    ($t:ty, $name:expr) => {
+        impl $t {
+            /// `type(self).__name__`, for pygc's census and debug output.
+            pub fn python_type_name(&self) -> Option<&str> {
+                Some($name)
+            }
+        }
+    };
+}
+pub(crate) use python_type_name;
+
+python_type_name!(Long, "int");
+python_type_name!(Bytes, "bytes");
+python_type_name!(Tuple, "tuple");
+python_type_name!(List, "list");
+python_type_name!(Range, "range");
+python_type_name!(Slice, "slice");
+python_type_name!(Module, "module");
+
+thread_local! {
+    /// Tuples born since the last collection that the next one may
+    /// untrack (their items are atomic or tuples); the collector hook walks
+    /// generation 0 only when there are some.
+    static UNTRACK_CANDIDATES: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Takes the count of tuples the next collection may untrack.
+pub fn take_untrack_candidates() -> usize {
+    UNTRACK_CANDIDATES.with(|c| c.replace(0))
+}
+
+/// A zero-sized field that keeps its object tracked at birth even when
+/// everything it points at is untracked: CPython tracks every new tuple and
+/// slice and untracks atomic tuples only when a collection meets them
+/// (`untrack_tuples`), which the interpreter does too (see
+/// `modules::gc::untrack_young_tuples`). Without it pygc would never link
+/// such a value, and `gc.is_tracked((1, 2))` would differ from CPython's
+/// before the first collection.
+#[derive(Default, Clone, Copy)]
+pub struct TrackAtBirth;
+
+// SAFETY: holds no handle (TRACKED = false) and reports none. Its only
+// effect is FROZEN = false, which makes pygc link the object that holds it
+// into generation 0 at birth: always safe.
+#[allow(unsafe_code)]
+unsafe impl Trace for TrackAtBirth {
+    const TRACKED: bool = false;
+    fn trace<V: Visitor>(&self, _v: &mut V) {}
+}
+
 /// An arbitrary-precision integer (`int` beyond 64 bits).
 #[derive(Trace)]
+#[pygc(dynamic_type_name = Long::python_type_name)]
 pub struct Long(#[pygc(skip)] pub BigInt);
 
 /// `bytes`.
 #[derive(Trace)]
+#[pygc(dynamic_type_name = Bytes::python_type_name)]
 pub struct Bytes {
     /// The bytes.
     pub data: Box<[u8]>,
 }
 
-/// `tuple`: fixed items. pygc never links a tuple of untracked items into a
-/// generation (CPython untracks such tuples at the first collection).
+/// `tuple`: fixed items. Tracked at birth, as in CPython; a collection that
+/// meets a tuple of untracked items untracks it.
 #[derive(Trace)]
+#[pygc(dynamic_type_name = Tuple::python_type_name)]
 pub struct Tuple {
     /// The items.
     pub items: Box<[Value]>,
+    /// Tracked at birth.
+    pub track: TrackAtBirth,
 }
 
 /// `list`.
 #[derive(Trace, Default)]
+#[pygc(dynamic_type_name = List::python_type_name)]
 pub struct List {
     /// The items.
     pub items: GcCell<Vec<Value>>,
@@ -114,6 +174,7 @@ pub struct List {
 
 /// `range`.
 #[derive(Trace)]
+#[pygc(dynamic_type_name = Range::python_type_name)]
 pub struct Range {
     /// First value.
     pub start: i64,
@@ -141,8 +202,9 @@ impl Range {
     }
 }
 
-/// `slice`.
+/// `slice` (always tracked, as in CPython).
 #[derive(Trace)]
+#[pygc(dynamic_type_name = Slice::python_type_name)]
 pub struct Slice {
     /// `start`.
     pub start: Value,
@@ -150,10 +212,13 @@ pub struct Slice {
     pub stop: Value,
     /// `step`.
     pub step: Value,
+    /// Tracked at birth.
+    pub track: TrackAtBirth,
 }
 
 /// A module object.
 #[derive(Trace)]
+#[pygc(dynamic_type_name = Module::python_type_name)]
 pub struct Module {
     /// `__name__`.
     pub name: String,
@@ -163,9 +228,52 @@ pub struct Module {
 
 /// Built-in objects that are not worth a `Value` variant of their own.
 #[derive(Trace)]
+#[pygc(dynamic_type_name = Native::python_type_name)]
 pub struct Native {
     /// What it is.
     pub kind: NativeKind,
+}
+
+impl Native {
+    /// `type(self).__name__`.
+    pub fn kind_name(&self) -> &'static str {
+        use IterState as S;
+        match &self.kind {
+            NativeKind::Iter(state) => match state.try_borrow().as_deref() {
+                Ok(S::List(..)) => "list_iterator",
+                Ok(S::Tuple(..)) => "tuple_iterator",
+                Ok(S::Str(..)) => "str_ascii_iterator",
+                Ok(S::Bytes(..)) => "bytes_iterator",
+                Ok(S::Range { .. }) => "range_iterator",
+                Ok(S::Dict { kind: DictIterKind::Keys, .. }) => "dict_keyiterator",
+                Ok(S::Dict { kind: DictIterKind::Values, .. }) => "dict_valueiterator",
+                Ok(S::Dict { kind: DictIterKind::Items, .. }) => "dict_itemiterator",
+                Ok(S::Set(..)) => "set_iterator",
+                Ok(S::Reversed(..)) => "list_reverseiterator",
+                Ok(S::Enumerate(..)) => "enumerate",
+                Ok(S::Zip(..)) => "zip",
+                Ok(S::Map(..)) => "map",
+                Ok(S::Filter(..)) => "filter",
+                Ok(S::Callable(..)) => "callable_iterator",
+                Ok(S::SeqIter(..) | S::Done) | Err(_) => "iterator",
+            },
+            NativeKind::Property { .. } => "property",
+            NativeKind::StaticMethod(_) => "staticmethod",
+            NativeKind::ClassMethod(_) => "classmethod",
+            NativeKind::Super { .. } => "super",
+            NativeKind::WeakRef(_) => "weakref",
+            NativeKind::WeakProxy(_) => "weakproxy",
+            NativeKind::Member { .. } => "member_descriptor",
+            NativeKind::MappingProxy(_) => "mappingproxy",
+            NativeKind::Traceback(_) => "traceback",
+            NativeKind::Opaque(o) => o.type_name(),
+        }
+    }
+
+    /// `type(self).__name__`, for pygc's census and debug output.
+    pub fn python_type_name(&self) -> Option<&str> {
+        Some(self.kind_name())
+    }
 }
 
 /// The kinds of [`Native`] objects.
@@ -292,7 +400,16 @@ impl Value {
     /// A new `tuple`.
     #[track_caller]
     pub fn tuple(items: Vec<Value>) -> Value {
-        Value::Tuple(Gc::new(Tuple { items: items.into_boxed_slice() }))
+        if items.is_empty() {
+            // CPython's empty tuple is a singleton that is never tracked.
+            let t = Gc::new(Tuple { items: Box::new([]), track: TrackAtBirth });
+            pygc::gc::untrack(&t);
+            return Value::Tuple(t);
+        }
+        if items.iter().all(|v| !dict::may_be_tracked(v) || matches!(v, Value::Tuple(_))) {
+            UNTRACK_CANDIDATES.with(|c| c.set(c.get() + 1));
+        }
+        Value::Tuple(Gc::new(Tuple { items: items.into_boxed_slice(), track: TrackAtBirth }))
     }
 
     /// A new `list`.
@@ -442,7 +559,7 @@ impl Value {
             Tuple => Value::Tuple,
             Function => Value::Function,
             Class => Value::Class,
-            Set => Value::Set,
+            Set => |s: Gc<Set>| if s.frozen { Value::FrozenSet(s) } else { Value::Set(s) },
             PyStr => Value::Str,
             Module => Value::Module,
             Generator => Value::Generator,

@@ -36,6 +36,7 @@ impl Default for SetTable {
 
 /// A Python `set` or `frozenset`.
 #[derive(Trace, Default)]
+#[pygc(dynamic_type_name = Set::python_type_name)]
 pub struct Set {
     /// The table.
     pub table: GcCell<SetTable>,
@@ -43,6 +44,13 @@ pub struct Set {
     pub version: Version,
     /// A `frozenset`.
     pub frozen: bool,
+}
+
+impl Set {
+    /// `type(self).__name__`, for pygc's census and debug output.
+    pub fn python_type_name(&self) -> Option<&str> {
+        Some(if self.frozen { "frozenset" } else { "set" })
+    }
 }
 
 impl SetTable {

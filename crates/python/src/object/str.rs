@@ -1,11 +1,12 @@
 //! `str`: immutable text with a cached hash and character count.
 
-use super::HashCache;
+use super::{python_type_name, HashCache};
 use pygc::Trace;
 
 /// A Python `str`. Untracked by the collector (it holds no handles), as in
 /// CPython.
 #[derive(Trace)]
+#[pygc(dynamic_type_name = PyStr::python_type_name)]
 pub struct PyStr {
     /// The text.
     pub s: Box<str>,
@@ -14,6 +15,8 @@ pub struct PyStr {
     /// Cached hash.
     pub hash: HashCache,
 }
+
+python_type_name!(PyStr, "str");
 
 impl PyStr {
     /// Wraps a string.

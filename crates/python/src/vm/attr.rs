@@ -2,6 +2,7 @@
 //! with CPython's order (data descriptors on the type, then the instance's
 //! own attributes, then the rest of the type).
 
+use crate::object::DictObject;
 use pygc::{Gc, GcCell};
 
 use super::{PyResult, Vm};
@@ -187,7 +188,7 @@ impl Vm {
         if let Some(d) = inst.dict() {
             return d;
         }
-        let dict = Gc::new(Dict::new());
+        let dict = Dict::new_object();
         let names: Vec<Gc<PyStr>> = inst.class.keys.borrow().names.clone();
         for (i, n) in names.iter().enumerate() {
             if let Some(v) = inst.set_index(i, None) {
@@ -363,7 +364,7 @@ impl Vm {
                 let d = match d {
                     Some(d) => d,
                     None => {
-                        let d = Gc::new(Dict::new());
+                        let d = Dict::new_object();
                         *f.dict.borrow_mut() = Some(d.clone());
                         d
                     }

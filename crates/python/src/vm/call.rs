@@ -1,6 +1,7 @@
 //! Calls: binding arguments to a new frame, calling built-ins, classes
 //! (instantiation), bound methods, and `__build_class__`.
 
+use crate::object::DictObject;
 use pygc::{Gc, GcCell};
 
 use super::eval::Exit;
@@ -8,7 +9,6 @@ use super::frame::Frame;
 use super::{Args, PyResult, Vm};
 use crate::object::class::{self, flags, Layout};
 use crate::object::func::{code_flags, GenState};
-use crate::object::instance::InstanceData;
 use crate::object::{CellObj, Class, Dict, Function, Generator, Instance, NativeKind, PyStr, Value};
 
 impl Vm {
@@ -213,7 +213,7 @@ impl Vm {
                     ))
                 });
             }
-            let kwdict = if varkw { Some(Gc::new(Dict::new())) } else { None };
+            let kwdict = if varkw { Some(Dict::new_object()) } else { None };
             for (k, v) in kwnames.iter().zip(kwvalues) {
                 let Value::Str(k) = k else { return Err(self.type_error("keywords must be strings")) };
                 let pos = code.varnames[code.posonlyargcount as usize..argcount + kwonly]
@@ -380,12 +380,7 @@ impl Vm {
         if cls.layout == Layout::Exception {
             return self.new_exception(cls, args.to_vec()).value();
         }
-        let inst = Instance {
-            class: cls.clone(),
-            data: GcCell::new(InstanceData::default()),
-            finalized: Default::default(),
-        };
-        Value::Instance(Gc::new(inst))
+        Value::Instance(Gc::new(Instance::new(cls.clone())))
     }
 
     /// `__build_class__(func, name, *bases)`: runs the body, makes the class.
@@ -427,7 +422,7 @@ impl Vm {
                 names.join(", ")
             )));
         };
-        let ns = Gc::new(Dict::new());
+        let ns = Dict::new_object();
         let mut frame = Box::new(Frame::new(body.code.clone(), body.globals.clone(), Some(ns.clone())));
         self.setup_cells(&mut frame, &body.closure);
         match self.run_frame(frame, None)? {
@@ -481,6 +476,7 @@ impl Vm {
             };
         let cls = Gc::new(Class {
             name: GcCell::new(name.s.to_string()),
+            type_name: name.s.clone(),
             qualname: GcCell::new(qualname),
             bases,
             mro,

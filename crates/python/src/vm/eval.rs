@@ -6,6 +6,7 @@
 //! Python (a `__repr__`, a key function, a generator resumed by `next()`)
 //! start a nested loop, bounded by [`super::NATIVE_DEPTH_MAX`].
 
+use crate::object::DictObject;
 use pygc::{Gc, GcCell};
 
 use super::frame::{Block, Frame};
@@ -531,7 +532,7 @@ impl Vm {
                 Op::BuildMap(n) => {
                     let at = f.stack.len() - 2 * n as usize;
                     let items: Vec<Value> = f.stack.drain(at..).collect();
-                    let d = Gc::new(Dict::new());
+                    let d = Dict::new_object();
                     let mut it = items.into_iter();
                     while let (Some(k), Some(v)) = (it.next(), it.next()) {
                         tri!(self.dict_set(&d, k, v));
@@ -542,7 +543,12 @@ impl Vm {
                     let step = if n == 3 { f.stack.pop().expect("stack") } else { Value::None };
                     let stop = f.stack.pop().expect("stack");
                     let start = f.stack.pop().expect("stack");
-                    f.stack.push(Value::Slice(Gc::new(crate::object::Slice { start, stop, step })));
+                    f.stack.push(Value::Slice(Gc::new(crate::object::Slice {
+                        start,
+                        stop,
+                        step,
+                        track: crate::object::TrackAtBirth,
+                    })));
                 }
                 Op::BuildString(n) => {
                     let at = f.stack.len() - n as usize;

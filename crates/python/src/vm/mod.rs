@@ -43,7 +43,7 @@ pub fn current() -> Option<&'static Vm> {
 /// `__del__` runs, so storing it somewhere resurrects it, as in CPython.
 pub fn finalize_instance(inst: &Gc<Instance>) {
     let Some(vm) = current() else { return };
-    if !inst.class.has(crate::object::class::flags::HAS_DEL) || inst.finalized.0.replace(true) {
+    if !inst.class.has(crate::object::class::flags::HAS_DEL) {
         return;
     }
     vm.run_del(inst);
@@ -79,6 +79,10 @@ pub struct Vm {
     pub finalizing: Cell<bool>,
     /// Current line of the innermost frame, for tracemalloc's frame source.
     pub frames_info: RefCell<Vec<(Gc<crate::object::Code>, usize)>>,
+    /// `gc.callbacks`.
+    pub gc_callbacks: Gc<crate::object::List>,
+    /// `gc.garbage`.
+    pub gc_garbage: Gc<crate::object::List>,
 }
 
 impl Vm {
@@ -88,8 +92,8 @@ impl Vm {
             return vm;
         }
         let types = Types::new();
-        let builtins = Gc::new(Dict::new());
-        let modules = Gc::new(Dict::new());
+        let builtins = Dict::new_object();
+        let modules = Dict::new_object();
         let vm: &'static Vm = Box::leak(Box::new(Vm {
             types,
             builtins,
@@ -105,11 +109,14 @@ impl Vm {
             atexit: GcCell::new(Vec::new()),
             finalizing: Cell::new(false),
             frames_info: RefCell::new(Vec::new()),
+            gc_callbacks: Gc::new(crate::object::List::default()),
+            gc_garbage: Gc::new(crate::object::List::default()),
         }));
         VM.with(|v| v.set(Some(vm)));
         types::install_methods(vm);
         crate::builtins::install(vm);
         crate::modules::install(vm);
+        crate::modules::gc::install_hooks(vm);
         vm
     }
 

@@ -1,6 +1,7 @@
 //! Operators and protocols: arithmetic, comparison, truth, hashing,
 //! containment, items, iteration, `repr`/`str` and formatting.
 
+use crate::object::DictObject;
 use num_bigint::BigInt;
 use num_integer::Integer;
 use num_traits::{ToPrimitive, Zero};
@@ -456,7 +457,7 @@ impl Vm {
                 Value::Set(_) | Value::FrozenSet(_),
             ) => Some(crate::builtins::types::set_op(self, op, a, b)?),
             (BinOp::Or, Value::Dict(x), Value::Dict(y)) => {
-                let d = Gc::new(Dict::new());
+                let d = Dict::new_object();
                 self.dict_update_from(&d, &Value::Dict(x.clone()), false)?;
                 self.dict_update_from(&d, &Value::Dict(y.clone()), false)?;
                 Some(Value::Dict(d))
@@ -1016,6 +1017,7 @@ impl Vm {
             return Ok(());
         }
         let h = self.hash(&key)?;
+        d.note_stored(&key, &value);
         match self.dict_find(d, &key, h)? {
             Some(i) => {
                 let old =

@@ -93,10 +93,11 @@ pub fn new_class(name: &str, bases: Vec<Gc<Class>>, layout: Layout, builtin: boo
     let mro = crate::object::class::c3_merge(&bases).unwrap_or_default();
     Gc::new(Class {
         name: GcCell::new(name.to_string()),
+        type_name: name.into(),
         qualname: GcCell::new(name.to_string()),
         bases,
         mro,
-        dict: Gc::new(Dict::new()),
+        dict: Dict::new_object(),
         layout,
         keys: GcCell::new(SharedKeys::default()),
         slots: None,
@@ -229,7 +230,7 @@ impl Types {
             mappingproxy: b("mappingproxy"),
             traceback: b("traceback"),
             iterator: b("iterator"),
-            opaque: b("object"),
+            opaque: b("TextIOWrapper"),
             exceptions,
             iter_types,
             object,
@@ -252,30 +253,7 @@ impl Default for Types {
 pub fn native_class<'v>(vm: &'v Vm, n: &'v Native) -> &'v Gc<Class> {
     let t = &vm.types;
     match &n.kind {
-        NativeKind::Iter(state) => {
-            use crate::object::IterState as S;
-            let name = match &*state.borrow() {
-                S::List(..) => "list_iterator",
-                S::Tuple(..) => "tuple_iterator",
-                S::Str(..) => "str_ascii_iterator",
-                S::Bytes(..) => "bytes_iterator",
-                S::Range { .. } => "range_iterator",
-                S::Dict { kind, .. } => match kind {
-                    crate::object::DictIterKind::Keys => "dict_keyiterator",
-                    crate::object::DictIterKind::Values => "dict_valueiterator",
-                    crate::object::DictIterKind::Items => "dict_itemiterator",
-                },
-                S::Set(..) => "set_iterator",
-                S::Reversed(..) => "list_reverseiterator",
-                S::Enumerate(..) => "enumerate",
-                S::Zip(..) => "zip",
-                S::Map(..) => "map",
-                S::Filter(..) => "filter",
-                S::Callable(..) => "callable_iterator",
-                S::SeqIter(..) | S::Done => "iterator",
-            };
-            &t.iter_types[name]
-        }
+        NativeKind::Iter(_) => &t.iter_types[n.kind_name()],
         NativeKind::Property { .. } => &t.property,
         NativeKind::StaticMethod(_) => &t.staticmethod,
         NativeKind::ClassMethod(_) => &t.classmethod,
