@@ -38,7 +38,10 @@ fn run_records_a_known_allocation_and_func_records() {
     assert_eq!(p.cmdline.as_deref(), Some(format!("{} 100", prog.display()).as_str()));
     assert!(p.mem.len() >= 5, "{:?}", p.mem);
     let exact = p.hwm.expect("HWM record").0;
-    assert!((100.0..115.0).contains(&exact), "exact peak {exact}");
+    // 100 MiB and the program itself; a memory checker (scripts/asan.sh and
+    // valgrind.sh set PYGC_UNDER_VALGRIND) adds its shadow memory.
+    let limit = if std::env::var_os("PYGC_UNDER_VALGRIND").is_some() { 160.0 } else { 115.0 };
+    assert!((100.0..limit).contains(&exact), "exact peak {exact}");
     let sampled = p.peak().unwrap();
     assert!((sampled - exact).abs() <= 0.1 * exact, "sampled {sampled} exact {exact}");
     // The profiled program's FUNC records, nested.

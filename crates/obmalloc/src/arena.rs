@@ -27,8 +27,9 @@
 //!   arenas were returned to the OS;
 //! * at most one arena with every pool free is kept (it is the only usable one).
 
+use crate::checkers;
 use crate::geometry::*;
-use crate::heap::Heap;
+use crate::heap::{Account, Heap};
 use crate::os;
 use core::ptr::{self, null_mut};
 use core::sync::atomic::{AtomicI32, AtomicPtr, AtomicU16, Ordering::*};
@@ -48,7 +49,10 @@ pub(crate) struct Pool {
     pub(crate) ref_count: AtomicU16,
     /// Offset of the first never-carved block.
     pub(crate) nextoffset: u16,
-    /// `arena_index << 8 | szidx`; bit 7 of szidx (`POOL_FREE`) marks a pool on
+    /// `arena_index << 8 | flags | szidx`: the size class in bits 0-4, bit 5
+    /// (`POOL_TOOL`) when the owner heap is of the tools' account (so a free
+    /// finds a block's account in the header it reads anyway, without touching
+    /// the owner heap's cache line), bit 7 (`POOL_FREE`) when the pool is on
     /// its arena's `freepools`. Written under the arena lock only.
     pub(crate) info: u32,
     /// Head of the owner's free-block list.
@@ -66,12 +70,24 @@ pub(crate) struct Pool {
 const _: () = assert!(core::mem::size_of::<Pool>() == POOL_OVERHEAD);
 
 pub(crate) const POOL_FREE: u32 = 0x80;
+pub(crate) const POOL_TOOL: u32 = 0x20;
+pub(crate) const SZIDX_MASK: u32 = 0x1f;
+/// Not a size class: marks a never-used pool in `init_pool`.
 const SZIDX_FRESH: u32 = 0x7f;
 
 impl Pool {
     #[inline(always)]
     pub(crate) fn szidx(&self) -> usize {
-        (self.info & 0x7f) as usize
+        (self.info & SZIDX_MASK) as usize
+    }
+    /// The account of the pool's blocks (its owner heap's).
+    #[inline(always)]
+    pub(crate) fn account(&self) -> Account {
+        if self.info & POOL_TOOL != 0 {
+            Account::Tool
+        } else {
+            Account::Program
+        }
     }
     fn arena_index(&self) -> usize {
         (self.info >> 8) as usize
@@ -246,6 +262,9 @@ impl Arenas {
             unsafe { os::unmap(base as *mut u8, ARENA_SIZE) };
             return NONE;
         }
+        // Nothing in it is addressable until a pool is carved.
+        // SAFETY: a fresh page-aligned mapping of ours, no pointer into it yet.
+        unsafe { checkers::region_noaccess(base as *mut u8, ARENA_SIZE) };
         assert!((i as usize) < (1 << 24), "too many arenas");
         self.unused = self.ao(i).next;
         let excess = base & POOL_MASK;
@@ -292,6 +311,9 @@ impl Arenas {
             pool = a.pool_address as *mut Pool;
             a.pool_address += POOL_SIZE;
             fresh = true;
+            // SAFETY: the header of a never-used pool of a live arena; its
+            // blocks stay inaccessible.
+            unsafe { checkers::header_access(pool.cast(), POOL_OVERHEAD) };
         }
         a.nfreepools -= 1;
         // Keep the list sorted: the head had the fewest free pools, so with one
@@ -371,8 +393,12 @@ impl Arenas {
         self.unlink(i);
         let base = self.ao(i).address;
         map_mark(base, false);
-        // SAFETY: every pool of the arena is free, so no block in it is live.
-        unsafe { os::unmap(base as *mut u8, ARENA_SIZE) };
+        // SAFETY: every pool of the arena is free, so no block in it is live;
+        // the checkers forget it before the OS may map something else there.
+        unsafe {
+            checkers::region_release(base as *mut u8, ARENA_SIZE);
+            os::unmap(base as *mut u8, ARENA_SIZE);
+        }
         let unused = self.unused;
         *self.ao(i) = ArenaObject {
             address: 0,
@@ -488,8 +514,10 @@ impl Arenas {
 unsafe fn init_pool(pool: *mut Pool, heap: *mut Heap, cls: usize, arena: u32, fresh: bool) {
     // SAFETY: caller contract: we own the pool header exclusively.
     let p = unsafe { &mut *pool };
-    let old_cls = if fresh { SZIDX_FRESH } else { p.info & 0x7f };
-    p.info = (arena << 8) | cls as u32;
+    let old_cls = if fresh { SZIDX_FRESH } else { p.info & SZIDX_MASK };
+    // SAFETY: heaps are never freed; `account` is immutable.
+    let tool = if unsafe { (*heap).account() } == Account::Tool { POOL_TOOL } else { 0 };
+    p.info = (arena << 8) | tool | cls as u32;
     p.owner.store(heap, Relaxed);
     p.nextpool = null_mut();
     p.prevpool = null_mut();
@@ -501,9 +529,9 @@ unsafe fn init_pool(pool: *mut Pool, heap: *mut Heap, cls: usize, arena: u32, fr
     let size = class_size(cls);
     p.ref_count.store(0, Relaxed);
     let first = (pool as *mut u8).wrapping_add(POOL_OVERHEAD);
-    // SAFETY: the first block lies inside the pool; a free block's first word
-    // is its link.
-    unsafe { (first as *mut *mut u8).write(ptr::null_mut()) };
+    // SAFETY: the first block lies inside the pool and is free (the pool was);
+    // a free block's first word is its link.
+    unsafe { checkers::write_link_any(first.cast(), ptr::null_mut()) };
     p.freeblock = first;
     p.nextoffset = (POOL_OVERHEAD + size) as u16;
 }

@@ -12,7 +12,9 @@
 //! second free finds id 0xDD and reports "bad ID". Reports are written to
 //! stderr without allocating, then the process aborts (SIGABRT).
 
+use crate::account;
 use crate::arena::{self, pool_of};
+use crate::checkers;
 use crate::geometry::*;
 use crate::heap;
 use crate::mode::Allocator;
@@ -102,7 +104,7 @@ pub(crate) fn alloc(api: u8, mode: Allocator, n: usize, zero: bool) -> *mut u8 {
         write_header(base, api, n);
         core::ptr::write_bytes(base.add(2 * SST), if zero { 0 } else { CLEANBYTE }, n);
     }
-    heap::account(n as isize);
+    account::block_new(base, n);
     // SAFETY: inside the block.
     unsafe { base.add(2 * SST) }
 }
@@ -119,12 +121,24 @@ unsafe fn write_header(base: *mut u8, api: u8, n: usize) {
     }
 }
 
+/// Reads `N` bytes at `p`, which may lie in a free pool block (the checkers
+/// are told: see `checkers::peek`).
+///
+/// # Safety
+/// `p..p + N` is mapped, inside a block of ours.
+unsafe fn read<const N: usize>(p: *const u8) -> [u8; N] {
+    let mut out = [0; N];
+    // SAFETY: caller contract.
+    unsafe { checkers::peek(p, &mut out) };
+    out
+}
+
 /// # Safety
 /// `p` is a pointer handed out by [`alloc`] (maybe corrupted or freed: that
 /// is what is checked).
 unsafe fn requested(p: *mut u8) -> usize {
     // SAFETY: the header precedes p.
-    u64::from_be_bytes(unsafe { (p.sub(2 * SST) as *const [u8; SST]).read_unaligned() }) as usize
+    u64::from_be_bytes(unsafe { read::<SST>(p.sub(2 * SST)) }) as usize
 }
 
 /// Checks the block and aborts with CPython's report if it is damaged.
@@ -133,7 +147,7 @@ unsafe fn requested(p: *mut u8) -> usize {
 /// `p` came from [`alloc`].
 unsafe fn check(func: &str, api: u8, p: *mut u8) {
     // SAFETY: header bytes precede p.
-    let id = unsafe { *p.sub(SST) };
+    let [id] = unsafe { read::<1>(p.sub(SST)) };
     if id != api {
         // SAFETY: forwarded.
         unsafe { fatal(func, p, Problem::BadId { id, api }) };
@@ -150,7 +164,7 @@ unsafe fn check(func: &str, api: u8, p: *mut u8) {
         unsafe { fatal(func, p, Problem::Size) };
     }
     // SAFETY: size checked against the underlying block.
-    let tail = unsafe { core::slice::from_raw_parts(p.add(n), SST) };
+    let tail = unsafe { read::<SST>(p.add(n)) };
     if tail.iter().any(|&b| b != FORBIDDENBYTE) {
         // SAFETY: forwarded.
         unsafe { fatal(func, p, Problem::Trailing) };
@@ -166,7 +180,7 @@ fn plausible(p: *mut u8, n: usize) -> bool {
 /// The SST-1 bytes before `p` are readable.
 unsafe fn leading_ok(p: *mut u8) -> bool {
     // SAFETY: caller contract.
-    (1..SST).all(|i| unsafe { *p.sub(i) } == FORBIDDENBYTE)
+    unsafe { read::<{ SST - 1 }>(p.sub(SST - 1)) }.iter().all(|&b| b == FORBIDDENBYTE)
 }
 
 /// Frees a debug block after checking it.
@@ -184,7 +198,7 @@ pub(crate) unsafe fn free(api: u8, p: *mut u8) {
     let base = p.wrapping_sub(2 * SST);
     // SAFETY: the whole block is ours.
     unsafe { core::ptr::write_bytes(base, DEADBYTE, n + OVERHEAD) };
-    heap::account(-(n as isize));
+    account::block_release(base, n);
     // SAFETY: base is the underlying block, given up.
     unsafe { under_free(base) };
 }
@@ -253,7 +267,7 @@ unsafe fn fatal(func: &str, p: *mut u8, problem: Problem) -> ! {
 /// The 16 header bytes before `p` are readable.
 unsafe fn dump(w: &mut StderrWriter, p: *mut u8) {
     // SAFETY: caller contract (header).
-    let (id, n, lead_ok) = unsafe { (*p.sub(SST), requested(p), leading_ok(p)) };
+    let ([id], n, lead_ok) = unsafe { (read::<1>(p.sub(SST)), requested(p), leading_ok(p)) };
     let _ = write!(w, "Debug memory block at address p={p:p}: API '");
     w.write_bytes(&[id]);
     w.write_bytes(b"'\n");
@@ -263,9 +277,10 @@ unsafe fn dump(w: &mut StderrWriter, p: *mut u8) {
         w.write_bytes(b"FORBIDDENBYTE, as expected.\n");
     } else {
         let _ = writeln!(w, "not all FORBIDDENBYTE (0x{FORBIDDENBYTE:02x}):");
+        // SAFETY: header bytes.
+        let pad = unsafe { read::<{ SST - 1 }>(p.sub(SST - 1)) };
         for i in (1..SST).rev() {
-            // SAFETY: header bytes.
-            let b = unsafe { *p.sub(i) };
+            let b = pad[SST - 1 - i];
             let _ = write!(w, "        at p-{i}: 0x{b:02x}");
             if b != FORBIDDENBYTE {
                 w.write_bytes(b" *** OUCH");
@@ -286,7 +301,7 @@ unsafe fn dump(w: &mut StderrWriter, p: *mut u8) {
     } else {
         let _ = write!(w, "    The {SST} pad bytes at tail={tail:p} are ");
         // SAFETY: plausible: inside the underlying block.
-        let t = unsafe { core::slice::from_raw_parts(tail, SST) };
+        let t = unsafe { read::<SST>(tail) };
         if t.iter().all(|&b| b == FORBIDDENBYTE) {
             w.write_bytes(b"FORBIDDENBYTE, as expected.\n");
         } else {
@@ -299,19 +314,22 @@ unsafe fn dump(w: &mut StderrWriter, p: *mut u8) {
                 w.write_bytes(b"\n");
             }
         }
-        // SAFETY: n data bytes are inside the block.
-        let data = unsafe { core::slice::from_raw_parts(p, n) };
         w.write_bytes(b"    Data at p:");
         if n <= 2 * SST {
-            for b in data {
+            let mut data = [0; 2 * SST];
+            // SAFETY: n data bytes are inside the block (plausible).
+            unsafe { checkers::peek(p, &mut data[..n]) };
+            for b in &data[..n] {
                 let _ = write!(w, " {b:02x}");
             }
         } else {
-            for b in &data[..SST] {
+            // SAFETY: n > 16 data bytes are inside the block (plausible).
+            let (first, last) = unsafe { (read::<SST>(p), read::<SST>(p.add(n - SST))) };
+            for b in &first {
                 let _ = write!(w, " {b:02x}");
             }
             w.write_bytes(b" ...");
-            for b in &data[n - SST..] {
+            for b in &last {
                 let _ = write!(w, " {b:02x}");
             }
         }

@@ -12,6 +12,11 @@
 //!   (`PyMem_Raw*`), [`object_alloc`] (`PyObject_*`, sized), [`ObMalloc`]
 //!   (`GlobalAlloc`), the statistics of `sys._debugmallocstats()` and the
 //!   debug hooks of `PYTHONMALLOC=debug`, selected with `PYGC_MALLOC`.
+//! * Memory checkers see the pools: free pool blocks are poisoned for
+//!   AddressSanitizer (`-Zsanitizer=address`) and described to valgrind's
+//!   memcheck, so both report a read of a freed pool block ([`checkers`]).
+//! * The tools' memory apart: what is allocated inside a [`ToolScope`]
+//!   (tracemalloc's tables) is counted in [`tool_bytes`], not [`live_bytes`].
 //!
 //! ```
 //! use std::alloc::Layout;
@@ -40,7 +45,9 @@
 //! ```
 //! See `docs/design/obmalloc.md` for the layout, invariants and thread model.
 
+mod account;
 mod arena;
+mod checkers;
 mod debug;
 mod geometry;
 mod heap;
@@ -48,6 +55,8 @@ mod mode;
 mod os;
 mod stats;
 
+pub use account::{tool_scope, ToolScope};
+pub use checkers::Checkers;
 pub use debug::{TracebackHook, API_MEM, API_OBJ, API_RAW, CLEANBYTE, DEADBYTE, FORBIDDENBYTE};
 pub use geometry::{
     blocks_per_pool, class_size, size_class, ALIGNMENT, ARENA_SIZE, MAX_POOLS_IN_ARENA,
@@ -151,7 +160,7 @@ fn large_alloc(layout: Layout) -> *mut u8 {
         os::sys_memalign(layout.align(), size)
     };
     if !p.is_null() {
-        heap::account(layout.size() as isize);
+        account::sys_new(p, layout.size());
     }
     p
 }
@@ -176,7 +185,7 @@ unsafe fn sized_dealloc_slow(ptr: *mut u8, layout: Layout, api: u8) {
         || (mode == Allocator::PyMalloc && !is_small(size, align))
         || mode == Allocator::Malloc
     {
-        heap::account(-(size as isize));
+        account::sys_release(ptr, size);
         // SAFETY: a system block (routing is decided by layout and mode alone).
         unsafe { os::sys_free(ptr) };
         return;
@@ -197,7 +206,7 @@ unsafe fn sized_alloc_zeroed(layout: Layout, api: u8) -> *mut u8 {
     if !is_small(layout.size(), layout.align()) && layout.align() <= ALIGNMENT {
         let p = os::sys_calloc(1, layout.size().max(1));
         if !p.is_null() {
-            heap::account(layout.size() as isize);
+            account::sys_new(p, layout.size());
         }
         return p;
     }
@@ -221,15 +230,21 @@ unsafe fn sized_realloc(ptr: *mut u8, layout: Layout, new_size: usize, api: u8) 
         if mode == Allocator::PyMalloc && is_small(old, align) {
             let csize = class_size(size_class(old));
             if new_size <= csize && 4 * new_size > 3 * csize {
-                heap::account(new_size as isize - old as isize);
+                // In place: the block stays in its account.
+                // SAFETY: a live pool block.
+                heap::account(unsafe { heap::pool_account(ptr) }, new_size as isize - old as isize);
                 return ptr;
             }
         } else if !is_small(new_size, align) || mode == Allocator::Malloc {
-            // System block staying in the system allocator.
+            // System block staying in the system allocator: counted as a free
+            // and a new block (in the current account).
+            let was = account::sys_release(ptr, old);
             // SAFETY: a live libc block.
             let q = unsafe { os::sys_realloc(ptr, new_size.max(1)) };
-            if !q.is_null() {
-                heap::account(new_size as isize - old as isize);
+            if q.is_null() {
+                account::sys_restore(ptr, old, was);
+            } else {
+                account::sys_new(q, new_size);
             }
             return q;
         }
@@ -295,7 +310,7 @@ fn sys_alloc_counted(size: usize, zero: bool) -> *mut u8 {
     let p = if zero { os::sys_calloc(1, size.max(1)) } else { os::sys_malloc(size.max(1)) };
     if !p.is_null() {
         // SAFETY: a live libc block.
-        heap::account(unsafe { os::sys_usable_size(p) } as isize);
+        account::sys_new(p, unsafe { os::sys_usable_size(p) });
     }
     p
 }
@@ -305,7 +320,7 @@ fn sys_alloc_counted(size: usize, zero: bool) -> *mut u8 {
 unsafe fn sys_free_counted(p: *mut u8) {
     // SAFETY: caller contract.
     unsafe {
-        heap::account(-(os::sys_usable_size(p) as isize));
+        account::sys_release(p, os::sys_usable_size(p));
         os::sys_free(p);
     }
 }
@@ -396,11 +411,14 @@ pub unsafe fn realloc(p: *mut u8, size: usize) -> *mut u8 {
 unsafe fn sys_realloc_counted(p: *mut u8, size: usize) -> *mut u8 {
     // SAFETY: caller contract.
     let old = unsafe { os::sys_usable_size(p) };
+    let was = account::sys_release(p, old);
     // SAFETY: caller contract.
     let q = unsafe { os::sys_realloc(p, size.max(1)) };
-    if !q.is_null() {
+    if q.is_null() {
+        account::sys_restore(p, old, was);
+    } else {
         // SAFETY: a live libc block.
-        heap::account(unsafe { os::sys_usable_size(q) } as isize - old as isize);
+        account::sys_new(q, unsafe { os::sys_usable_size(q) });
     }
     q
 }
@@ -478,8 +496,27 @@ pub unsafe fn raw_free(p: *mut u8) {
 /// large). Sized APIs count requested sizes; the unsized `PyMem_*`/`Raw` APIs
 /// count the block's usable size (class size, or `malloc_usable_size`);
 /// under the debug hooks, requested sizes. Cheap: one relaxed load per heap.
+///
+/// Memory allocated inside a [`ToolScope`] (by tracemalloc for its tables and
+/// symbol cache) is not included: see [`tool_bytes`].
 pub fn live_bytes() -> usize {
-    heap::live_bytes()
+    heap::account_bytes(heap::Account::Program)
+}
+
+/// Bytes currently allocated through obmalloc inside [`ToolScope`]s and not
+/// yet freed (wherever they are freed): the monitoring tools' own memory,
+/// kept out of [`live_bytes`]. Counted as [`live_bytes`] counts.
+pub fn tool_bytes() -> usize {
+    heap::account_bytes(heap::Account::Tool)
+}
+
+/// The memory checkers obmalloc describes its pools to: AddressSanitizer
+/// when the crate was compiled with `-Zsanitizer=address` (free pool blocks
+/// are poisoned), valgrind's memcheck when the process runs under it (the
+/// pools are a memcheck mempool). In both cases a read of a freed pool block
+/// is reported, and the allocation fast paths are off.
+pub fn checkers() -> Checkers {
+    checkers::active()
 }
 
 /// A snapshot of the pools: the numbers behind `sys._debugmallocstats()`.

@@ -1,6 +1,6 @@
 //! The numbers behind `sys._debugmallocstats()` and CPython's report format.
 
-use crate::arena::{self, POOL_FREE};
+use crate::arena::{self, POOL_FREE, SZIDX_MASK};
 use crate::geometry::*;
 use crate::mode::Allocator;
 use core::sync::atomic::Ordering::Relaxed;
@@ -181,7 +181,7 @@ pub(crate) fn collect(allocator: Allocator) -> Stats {
             if info & POOL_FREE != 0 {
                 continue;
             }
-            let cls = (info & 0x7f) as usize;
+            let cls = (info & SZIDX_MASK) as usize;
             let size = class_size(cls);
             let used = (refc as usize).min(blocks_per_pool(cls));
             let c = &mut s.classes[cls];

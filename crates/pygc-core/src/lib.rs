@@ -54,6 +54,7 @@ pub use handle::any::RawObj;
 pub use handle::any::{GcAny, Handle};
 pub use handle::cell::GcCell;
 pub use handle::gc::{ClearedError, Gc};
+pub use handle::pointee::GcPointee;
 pub use handle::weak::Weak;
 pub use object::header::{TRACKED_HEADER_SIZE, UNTRACKED_HEADER_SIZE};
 pub use object::trace::{Finalize, Trace, Visitor};

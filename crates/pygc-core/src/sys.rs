@@ -23,7 +23,7 @@ pub fn getrefcount(obj: &impl Handle) -> usize {
 /// assert_eq!(sys::getsizeof(&Gc::new(0u64)), 16 + 8);
 /// ```
 pub fn getsizeof(obj: &impl Handle) -> usize {
-    obj_of(obj).info().object_size()
+    obj_of(obj).object_size()
 }
 
 /// Prints obmalloc's statistics report to stderr, as

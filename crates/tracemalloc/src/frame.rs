@@ -9,7 +9,8 @@ use std::sync::Arc;
 /// (`<Frame filename='file' lineno=7>`). Ordered by (filename, lineno), as in Python.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Frame {
-    /// Source file: relative to the working directory when it lies below it.
+    /// Source file, named as rustc names it (`file!()`, panic messages): relative to the
+    /// workspace root for the workspace's own crates, absolute for the others.
     pub filename: Arc<str>,
     /// Line number; 0 when unknown or when grouping by file.
     pub lineno: u32,
@@ -35,11 +36,15 @@ impl Frame {
 
 /// Reads line `lineno` (1-based) of `filename`, stripped of surrounding white space.
 /// Returns `None` when the file or the line does not exist, or the line is blank.
+///
+/// A relative name is looked up where rustc found it (below the workspace root the
+/// program was compiled in), then below the working directory, so source lines are shown
+/// whatever the working directory.
 pub fn getline(filename: &str, lineno: u32) -> Option<String> {
     if lineno == 0 {
         return None;
     }
-    let text = std::fs::read_to_string(filename).ok()?;
+    let text = crate::paths::read_source(filename)?;
     let line = text.lines().nth(lineno as usize - 1)?.trim();
     (!line.is_empty()).then(|| line.to_string())
 }

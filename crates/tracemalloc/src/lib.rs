@@ -45,6 +45,8 @@ mod hook;
 mod leaks;
 #[cfg(feature = "objects")]
 mod objects;
+mod os;
+mod paths;
 mod recipes;
 mod size;
 mod snapshot;
@@ -145,7 +147,11 @@ pub fn reset_peak() {
     tracer::reset_peak()
 }
 
-/// Bytes the tracer uses for its own tables (Python's `get_tracemalloc_memory()`).
+/// Bytes the tracer uses for itself (Python's `get_tracemalloc_memory()`): its tables,
+/// the symbolizer's cache and the snapshots still alive. With obmalloc underneath (the
+/// global allocator, or `Tracing<obmalloc::ObMalloc>`), this is obmalloc's exact
+/// [`tool_bytes`](obmalloc::tool_bytes), which `obmalloc::live_bytes()` (and so
+/// `#[profile]`) leaves out; otherwise the tracer's estimate of its tables.
 pub fn get_tracemalloc_memory() -> u64 {
     tracer::tracemalloc_memory()
 }
@@ -197,8 +203,11 @@ pub fn track(domain: u32, ptr: usize, size: usize) -> Result<(), Error> {
 /// and reads `PYGC_TRACEMALLOC_UNWINDER` (`auto`, `fp` or `dwarf`, see [`Unwinder`]).
 ///
 /// Runs once per process: the [`Tracing`] allocator calls it on its first allocation;
-/// programs without that allocator call it at start-up. An unparsable value prints a
-/// warning to stderr and is ignored; 0 means off.
+/// programs without that allocator call it at start-up. An unparsable value of either
+/// variable prints an error naming the variable, the value and what is accepted to stderr
+/// and is ignored: a bad unwinder name keeps the default (`auto`) and still starts tracing
+/// if `PYGC_TRACEMALLOC` asks for it. An empty value is unset; `PYGC_TRACEMALLOC=0` means
+/// off.
 pub fn init_from_env() {
     use alloc::{ENV_DONE, ENV_STATE};
     if ENV_STATE.compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst).is_err() {
@@ -206,11 +215,14 @@ pub fn init_from_env() {
     }
     {
         let _busy = tracer::Busy::force();
-        match std::env::var("PYGC_TRACEMALLOC_UNWINDER").as_deref() {
-            Ok("fp") => set_unwinder(Unwinder::FramePointers),
-            Ok("dwarf") | Err(_) => {}
-            Ok(other) => {
-                eprintln!("PYGC_TRACEMALLOC_UNWINDER: unknown unwinder {other:?} (fp, dwarf)")
+        if let Some(value) = std::env::var_os("PYGC_TRACEMALLOC_UNWINDER") {
+            match value.to_str().map(str::trim).map(|v| (v, Unwinder::from_env_value(v))) {
+                Some(("", _)) => {} // set but empty: unset, as Python reads its variables
+                Some((_, Some(unwinder))) => set_unwinder(unwinder),
+                _ => eprintln!(
+                    "PYGC_TRACEMALLOC_UNWINDER: unknown unwinder {value:?} (expected auto, fp or dwarf); \
+                     using auto"
+                ),
             }
         }
         if let Some(value) = std::env::var_os("PYGC_TRACEMALLOC") {

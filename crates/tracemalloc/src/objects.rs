@@ -31,7 +31,7 @@ pub(crate) fn uninstall() {
 /// `None` if it was allocated while tracing was off.
 ///
 /// ```
-/// use pygc::{tracemalloc, Gc};
+/// use pygc_core::Gc;
 /// tracemalloc::start(1).unwrap();
 /// let x = Gc::new([0u8; 100]);
 /// let tb = tracemalloc::get_object_traceback(&x).expect("traced");

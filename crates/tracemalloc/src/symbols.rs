@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use crate::frame::{Frame, Traceback};
 use crate::tracer::{raw_traceback, Busy, RawFrame};
@@ -15,7 +15,7 @@ struct Resolved {
     name: Option<Arc<str>>,
     /// The raw path from the debug info, when known.
     path: Option<Arc<str>>,
-    /// The path shown to users (relative to the working directory when below it).
+    /// The file's name as shown (rustc's name for it, see `paths`).
     shown: Arc<str>,
     line: u32,
 }
@@ -25,52 +25,6 @@ static CACHE_BYTES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64:
 
 pub(crate) fn cache_memory() -> u64 {
     CACHE_BYTES.load(std::sync::atomic::Ordering::Relaxed)
-}
-
-fn cwd_prefix() -> &'static str {
-    static CWD: OnceLock<String> = OnceLock::new();
-    CWD.get_or_init(|| {
-        std::env::current_dir()
-            .ok()
-            .and_then(|p| p.to_str().map(|s| format!("{}/", s.trim_end_matches('/'))))
-            .unwrap_or_default()
-    })
-}
-
-/// Shortens a debug-info path the way Python shows script paths: relative to the working
-/// directory when the file lies below it, unchanged otherwise.
-fn shown_path(path: &str) -> Arc<str> {
-    let prefix = cwd_prefix();
-    match path.strip_prefix(prefix) {
-        Some(rest) if !prefix.is_empty() => rest.into(),
-        _ => path.into(),
-    }
-}
-
-/// A `#[track_caller]` path is relative to the directory rustc ran in (the workspace
-/// root), while debug-info paths are absolute: show both the same way, relative to the
-/// working directory, by finding the ancestor of the working directory the path is
-/// relative to.
-fn shown_site_path(file: &'static str) -> Arc<str> {
-    static SITES: Mutex<Option<HashMap<&'static str, Arc<str>>>> = Mutex::new(None);
-    let mut sites = SITES.lock().unwrap_or_else(|e| e.into_inner());
-    let sites = sites.get_or_insert_with(HashMap::new);
-    sites
-        .entry(file)
-        .or_insert_with(|| {
-            let path = Path::new(file);
-            if path.is_absolute() {
-                return shown_path(file);
-            }
-            let found = std::env::current_dir()
-                .ok()
-                .and_then(|cwd| cwd.ancestors().map(|dir| dir.join(path)).find(|p| p.is_file()));
-            match found.as_ref().and_then(|p| p.to_str()) {
-                Some(abs) => shown_path(abs),
-                None => file.into(),
-            }
-        })
-        .clone()
 }
 
 fn resolve_ip(ip: usize) -> Arc<[Resolved]> {
@@ -84,7 +38,7 @@ fn resolve_ip(ip: usize) -> Arc<[Resolved]> {
     backtrace::resolve(ip as *mut std::ffi::c_void, |sym| {
         let name = sym.name().map(|n| Arc::<str>::from(format!("{n:#}")));
         let path = sym.filename().and_then(Path::to_str).map(Arc::<str>::from);
-        let shown = path.as_deref().map(shown_path).unwrap_or_else(|| "<unknown>".into());
+        let shown = path.as_deref().map(crate::paths::native_name).unwrap_or_else(|| "<unknown>".into());
         out.push(Resolved { name, path, shown, line: sym.lineno().unwrap_or(0) });
     });
     let bytes: usize = 64
@@ -152,8 +106,9 @@ pub(crate) fn symbolize(raw: &[RawFrame], limit: u32) -> Traceback {
         Some(RawFrame::Site(loc)) => Some(*loc),
         _ => None,
     };
-    if let Some(loc) = site {
-        frames.push(Frame::new(shown_site_path(loc.file()), loc.line()));
+    let site = site.map(|loc| (crate::paths::site_name(loc.file()), loc.line()));
+    if let Some((file, line)) = &site {
+        frames.push(Frame::new(file.clone(), *line));
     }
     let natives: Vec<Resolved> = raw
         .iter()
@@ -167,14 +122,12 @@ pub(crate) fn symbolize(raw: &[RawFrame], limit: u32) -> Traceback {
     // (and third-party crates'), none of the standard library's or the tracer's.
     let natives: Vec<Resolved> = natives.into_iter().filter(|r| !is_plumbing(r)).collect();
     let mut rest: &[Resolved] = &natives;
-    if let Some(loc) = site {
+    if let Some((file, line)) = &site {
         // The site's own native frame: same file and line (else the first frame of the
-        // site's file).
-        let in_file = |r: &Resolved| r.path.as_deref().is_some_and(|p| Path::new(p).ends_with(loc.file()));
-        let own = rest
-            .iter()
-            .position(|r| in_file(r) && r.line == loc.line())
-            .or_else(|| rest.iter().position(in_file));
+        // site's file). Both name the file the same way (see `paths`).
+        let in_file = |r: &Resolved| r.shown == *file;
+        let own =
+            rest.iter().position(|r| in_file(r) && r.line == *line).or_else(|| rest.iter().position(in_file));
         if let Some(p) = own {
             rest = &rest[p + 1..];
         }

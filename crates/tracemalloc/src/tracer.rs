@@ -5,7 +5,9 @@
 //! - `CURRENT == Σ entry.weight` over every shard (updated under the shard's lock);
 //! - `PEAK >= CURRENT`;
 //! - every allocation the tracer makes for itself happens with the thread's `busy` flag
-//!   set, so the `Tracing` allocator passes it straight to the inner allocator.
+//!   set, so the `Tracing` allocator passes it straight to the inner allocator, and inside
+//!   an `obmalloc::ToolScope`, so obmalloc counts it in `tool_bytes()`, not in the
+//!   program's `live_bytes()` (whichever thread frees it later).
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -140,26 +142,26 @@ thread_local! {
     };
 }
 
-/// While alive, this thread's allocations are not traced (the tracer's own work).
+/// While alive, this thread's allocations are not traced (the tracer's own work), and
+/// obmalloc counts them as the tools' memory.
 pub(crate) struct Busy {
     prev: bool,
+    _tool: obmalloc::ToolScope,
 }
 
 impl Busy {
     /// Enters the tracer; `None` if this thread is already inside it.
     #[inline]
     pub(crate) fn enter() -> Option<Busy> {
-        STATE
-            .try_with(|s| if s.busy.replace(true) { None } else { Some(Busy { prev: false }) })
-            .ok()
-            .flatten()
+        let entered = STATE.try_with(|s| !s.busy.replace(true)).unwrap_or(false);
+        entered.then(|| Busy { prev: false, _tool: obmalloc::ToolScope::enter() })
     }
 
     /// Marks the thread busy whether or not it already was (for user-facing calls such as
     /// `take_snapshot`, which must not trace what they allocate).
     pub(crate) fn force() -> Busy {
         let prev = STATE.try_with(|s| s.busy.replace(true)).unwrap_or(true);
-        Busy { prev }
+        Busy { prev, _tool: obmalloc::ToolScope::enter() }
     }
 }
 
@@ -288,8 +290,17 @@ pub(crate) fn sampling_mean() -> Option<u64> {
     }
 }
 
-/// Bytes held by the tracer's tables (traces, interned tracebacks, symbol cache).
+/// Bytes held by the tracer: what obmalloc counts for the tools (every allocation the
+/// tracer made for itself and still holds, the symbolizer's cache included) when obmalloc
+/// serves them, else the tracer's own estimate of its tables (traces, interned
+/// tracebacks, symbol cache).
 pub(crate) fn tracemalloc_memory() -> u64 {
+    // The estimate counts table capacities, never more than was allocated for them, so the
+    // larger figure is obmalloc's exact one whenever obmalloc is the allocator underneath.
+    (obmalloc::tool_bytes() as u64).max(tables_estimate())
+}
+
+fn tables_estimate() -> u64 {
     let _busy = Busy::force();
     let entry = std::mem::size_of::<((u32, usize), Entry)>() + 1;
     let mut total = 0u64;

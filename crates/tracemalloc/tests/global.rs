@@ -21,7 +21,9 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     guard
 }
 
-const THIS_FILE: &str = "tests/global.rs";
+/// How tracebacks name this file, from DWARF and from `#[track_caller]` alike: as rustc
+/// does, whatever the working directory.
+const THIS_FILE: &str = file!();
 
 /// Only this file's traces: the test harness allocates concurrently.
 fn mine(snapshot: &Snapshot) -> Snapshot {
@@ -366,16 +368,114 @@ fn frame_pointer_unwinder_never_crashes_and_auto_picks_a_working_one() {
     eprintln!("frame pointers gave {tb:?}");
     drop(kept);
 
-    // Auto decides on the first capture; whatever it picks must give the right line.
+    // Auto is settled by start; whatever it picks must give the right line. (The closure
+    // differs from the one above: optimized builds merge identical functions, and the
+    // merged code has one line.)
     tracemalloc::set_unwinder(tracemalloc::Unwinder::Auto);
     tracemalloc::start(8).unwrap();
     let line = line!() + 1;
-    let kept: Vec<Box<[u8; 24]>> = (0..16).map(|_| Box::new([1; 24])).collect();
+    let kept: Vec<Box<[u8; 24]>> = (0..16).map(|_| Box::new([2; 24])).collect();
     let tb = tracemalloc::get_traceback(RUST_DOMAIN, &*kept[0] as *const _ as usize).unwrap();
     let picked = tracemalloc::unwinder();
     tracemalloc::stop();
     eprintln!("auto picked {picked:?}: {tb:?}");
-    assert_ne!(picked, tracemalloc::Unwinder::Auto, "decided on the first capture");
+    assert_ne!(picked, tracemalloc::Unwinder::Auto, "settled by start");
     assert_eq!(tb.most_recent().to_string(), format!("{THIS_FILE}:{line}"), "{picked:?}");
     drop(kept);
+}
+
+#[inline(never)]
+fn native_boxes() -> (Vec<Box<[u8; 72]>>, u32) {
+    let line = line!() + 1;
+    let boxes = (0..3).map(|_| Box::new([5u8; 72])).collect();
+    (boxes, line)
+}
+
+/// The child's half of `one_file_one_name_from_any_directory`: a frame from each source
+/// (a `#[track_caller]` site, a DWARF line) for this file, in one statistic per file.
+#[test]
+fn one_file_one_name_from_both_sources() {
+    let _s = serial();
+    tracemalloc::start(1).unwrap();
+    let (objects, object_line) = make_objects();
+    let (boxes, native_line) = native_boxes();
+    let snapshot = tracemalloc::take_snapshot().unwrap();
+    let object_tb = tracemalloc::get_traceback(OBJECT_DOMAIN, objects[0].as_ptr() as usize).unwrap();
+    let native_tb = tracemalloc::get_traceback(RUST_DOMAIN, &*boxes[0] as *const _ as usize).unwrap();
+    assert_eq!(object_tb.most_recent().to_string(), format!("{THIS_FILE}:{object_line}"));
+    assert_eq!(native_tb.most_recent().to_string(), format!("{THIS_FILE}:{native_line}"));
+    // Grouped by file, the two sources make one statistic.
+    let both = snapshot.filter_traces(&[
+        Filter::new(true, THIS_FILE).lineno(object_line),
+        Filter::new(true, THIS_FILE).lineno(native_line),
+    ]);
+    let by_file = both.statistics(KeyType::Filename, false).unwrap();
+    assert_eq!(by_file.len(), 1, "{by_file:?}");
+    // On the objects' line: 5 objects of 40 B and the buffer of the Vec they are pushed
+    // into (grown to 8 fat pointers); on the boxes' line, 3 boxes of 72 B and their Vec.
+    assert_eq!((by_file[0].size, by_file[0].count), (5 * 40 + 8 * 16 + 3 * 72 + 3 * 8, 5 + 1 + 3 + 1));
+    // The source line is found wherever the program runs.
+    assert_eq!(
+        native_tb.format(None, false)[1],
+        "    let boxes = (0..3).map(|_| Box::new([5u8; 72])).collect();"
+    );
+    for o in &objects {
+        tracemalloc::untrack(OBJECT_DOMAIN, o.as_ptr() as usize);
+    }
+    drop((objects, boxes));
+    tracemalloc::stop();
+}
+
+/// Names and results do not depend on the working directory: the test above, run again
+/// from the root directory and from a temporary one.
+#[test]
+fn one_file_one_name_from_any_directory() {
+    if std::env::var_os("TRACEMALLOC_CWD_CHILD").is_some() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    for dir in [std::path::Path::new("/"), tmp.path()] {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "one_file_one_name_from_both_sources", "--test-threads=1"])
+            .env("TRACEMALLOC_CWD_CHILD", "1")
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && stdout.contains("1 passed"), "from {dir:?}:\n{stdout}");
+    }
+}
+
+/// `Auto` is settled by `start` on the starting thread, before any capture, and the
+/// decision holds for every later start: it cannot depend on which thread allocates first.
+#[test]
+fn auto_unwinder_is_settled_by_start() {
+    let _s = serial();
+    tracemalloc::set_unwinder(tracemalloc::Unwinder::Auto);
+    tracemalloc::start(1).unwrap();
+    let picked = tracemalloc::unwinder();
+    tracemalloc::stop();
+    assert_ne!(picked, tracemalloc::Unwinder::Auto, "settled by start itself");
+    let again = std::thread::spawn(|| {
+        tracemalloc::set_unwinder(tracemalloc::Unwinder::Auto);
+        tracemalloc::start(1).unwrap();
+        let picked = tracemalloc::unwinder();
+        tracemalloc::stop();
+        picked
+    })
+    .join()
+    .unwrap();
+    assert_eq!(again, picked);
+    // Whatever Auto picked gives the tracebacks DWARF gives.
+    let traceback_with = |unwinder| {
+        tracemalloc::set_unwinder(unwinder);
+        tracemalloc::start(6).unwrap();
+        let (boxes, _) = native_boxes();
+        let tb = tracemalloc::get_traceback(RUST_DOMAIN, &*boxes[0] as *const _ as usize).unwrap();
+        tracemalloc::stop();
+        tb
+    };
+    let (dwarf, auto) = (traceback_with(tracemalloc::Unwinder::Dwarf), traceback_with(picked));
+    tracemalloc::set_unwinder(tracemalloc::Unwinder::Auto);
+    assert_eq!(format!("{auto:?}"), format!("{dwarf:?}"), "{picked:?}");
 }

@@ -42,9 +42,7 @@ fn sampled_estimate_is_within_four_sigma_of_the_truth() {
     assert_eq!(tracemalloc::sampling_mean(), Some(1024));
     let (kept, line) = allocate(&sizes);
     let snapshot =
-        tracemalloc::take_snapshot()
-            .unwrap()
-            .filter_traces(&[Filter::new(true, "tests/sampling.rs").lineno(line)]);
+        tracemalloc::take_snapshot().unwrap().filter_traces(&[Filter::new(true, file!()).lineno(line)]);
     let sampled = snapshot.traces().len();
     let estimate = snapshot.total_size() as f64;
     let sigma = variance.sqrt();

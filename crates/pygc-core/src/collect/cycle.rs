@@ -16,7 +16,7 @@ use std::ptr::NonNull;
 
 use super::visitors::{CoreVisitor, Mode};
 use crate::object::header::ObjPtr;
-use crate::object::link::{self, GcList, MAX_GC_REFS, PREV_COLLECTING};
+use crate::object::link::{self, GcList, MAX_GC_REFS};
 use crate::state::phase::CollectionGuard;
 
 /// Why a phase was abandoned.
@@ -74,9 +74,7 @@ fn update_refs(young: &GcList, held: usize) -> Result<(), Abort> {
             return Err(Abort::Inconsistent);
         }
         // SAFETY: objects of a generation are of tracked types.
-        let l = unsafe { &*p.link_ptr() };
-        l.set_prev_flags(PREV_COLLECTING, 0);
-        l.set_gc_refs(rc - held);
+        unsafe { &*p.link_ptr() }.begin_collecting(rc - held);
     }
     Ok(())
 }
@@ -122,8 +120,7 @@ fn move_unreachable(young: &GcList, unreachable: &GcList) -> Result<usize, Abort
             // SAFETY: an element link of `young` is an object's link.
             let traced = guarded_trace(&mut v, unsafe { ObjPtr::from_link(NonNull::from(gc)) });
             // The object is scanned and reachable: a real prev again.
-            gc.set_prev_flags(0, PREV_COLLECTING);
-            gc.set_prev(prev.as_mut_ptr());
+            gc.end_collecting(prev.as_mut_ptr());
             prev = gc;
             if let Err(e) = traced {
                 young.head().set_prev(prev.as_mut_ptr());

@@ -3,10 +3,11 @@
 use std::collections::HashMap;
 
 use crate::handle::gc::Gc;
+use crate::handle::pointee::GcPointee;
 use crate::handle::weak::Weak;
 use crate::object::header::{Obj, ObjPtr};
 use crate::object::link::{self, GcLink, GcList};
-use crate::object::trace::{sealed, Trace, Visitor};
+use crate::object::trace::{sealed, Visitor};
 
 /// What the core visitor does with each strong edge.
 pub(crate) enum Mode<'a> {
@@ -51,22 +52,34 @@ impl<'a> CoreVisitor<'a> {
     }
 
     #[inline]
-    fn edge<T: Trace + 'static>(&mut self, gc: &Gc<T>) {
+    fn edge<T: ?Sized + GcPointee>(&mut self, gc: &Gc<T>) {
         let o = gc.obj();
+        if let Mode::Pin(out) = &mut self.mode {
+            o.incref();
+            out.push(o.ptr());
+            return;
+        }
+        // Sized targets are known tracked or not statically; a trait
+        // object's target says in its own table.
+        let tracked = match T::TRACKED {
+            Some(t) => t,
+            None => o.info().tracked,
+        };
+        if !tracked {
+            return;
+        }
         match &mut self.mode {
-            Mode::Pin(out) => {
-                o.incref();
-                out.push(o.ptr());
-            }
-            _ if !T::TRACKED => {}
-            Mode::AnyTracked(found) => *found |= o.is_in_list(),
+            Mode::Pin(_) => {}
+            // SAFETY: see `tracked_link`.
+            Mode::AnyTracked(found) => *found |= unsafe { tracked_link(o) }.is_linked(),
             Mode::Subtract => {
                 // SAFETY: see `tracked_link`.
                 let l = unsafe { tracked_link(o) };
                 if l.is_collecting() {
-                    match l.gc_refs() {
-                        0 => self.inconsistent = true,
-                        r => l.set_gc_refs(r - 1),
+                    if l.gc_refs() == 0 {
+                        self.inconsistent = true;
+                    } else {
+                        l.decrement_gc_refs();
                     }
                 }
             }
@@ -88,12 +101,12 @@ impl<'a> CoreVisitor<'a> {
     }
 }
 
-/// The link of the target of a `Gc<T>` with `T::TRACKED`.
+/// The link of a tracked edge target.
 ///
 /// # Safety
-/// `o` is the object of a `Gc<T>` whose `T::TRACKED` is true: its block
-/// was laid out by `Table<T>` (a `Gc<T>` only ever names a `T`: `Gc::new`,
-/// and `downcast` after a `TypeId` check), so it has a link.
+/// `o` is of a tracked type: either its table says so, or it is the object
+/// of a `Gc<T>` whose `T::TRACKED` is `Some(true)` (see `GcPointee`'s
+/// contract), so its block has a link.
 #[inline]
 unsafe fn tracked_link<'a>(o: Obj<'a>) -> &'a GcLink {
     debug_assert!(o.info().tracked);
@@ -130,12 +143,12 @@ impl sealed::Sealed for CoreVisitor<'_> {}
 
 impl Visitor for CoreVisitor<'_> {
     #[inline]
-    fn visit_gc<T: Trace + 'static>(&mut self, gc: &Gc<T>) {
+    fn visit_gc<T: ?Sized + GcPointee>(&mut self, gc: &Gc<T>) {
         self.edge(gc);
     }
 
     #[inline]
-    fn visit_weak<T: Trace + 'static>(&mut self, weak: &Weak<T>) {
+    fn visit_weak<T: ?Sized + GcPointee>(&mut self, weak: &Weak<T>) {
         if let Mode::WeakIds(ids) = &mut self.mode {
             if let Some(id) = weak.callback_id() {
                 *ids.entry(id).or_insert(0) += 1;
@@ -210,14 +223,14 @@ impl LabelVisitor {
 impl sealed::Sealed for LabelVisitor {}
 
 impl Visitor for LabelVisitor {
-    fn visit_gc<T: Trace + 'static>(&mut self, gc: &Gc<T>) {
+    fn visit_gc<T: ?Sized + GcPointee>(&mut self, gc: &Gc<T>) {
         let o = gc.obj();
         o.incref();
         let label = self.label();
         self.edges.push(LabeledEdge { target: Some(o.ptr()), label, weak: false });
     }
 
-    fn visit_weak<T: Trace + 'static>(&mut self, weak: &Weak<T>) {
+    fn visit_weak<T: ?Sized + GcPointee>(&mut self, weak: &Weak<T>) {
         let target = weak.live_referent().map(|o| {
             o.incref();
             o.ptr()

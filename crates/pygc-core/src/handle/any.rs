@@ -5,6 +5,7 @@ use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
 
 use super::gc::Gc;
+use super::pointee::GcPointee;
 use crate::life::dealloc;
 use crate::object::header::{Obj, ObjPtr};
 use crate::object::trace::{sealed, Trace};
@@ -119,6 +120,7 @@ impl GcAny {
     /// let labels: Vec<String> = Gc::to_any(&p).edges().into_iter().map(|e| e.label).collect();
     /// assert_eq!(labels, ["left", "right"]);
     /// ```
+    #[must_use]
     pub fn edges(&self) -> Vec<crate::inspect::Edge> {
         crate::inspect::edges_of(self.obj())
     }
@@ -160,7 +162,7 @@ impl fmt::Debug for GcAny {
     }
 }
 
-impl<T: Trace + 'static> From<Gc<T>> for GcAny {
+impl<T: ?Sized + GcPointee> From<Gc<T>> for GcAny {
     fn from(gc: Gc<T>) -> GcAny {
         let any = Gc::to_any(&gc);
         drop(gc);
@@ -180,8 +182,8 @@ pub trait Handle: sealed::Sealed {
     fn raw(&self) -> RawObj;
 }
 
-impl<T: Trace + 'static> sealed::Sealed for Gc<T> {}
-impl<T: Trace + 'static> Handle for Gc<T> {
+impl<T: ?Sized + GcPointee> sealed::Sealed for Gc<T> {}
+impl<T: ?Sized + GcPointee> Handle for Gc<T> {
     fn raw(&self) -> RawObj {
         RawObj(self.obj().ptr())
     }

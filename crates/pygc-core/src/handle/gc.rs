@@ -1,15 +1,18 @@
-//! `Gc<T>`: a counted handle to an object of the pygc heap.
+//! `Gc<T>`: a counted handle to an object of the pygc heap, for sized
+//! values, slices (`Gc<[T]>`, `Gc<str>`) and trait objects (`Gc<dyn Trait>`).
 
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Deref;
+use std::ptr::NonNull;
 
 use super::any::GcAny;
+use super::pointee::GcPointee;
 use super::weak::Weak;
 use crate::life::{alloc, dealloc};
-use crate::object::header::{Obj, ObjPtr};
+use crate::object::header::{Obj, ObjHeader, ObjPtr, UNTRACKED_HEADER_SIZE};
 use crate::object::trace::{Trace, Visitor};
-use crate::object::type_info::Table;
+use crate::object::type_info::{slice_block, SliceTable, Table, TypeInfo};
 
 /// A reference-counted handle, like a Python reference.
 ///
@@ -19,6 +22,11 @@ use crate::object::type_info::Table;
 /// ([`crate::gc`]). Handles are `!Send` and `!Sync`: each thread has its own
 /// heap, as each CPython interpreter has its own.
 ///
+/// `T` may be unsized: `Gc<[T]>` and `Gc<str>` hold their elements in the
+/// object's own block (from a `Vec`, a slice, a `String`, an iterator), and
+/// `Gc<dyn Trait>` is made from a `Gc<T>` with the [`unsize!`](crate::unsize)
+/// macro, without a second allocation.
+///
 /// ```
 /// use pygc::{Gc, sys};
 /// let x = Gc::new(Vec::<i32>::new());   // x = []
@@ -26,12 +34,25 @@ use crate::object::type_info::Table;
 /// let y = x.clone();                    // y = x
 /// assert_eq!(Gc::ref_count(&x), 2);
 /// # drop(y);
+/// let s: Gc<str> = Gc::from("text");
+/// assert_eq!(&*s, "text");
 /// ```
-pub struct Gc<T: Trace + 'static> {
-    /// Invariant: names an allocated block holding a `T` (or a cleared one),
-    /// and this handle owns one of its strong counts.
-    ptr: ObjPtr,
-    _marker: PhantomData<(T, *const ())>,
+pub struct Gc<T: ?Sized + GcPointee> {
+    /// Invariant: points at the value of an allocated object (with the
+    /// provenance of its whole block), whose header is the
+    /// `UNTRACKED_HEADER_SIZE` bytes before it; the object's value is a `T`
+    /// (or, for `dyn` targets, of a type that unsizes to `T`), possibly
+    /// cleared; this handle owns one of its strong counts.
+    ptr: NonNull<T>,
+    _marker: PhantomData<(*const (), Box<T>)>,
+}
+
+/// The header of the object whose value `value` points at.
+#[inline]
+fn header_of<T: ?Sized>(value: NonNull<T>) -> ObjPtr {
+    let header = value.as_ptr().cast::<u8>().wrapping_sub(UNTRACKED_HEADER_SIZE).cast::<ObjHeader>();
+    // SAFETY: a value pointer is never 16 bytes above null.
+    ObjPtr::new(unsafe { NonNull::new_unchecked(header) })
 }
 
 impl<T: Trace + 'static> Gc<T> {
@@ -41,15 +62,210 @@ impl<T: Trace + 'static> Gc<T> {
     #[track_caller]
     #[inline]
     pub fn new(value: T) -> Gc<T> {
-        let ptr = alloc::allocate(&Table::<T>::INFO);
+        let ptr = alloc::allocate(&Table::<T>::INFO, Table::<T>::INFO.block);
         // SAFETY: `allocate` returned a block laid out for `T` whose value
         // slot is uninitialised and exclusively ours.
         unsafe { ptr.value_ptr().cast::<T>().write(value) };
-        let gc: Gc<T> = Gc { ptr, _marker: PhantomData };
+        // SAFETY: the object holds a `T` now, and its one count is ours.
+        let gc = unsafe { Gc::<T>::from_ptr(ptr) };
         alloc::born(gc.obj(), std::panic::Location::caller());
+        if T::TRACKED {
+            // Statically dispatched: for a frozen type the check is a few
+            // loads, inlined.
+            let link = !T::FROZEN || alloc::points_at_tracked(&*gc);
+            alloc::track_new(gc.obj(), link);
+        }
         gc
     }
 
+    /// Takes ownership of one count of `ptr`.
+    ///
+    /// # Safety
+    /// `ptr` is an object of type `T` and the caller hands over one of its
+    /// strong counts.
+    pub(crate) unsafe fn from_ptr(ptr: ObjPtr) -> Gc<T> {
+        // SAFETY: the value follows the header; `ptr` is not null.
+        let value = unsafe { NonNull::new_unchecked(ptr.value_ptr().cast::<T>()) };
+        Gc { ptr: value, _marker: PhantomData }
+    }
+
+    /// The same object as a `Gc<U>`, `U` being unsized (a trait object
+    /// or a slice of an array): what [`unsize!`](crate::unsize) expands to.
+    /// No allocation; the collector, objgraph and tracemalloc keep seeing
+    /// the concrete type.
+    ///
+    /// # Safety
+    /// `coerce` is an unsizing coercion of its argument (the macro writes
+    /// `let q: *mut U = p; q`, which the compiler only accepts as one): it
+    /// returns the same address with the same provenance and metadata that
+    /// is right for the value.
+    #[doc(hidden)]
+    pub unsafe fn unsize_unchecked<U: ?Sized + GcPointee>(
+        this: Gc<T>,
+        coerce: impl FnOnce(*mut T) -> *mut U,
+    ) -> Gc<U> {
+        let p = this.ptr.as_ptr();
+        let q = coerce(p);
+        assert!(std::ptr::addr_eq(p, q), "Gc::unsize_unchecked: the coercion moved the pointer");
+        std::mem::forget(this);
+        // SAFETY: `q` is `p` unsized (the caller's promise): the object's
+        // value, with its block's provenance; the count moves over.
+        Gc { ptr: unsafe { NonNull::new_unchecked(q) }, _marker: PhantomData }
+    }
+}
+
+/// `pygc::unsize!(gc => dyn Trait)`: the same object as a `Gc<dyn Trait>`
+/// (or any unsized type the value coerces to), without a second allocation,
+/// as gc-arena's `unsize!` and dumpster's `coerce_gc!`. The trait object type
+/// needs [`dyn_trace!`](crate::dyn_trace).
+///
+/// ```
+/// use pygc::{unsize, Gc, Trace};
+/// trait Shape { fn area(&self) -> f64; }
+/// pygc::dyn_trace!(dyn Shape);
+/// #[derive(Trace)]
+/// struct Square(f64);
+/// impl Shape for Square { fn area(&self) -> f64 { self.0 * self.0 } }
+///
+/// let s: Gc<dyn Shape> = unsize!(Gc::new(Square(2.0)) => dyn Shape);
+/// assert_eq!(s.area(), 4.0);
+/// assert!(pygc::GcAny::from(s).downcast::<Square>().is_ok());
+/// ```
+#[macro_export]
+macro_rules! unsize {
+    ($gc:expr => $target:ty) => {{
+        let gc = $gc;
+        // SAFETY: the closure is an implicit unsizing coercion (a type
+        // annotation, not an `as` cast, so nothing else compiles): it keeps
+        // the address and provenance and adds metadata the compiler proved.
+        unsafe {
+            $crate::Gc::unsize_unchecked(gc, |p| {
+                let q: *mut $target = p;
+                q
+            })
+        }
+    }};
+}
+
+impl<T: Trace + 'static> Gc<[T]> {
+    /// A new object holding the elements of `iter`, which must yield exactly
+    /// the number of elements it says (`ExactSizeIterator`), in one
+    /// allocation (as `Rc<[T]>`).
+    #[track_caller]
+    pub fn from_exact_iter<I>(iter: I) -> Gc<[T]>
+    where
+        I: IntoIterator,
+        I::IntoIter: ExactSizeIterator<Item = T>,
+    {
+        let iter = iter.into_iter();
+        let len = iter.len();
+        let info = &SliceTable::<T>::INFO;
+        // SAFETY: the block is laid out for `len` elements of `T`.
+        let gc = unsafe { Gc::<[T]>::fill(info, len, iter) };
+        alloc::born(gc.obj(), std::panic::Location::caller());
+        if T::TRACKED {
+            let link = !T::FROZEN || alloc::points_at_tracked(&*gc);
+            alloc::track_new(gc.obj(), link);
+        }
+        gc
+    }
+
+    /// Allocates a slice block of `info` for `len` elements and moves them in.
+    ///
+    /// # Safety
+    /// `info` is `SliceTable::<T>::INFO` or `STR_INFO` (with `T = u8`).
+    unsafe fn fill(info: &'static TypeInfo, len: usize, iter: impl Iterator<Item = T>) -> Gc<[T]> {
+        let ptr = alloc::allocate(info, slice_block(info.block, std::alloc::Layout::new::<T>(), len));
+        let base = ptr.as_ptr().cast::<u8>().wrapping_sub(info.header_offset);
+        // SAFETY: slice blocks start with their length word (TypeInfo's
+        // layout invariant); it is written before anything can read it.
+        unsafe { base.cast::<usize>().write(0) };
+        let elements = ptr.value_ptr().cast::<T>();
+        // The length word counts the elements written so far: if the
+        // iterator panics (or yields fewer than it promised), the guard drops
+        // exactly those and frees the block.
+        let guard = UnfinishedSlice { ptr };
+        let mut n = 0;
+        for x in iter.take(len) {
+            // SAFETY: `n < len`: inside the block, uninitialised.
+            unsafe { elements.add(n).write(x) };
+            n += 1;
+            // SAFETY: as above; counts what is initialised so far.
+            unsafe { base.cast::<usize>().write(n) };
+        }
+        assert_eq!(n, len, "the iterator yielded fewer elements than its len() promised");
+        std::mem::forget(guard);
+        let value = std::ptr::slice_from_raw_parts_mut(elements, len);
+        // SAFETY: not null; the object's count (1) is this handle's.
+        Gc { ptr: unsafe { NonNull::new_unchecked(value) }, _marker: PhantomData }
+    }
+}
+
+/// A slice object being filled: dropped only if filling panics, when it
+/// drops the elements written (its length word counts them) and frees the
+/// block, which no handle, list or hook has seen yet.
+struct UnfinishedSlice {
+    ptr: ObjPtr,
+}
+
+impl Drop for UnfinishedSlice {
+    fn drop(&mut self) {
+        // SAFETY: the block is allocated and known to no one else; its
+        // length word counts exactly the initialised elements, which are
+        // dropped once here, before the block is freed.
+        unsafe {
+            let o = self.ptr.live();
+            o.set_flag(crate::object::header::flags::CLEARED);
+            (o.info().drop_value)(o.value_ptr());
+            dealloc::free_block(self.ptr);
+        }
+    }
+}
+
+impl<T: Trace + Clone + 'static> From<&[T]> for Gc<[T]> {
+    #[track_caller]
+    fn from(items: &[T]) -> Self {
+        Gc::from_exact_iter(items.iter().cloned())
+    }
+}
+
+impl<T: Trace + 'static> From<Vec<T>> for Gc<[T]> {
+    #[track_caller]
+    fn from(items: Vec<T>) -> Self {
+        Gc::from_exact_iter(items)
+    }
+}
+
+impl<T: Trace + 'static> FromIterator<T> for Gc<[T]> {
+    #[track_caller]
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
+        Gc::from_exact_iter(iter.into_iter().collect::<Vec<T>>())
+    }
+}
+
+impl From<&str> for Gc<str> {
+    #[track_caller]
+    fn from(s: &str) -> Self {
+        let info = &SliceTable::<u8>::STR_INFO;
+        // SAFETY: the str table of `u8` slices.
+        let bytes = unsafe { Gc::<[u8]>::fill(info, s.len(), s.bytes()) };
+        alloc::born(bytes.obj(), std::panic::Location::caller());
+        let ptr = bytes.ptr.as_ptr() as *mut str;
+        std::mem::forget(bytes);
+        // SAFETY: the bytes are a copy of a `str`: valid UTF-8; the count
+        // moves over; not null.
+        Gc { ptr: unsafe { NonNull::new_unchecked(ptr) }, _marker: PhantomData }
+    }
+}
+
+impl From<String> for Gc<str> {
+    #[track_caller]
+    fn from(s: String) -> Self {
+        Gc::from(s.as_str())
+    }
+}
+
+impl<T: ?Sized + GcPointee> Gc<T> {
     /// The number of strong handles (Python's `ob_refcnt`).
     #[inline]
     pub fn ref_count(this: &Self) -> usize {
@@ -59,10 +275,11 @@ impl<T: Trace + 'static> Gc<T> {
     /// Whether both handles point at the same object (Python's `is`).
     #[inline]
     pub fn ptr_eq(this: &Self, other: &Self) -> bool {
-        this.ptr == other.ptr
+        std::ptr::addr_eq(this.ptr.as_ptr(), other.ptr.as_ptr())
     }
 
     /// A weak handle, which does not keep the value alive.
+    #[must_use = "a weak handle dropped at once does nothing"]
     pub fn downgrade(this: &Self) -> Weak<T> {
         Weak::new(this, None)
     }
@@ -71,6 +288,7 @@ impl<T: Trace + 'static> Gc<T> {
     /// reference count or by the collector), as `weakref.ref(obj, callback)`.
     /// The callback does not run if every clone of this weak handle is gone
     /// first, or if the weak handle is itself part of the same garbage.
+    #[must_use = "the callback is dropped, never called, with the weak handle"]
     pub fn downgrade_with_callback(this: &Self, callback: impl FnOnce() + 'static) -> Weak<T> {
         Weak::new(this, Some(Box::new(callback)))
     }
@@ -84,19 +302,18 @@ impl<T: Trace + 'static> Gc<T> {
         }
         // SAFETY: the value is initialised (not CLEARED) and the block lives
         // while `this` holds its count; values are only ever shared.
-        Ok(unsafe { &*o.value_ptr().cast::<T>() })
+        Ok(unsafe { this.ptr.as_ref() })
     }
 
     /// A type-erased handle to the same object.
+    #[must_use]
     pub fn to_any(this: &Self) -> GcAny {
-        this.obj().incref();
-        // SAFETY: the count just taken is the new handle's.
-        unsafe { GcAny::from_ptr(this.ptr) }
+        GcAny::from_obj(this.obj())
     }
 
     /// The object's identity, as Python's `id()`: the address of its value.
     pub fn id(this: &Self) -> usize {
-        this.obj().id()
+        this.ptr.as_ptr().cast::<u8>().addr()
     }
 
     /// The object, borrowed for as long as this handle.
@@ -104,16 +321,21 @@ impl<T: Trace + 'static> Gc<T> {
     pub(crate) fn obj(&self) -> Obj<'_> {
         // SAFETY: the handle owns a count, so the block stays allocated
         // while it is borrowed.
-        unsafe { self.ptr.live() }
+        unsafe { header_of(self.ptr).live() }
     }
 
-    /// Takes ownership of one count of `ptr`.
+    /// The value pointer (with the block's provenance), for weak handles.
+    pub(crate) fn value_ptr(&self) -> NonNull<T> {
+        self.ptr
+    }
+
+    /// Takes ownership of one count of the object whose value is `value`.
     ///
     /// # Safety
-    /// `ptr` is an object of type `T` and the caller hands over one of its
-    /// strong counts.
-    pub(crate) unsafe fn from_ptr(ptr: ObjPtr) -> Gc<T> {
-        Gc { ptr, _marker: PhantomData }
+    /// `value` satisfies the struct's invariant, and the caller hands over
+    /// one of the object's strong counts.
+    pub(crate) unsafe fn from_value_ptr(value: NonNull<T>) -> Gc<T> {
+        Gc { ptr: value, _marker: PhantomData }
     }
 }
 
@@ -138,39 +360,43 @@ pub(crate) fn cleared_panic(type_name: &'static str) -> ! {
     panic!("{}", ClearedError { type_name })
 }
 
-impl<T: Trace + 'static> Deref for Gc<T> {
+impl<T: ?Sized + GcPointee> Deref for Gc<T> {
     type Target = T;
     #[inline]
     fn deref(&self) -> &T {
         let o = self.obj();
-        if T::TRACKED && o.is_cleared() {
+        if T::TRACKED != Some(false) && o.is_cleared() {
             cleared_panic(o.type_name());
         }
         // SAFETY: untracked values are only cleared when their count is zero
-        // (never while a handle exists); tracked ones were checked above. The
+        // (never while a handle exists); others were checked above. The
         // block lives while this handle holds its count.
-        unsafe { &*o.value_ptr().cast::<T>() }
+        unsafe { self.ptr.as_ref() }
     }
 }
 
-impl<T: Trace + 'static> Clone for Gc<T> {
+impl<T: ?Sized + GcPointee> Clone for Gc<T> {
     #[inline]
     fn clone(&self) -> Self {
-        self.obj().incref();
-        Gc { ptr: self.ptr, _marker: PhantomData }
+        // The pointer is read once, before the count is written (which the
+        // compiler could not otherwise assume leaves `self.ptr` unchanged).
+        let ptr = self.ptr;
+        // SAFETY: this handle's count keeps the object allocated.
+        unsafe { header_of(ptr).live() }.incref();
+        Gc { ptr, _marker: PhantomData }
     }
 }
 
-impl<T: Trace + 'static> Drop for Gc<T> {
+impl<T: ?Sized + GcPointee> Drop for Gc<T> {
     #[inline]
     fn drop(&mut self) {
         // SAFETY: the handle owns one count and is never used again.
-        unsafe { dealloc::decref(self.ptr) }
+        unsafe { dealloc::decref(header_of(self.ptr)) }
     }
 }
 
 // SAFETY: a handle reports itself, the one strong handle it is.
-unsafe impl<T: Trace + 'static> Trace for Gc<T> {
+unsafe impl<T: ?Sized + GcPointee> Trace for Gc<T> {
     const TRACKED: bool = true;
     // The handle itself never changes target.
     const FROZEN: bool = true;
@@ -180,7 +406,7 @@ unsafe impl<T: Trace + 'static> Trace for Gc<T> {
     }
 }
 
-impl<T: Trace + fmt::Debug + 'static> fmt::Debug for Gc<T> {
+impl<T: ?Sized + GcPointee + fmt::Debug> fmt::Debug for Gc<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match Gc::try_get(self) {
             Ok(v) => v.fmt(f),
@@ -189,21 +415,33 @@ impl<T: Trace + fmt::Debug + 'static> fmt::Debug for Gc<T> {
     }
 }
 
-impl<T: Trace + fmt::Display + 'static> fmt::Display for Gc<T> {
+impl<T: ?Sized + GcPointee + fmt::Display> fmt::Display for Gc<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         (**self).fmt(f)
     }
 }
 
-impl<T: Trace + PartialEq + 'static> PartialEq for Gc<T> {
+impl<T: ?Sized + GcPointee + PartialEq> PartialEq for Gc<T> {
     fn eq(&self, other: &Self) -> bool {
         **self == **other
     }
 }
 
-impl<T: Trace + Eq + 'static> Eq for Gc<T> {}
+impl<T: ?Sized + GcPointee + Eq> Eq for Gc<T> {}
 
-impl<T: Trace + std::hash::Hash + 'static> std::hash::Hash for Gc<T> {
+impl<T: ?Sized + GcPointee + PartialOrd> PartialOrd for Gc<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        (**self).partial_cmp(&**other)
+    }
+}
+
+impl<T: ?Sized + GcPointee + Ord> Ord for Gc<T> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (**self).cmp(&**other)
+    }
+}
+
+impl<T: ?Sized + GcPointee + std::hash::Hash> std::hash::Hash for Gc<T> {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         (**self).hash(state)
     }
@@ -223,20 +461,20 @@ impl<T: Trace + 'static> From<T> for Gc<T> {
     }
 }
 
-impl<T: Trace + 'static> AsRef<T> for Gc<T> {
+impl<T: ?Sized + GcPointee> AsRef<T> for Gc<T> {
     fn as_ref(&self) -> &T {
         self
     }
 }
 
-impl<T: Trace + 'static> std::borrow::Borrow<T> for Gc<T> {
+impl<T: ?Sized + GcPointee> std::borrow::Borrow<T> for Gc<T> {
     fn borrow(&self) -> &T {
         self
     }
 }
 
-impl<T: Trace + 'static> fmt::Pointer for Gc<T> {
+impl<T: ?Sized + GcPointee> fmt::Pointer for Gc<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Pointer::fmt(&self.ptr.value_ptr().cast::<T>().cast_const(), f)
+        fmt::Pointer::fmt(&self.ptr.as_ptr().cast_const(), f)
     }
 }

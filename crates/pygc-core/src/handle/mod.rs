@@ -6,4 +6,5 @@
 pub(crate) mod any;
 pub(crate) mod cell;
 pub(crate) mod gc;
+pub(crate) mod pointee;
 pub(crate) mod weak;

@@ -7,7 +7,10 @@ use std::marker::PhantomData;
 
 use super::gc::Gc;
 use crate::life::dealloc;
-use crate::object::header::{flags, Obj, ObjPtr};
+use std::ptr::NonNull;
+
+use super::pointee::GcPointee;
+use crate::object::header::{flags, Obj, ObjHeader, ObjPtr, UNTRACKED_HEADER_SIZE};
 use crate::object::trace::{Trace, Visitor};
 use crate::state::thread;
 use crate::state::weak_table::WeakCallback;
@@ -22,16 +25,16 @@ use crate::state::weak_table::WeakCallback;
 /// drop(strong);
 /// assert!(weak.upgrade().is_none());
 /// ```
-pub struct Weak<T: Trace + 'static> {
+pub struct Weak<T: ?Sized + GcPointee> {
     /// Invariant: the block stays allocated while this handle exists (the
     /// side table counts it, or, after thread teardown, HAS_WEAK makes the
     /// block leak).
-    ptr: ObjPtr,
+    ptr: NonNull<T>,
     callback: Option<u64>,
-    _marker: PhantomData<(T, *const ())>,
+    _marker: PhantomData<(*const (), Box<T>)>,
 }
 
-impl<T: Trace + 'static> Weak<T> {
+impl<T: ?Sized + GcPointee> Weak<T> {
     pub(crate) fn new(strong: &Gc<T>, callback: Option<WeakCallback>) -> Weak<T> {
         let o = strong.obj();
         let callback = match thread::try_with(|s| s.weak.register(o.ptr(), callback)) {
@@ -43,25 +46,33 @@ impl<T: Trace + 'static> Weak<T> {
                 None
             }
         };
-        Weak { ptr: o.ptr(), callback, _marker: PhantomData }
+        Weak { ptr: strong.value_ptr(), callback, _marker: PhantomData }
+    }
+
+    /// The object's header.
+    fn header(&self) -> ObjPtr {
+        let h = self.ptr.as_ptr().cast::<u8>().wrapping_sub(UNTRACKED_HEADER_SIZE).cast::<ObjHeader>();
+        // SAFETY: a value pointer is never 16 bytes above null.
+        ObjPtr::new(unsafe { NonNull::new_unchecked(h) })
     }
 
     fn obj(&self) -> Obj<'_> {
         // SAFETY: a weak handle keeps the block allocated (type invariant).
-        unsafe { self.ptr.live() }
+        unsafe { self.header().live() }
     }
 
     /// A strong handle, if the object is still alive and was not found to be
     /// garbage by the collector.
+    #[must_use]
     pub fn upgrade(&self) -> Option<Gc<T>> {
         let o = self.obj();
         if o.refcnt() == 0 || o.has(flags::CLEARED | flags::WEAK_DEAD) {
             return None;
         }
         o.incref();
-        // SAFETY: the block holds a live `T` (count > 0, not cleared) and the
-        // count just taken is the new handle's.
-        Some(unsafe { Gc::from_ptr(self.ptr) })
+        // SAFETY: the block holds a live value (count > 0, not cleared) that
+        // `self.ptr` addresses, and we just took the count the new handle owns.
+        Some(unsafe { Gc::from_value_ptr(self.ptr) })
     }
 
     /// The number of strong handles (0 once the object died).
@@ -76,12 +87,12 @@ impl<T: Trace + 'static> Weak<T> {
 
     /// The number of weak handles to the object.
     pub fn weak_count(&self) -> usize {
-        thread::try_with(|s| s.weak.weak_count(self.ptr)).unwrap_or(0)
+        thread::try_with(|s| s.weak.weak_count(self.header())).unwrap_or(0)
     }
 
     /// Whether both weak handles point at the same object.
     pub fn ptr_eq(&self, other: &Weak<T>) -> bool {
-        self.ptr == other.ptr
+        std::ptr::addr_eq(self.ptr.as_ptr(), other.ptr.as_ptr())
     }
 
     pub(crate) fn callback_id(&self) -> Option<u64> {
@@ -96,31 +107,32 @@ impl<T: Trace + 'static> Weak<T> {
     }
 }
 
-impl<T: Trace + 'static> Clone for Weak<T> {
+impl<T: ?Sized + GcPointee> Clone for Weak<T> {
     fn clone(&self) -> Self {
-        thread::try_with(|s| s.weak.clone_handle(self.ptr, self.callback));
+        thread::try_with(|s| s.weak.clone_handle(self.header(), self.callback));
         Weak { ptr: self.ptr, callback: self.callback, _marker: PhantomData }
     }
 }
 
-impl<T: Trace + 'static> Drop for Weak<T> {
+impl<T: ?Sized + GcPointee> Drop for Weak<T> {
     fn drop(&mut self) {
+        let header = self.header();
         // SAFETY: this handle kept the block allocated until now.
-        let released = thread::try_with(|s| unsafe { s.weak.release_handle(self.ptr, self.callback) });
+        let released = thread::try_with(|s| unsafe { s.weak.release_handle(header, self.callback) });
         let Some(released) = released else { return };
         // User code (the closure's captures) runs outside the table borrow.
         drop(released.orphan_callback);
         if released.free_block {
             // SAFETY: the value is gone, the strong count is zero, and this
             // was the last weak handle: nothing else can reach the block.
-            unsafe { dealloc::free_block(self.ptr) };
+            unsafe { dealloc::free_block(header) };
         }
     }
 }
 
 // SAFETY: a weak handle keeps nothing alive: it reports itself as weak,
 // never as a strong handle (TRACKED = false).
-unsafe impl<T: Trace + 'static> Trace for Weak<T> {
+unsafe impl<T: ?Sized + GcPointee> Trace for Weak<T> {
     const TRACKED: bool = false;
     const FROZEN: bool = true;
     fn trace<V: Visitor>(&self, v: &mut V) {
@@ -128,7 +140,7 @@ unsafe impl<T: Trace + 'static> Trace for Weak<T> {
     }
 }
 
-impl<T: Trace + 'static> fmt::Debug for Weak<T> {
+impl<T: ?Sized + GcPointee> fmt::Debug for Weak<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.live_referent() {
             None => write!(f, "<weakref at {:#x}; dead>", std::ptr::from_ref(self).addr()),

@@ -99,6 +99,7 @@ impl Snapshot {
     /// Generations 0–2 (the permanent generation is left out, as Python's
     /// `get_objects` does).
     #[track_caller]
+    #[must_use]
     pub fn take() -> Snapshot {
         Snapshot::of_generations(0..NUM_GENERATIONS, "pygc::inspect::Snapshot::take")
     }
@@ -151,6 +152,7 @@ pub struct TypeCount {
 /// each type is first met (youngest generation first), without taking a
 /// count on any object. With `with_ids`, also lists every `id()`.
 #[track_caller]
+#[must_use]
 pub fn census(with_ids: bool) -> Vec<TypeCount> {
     // The same Rust type may have several `TypeInfo` copies (one per
     // codegen unit); group by table address first, then merge by name.
@@ -202,7 +204,7 @@ pub fn census(with_ids: bool) -> Vec<TypeCount> {
         };
         let r = &mut rows[row];
         r.count += 1;
-        r.bytes += info.object_size();
+        r.bytes += o.object_size();
         if with_ids {
             r.ids.push(o.id());
         }

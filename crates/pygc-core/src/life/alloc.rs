@@ -8,17 +8,20 @@ use super::hooks;
 use crate::collect::visitors::{CoreVisitor, Mode};
 use crate::object::header::{Obj, ObjHeader, ObjPtr};
 use crate::object::link::GcLink;
+use crate::object::trace::Trace;
 use crate::object::type_info::TypeInfo;
 use crate::state::phase::Phase;
 use crate::state::{thread, GcState};
 
-/// Allocates a block for `info`'s type and writes its header (count 1) and
-/// link; the value slot is left for the caller to write.
+/// Allocates a block of `layout` (`info.block`, or a slice's block) for
+/// `info`'s type and writes its header (count 1) and link; the value slot
+/// is left for the caller to write.
 #[inline]
-pub(crate) fn allocate(info: &'static TypeInfo) -> ObjPtr {
+pub(crate) fn allocate(info: &'static TypeInfo, layout: std::alloc::Layout) -> ObjPtr {
+    debug_assert!(layout.size() >= info.block.size() && layout.align() == info.block.align());
     // SAFETY: every block layout has a non-zero size (it includes a header).
-    let base = unsafe { obmalloc::object_alloc(info.block) };
-    let Some(base) = NonNull::new(base) else { handle_alloc_error(info.block) };
+    let base = unsafe { obmalloc::object_alloc(layout) };
+    let Some(base) = NonNull::new(base) else { handle_alloc_error(layout) };
     // SAFETY: `header_offset + 16 ≤ block.size()` (TypeInfo's layout
     // invariant), so the header lies inside the block.
     let header = unsafe { base.add(info.header_offset) }.cast::<ObjHeader>();
@@ -34,9 +37,15 @@ pub(crate) fn allocate(info: &'static TypeInfo) -> ObjPtr {
     ptr
 }
 
-/// The value of a new object is written: report it to the hooks and, if
-/// its type is tracked, join generation 0 (CPython's `_PyObject_GC_Link`
-/// and `_PyObject_GC_TRACK`).
+/// The value of a new object is written: report it to the hooks.
+#[inline]
+pub(crate) fn born(o: Obj<'_>, caller: &'static Location<'static>) {
+    hooks::allocated(o, caller);
+}
+
+/// A new object of a tracked type joins generation 0, or, with `link`
+/// false, only counts in `count0` (CPython's `_PyObject_GC_Link` and
+/// `_PyObject_GC_TRACK`).
 ///
 /// As in CPython 3.11 the collection an allocation triggers runs *before*
 /// the new object is linked: it stays young instead of being promoted with
@@ -49,46 +58,66 @@ pub(crate) fn allocate(info: &'static TypeInfo) -> ObjPtr {
 /// of tuples, applied at birth; see `docs/design/heap.md`). Its allocation
 /// still counts in `count0`, as every container allocation does.
 #[inline]
-pub(crate) fn born(o: Obj<'_>, caller: &'static Location<'static>) {
-    hooks::allocated(o, caller);
-    let info = o.info();
-    if !info.tracked {
-        return;
-    }
-    let link = !info.frozen || points_at_tracked(o);
-    thread::try_with(|s| adopt(s, o, link));
+pub(crate) fn track_new(o: Obj<'_>, link: bool) {
+    debug_assert!(o.info().tracked);
+    thread::try_with(|s| {
+        if s.is_tracing() {
+            park(s, o, link);
+            return;
+        }
+        if s.schedule.note_allocation() {
+            collection_due(s);
+        }
+        if link {
+            // SAFETY: `o` is of a tracked type (the caller's promise): it
+            // has a link, in no list yet.
+            unsafe { link_young_unchecked(s, &*o.ptr().link_ptr()) };
+        }
+    });
 }
 
-fn adopt(s: &GcState, o: Obj<'_>, link: bool) {
-    if s.is_tracing() {
-        // Born inside a `Trace` impl while the collector traces: the lists
-        // hold counts now. Park it, with a count, until the collection ends.
-        if link {
-            o.incref();
-            s.pending_track.borrow_mut().push(o.ptr());
-        }
-        return;
+/// Born inside a `Trace` impl while the collector traces: the lists hold
+/// counts now. Parked, with a count, until the collection ends.
+#[cold]
+#[inline(never)]
+fn park(s: &GcState, o: Obj<'_>, link: bool) {
+    if link {
+        o.incref();
+        s.pending_track.borrow_mut().push(o.ptr());
     }
-    if s.schedule.note_allocation() && s.phase() == Phase::Idle {
+}
+
+/// Generation 0 is over its threshold: collect, unless one runs already.
+#[cold]
+#[inline(never)]
+fn collection_due(s: &GcState) {
+    if s.phase() == Phase::Idle {
         crate::collect::collect_generations(s);
     }
-    if link {
-        link_young(s, o);
-    }
 }
 
-/// Links `o` at the tail of generation 0.
+/// Links `o` (of a tracked type, in no list) at the tail of generation 0.
 pub(crate) fn link_young(s: &GcState, o: Obj<'_>) {
     let l = o.link().expect("only tracked objects join a generation");
+    // SAFETY: `l` is the link of a tracked object in no list.
+    unsafe { link_young_unchecked(s, l) };
+}
+
+/// # Safety
+/// `l` is the link of an allocated tracked object, in no list, and the
+/// heap is not in the tracing phase.
+#[inline]
+unsafe fn link_young_unchecked(s: &GcState, l: &GcLink) {
+    debug_assert!(!l.is_linked() && !s.is_tracing());
     // SAFETY: generation 0 is well formed outside the tracing phase
-    // (invariant 4; callers are not in it), and `l` is in no list.
+    // (invariant 4), and the caller guarantees `l` is in no list.
     unsafe { s.generation(0).append(l) };
 }
 
 /// Whether a new frozen value holds a handle to an object in a list.
 #[inline]
-fn points_at_tracked(o: Obj<'_>) -> bool {
+pub(crate) fn points_at_tracked<T: Trace + ?Sized>(value: &T) -> bool {
     let mut v = CoreVisitor::new(Mode::AnyTracked(false));
-    v.trace(o);
+    value.trace(&mut v);
     matches!(v.mode, Mode::AnyTracked(true))
 }

@@ -109,12 +109,17 @@ fn drain_trash(s: &GcState) {
 /// Leaves whatever list holds `o`.
 fn unlink(o: Obj<'_>) {
     if let Some(l) = o.link() {
-        if l.is_linked() {
-            // SAFETY: deallocations never run in the tracing phase (they are
-            // deferred), so the lists are well formed (invariant 4), and `l`
-            // is in one of them.
-            unsafe { crate::object::link::remove(l) };
-        }
+        unlink_link(l);
+    }
+}
+
+#[inline]
+fn unlink_link(l: &crate::object::link::GcLink) {
+    if l.is_linked() {
+        // SAFETY: deallocations never run in the tracing phase (they are
+        // deferred), so the lists are well formed (invariant 4), and `l` is
+        // in one of them.
+        unsafe { crate::object::link::remove(l) };
     }
 }
 
@@ -151,6 +156,7 @@ unsafe fn dealloc(s: Option<&GcState>, p: ObjPtr) {
     // SAFETY: only this deallocation can free the block, and it does so
     // last (ReleaseOnDrop).
     let o = unsafe { p.live() };
+    let info = o.info();
     if o.is_cleared() {
         // The collector dropped the value; only the block is left.
         if let Some(s) = s {
@@ -160,7 +166,6 @@ unsafe fn dealloc(s: Option<&GcState>, p: ObjPtr) {
         unsafe { release_block(s, p) };
         return;
     }
-    let info = o.info();
     let mut panic = None;
     if info.has_finalizer && !o.is_finalized() {
         match finalize_at_death(s, o) {
@@ -175,7 +180,12 @@ unsafe fn dealloc(s: Option<&GcState>, p: ObjPtr) {
     }
     let release = ReleaseOnDrop { s, p };
     if let Some(s) = s {
-        untrack(s, o);
+        if info.tracked {
+            // SAFETY: a tracked type has a link.
+            unlink_link(unsafe { &*p.link_ptr() });
+            s.schedule.note_deallocation();
+        }
+        // Read now: a finalizer may have made weak references.
         if o.has(flags::HAS_WEAK) {
             panic = panic.or_else(|| weak_referent_died(s, o));
         }
@@ -268,8 +278,9 @@ pub(crate) unsafe fn free_block(p: ObjPtr) {
         hooks::freed(o);
     }
     let info = o.info();
+    let layout = o.block_layout();
     let base = p.as_ptr().cast::<u8>().wrapping_sub(info.header_offset);
-    // SAFETY: the block came from `object_alloc(info.block)` (alloc.rs) at
+    // SAFETY: the block came from `object_alloc(layout)` (alloc.rs) at
     // `base`, the header being `header_offset` into it.
-    unsafe { obmalloc::object_dealloc(base, info.block) };
+    unsafe { obmalloc::object_dealloc(base, layout) };
 }

@@ -62,7 +62,7 @@ pub(crate) fn allocated(o: Obj<'_>, caller: &'static Location<'static>) {
 #[inline(never)]
 fn allocated_slow(h: &ObjectHooks, o: Obj<'_>, caller: &'static Location<'static>) {
     o.set_flag(flags::HOOKED);
-    (h.on_alloc)(AllocEvent { id: o.id(), size: o.info().block.size(), caller, type_name: o.type_name() });
+    (h.on_alloc)(AllocEvent { id: o.id(), size: o.block_layout().size(), caller, type_name: o.type_name() });
 }
 
 /// Reports that a hooked object's block is about to be freed.

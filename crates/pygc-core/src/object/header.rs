@@ -232,6 +232,18 @@ impl<'a> Obj<'a> {
         self.value_ptr().addr()
     }
 
+    /// The bytes `sys.getsizeof` reports (value and header).
+    pub(crate) fn object_size(self) -> usize {
+        // SAFETY: the object is allocated for 'a, and of its table's type.
+        unsafe { self.info().object_size(self.ptr) }
+    }
+
+    /// The layout of the object's block.
+    pub(crate) fn block_layout(self) -> std::alloc::Layout {
+        // SAFETY: as above.
+        unsafe { self.info().block_layout(self.ptr) }
+    }
+
     /// The Rust type name.
     pub(crate) fn type_name(self) -> &'static str {
         (self.info().type_name)()

@@ -132,6 +132,31 @@ impl GcLink {
         self.prev.get().addr() >> PREV_SHIFT
     }
 
+    /// Starts the tracing phase for this link: COLLECTING set and `gc_refs`
+    /// stored in place of the previous pointer, in one write.
+    #[inline]
+    pub(crate) fn begin_collecting(&self, gc_refs: usize) {
+        debug_assert!(gc_refs <= MAX_GC_REFS);
+        let flags = self.prev_flags() | PREV_COLLECTING;
+        self.prev.set(ptr::without_provenance_mut((gc_refs << PREV_SHIFT) | flags));
+    }
+
+    /// One less `gc_refs` (the caller checked it is positive).
+    #[inline]
+    pub(crate) fn decrement_gc_refs(&self) {
+        debug_assert!(self.gc_refs() > 0);
+        self.prev.set(self.prev.get().wrapping_byte_sub(1 << PREV_SHIFT));
+    }
+
+    /// Ends the tracing phase for a reachable link: COLLECTING cleared and a
+    /// real previous pointer again, in one write.
+    #[inline]
+    pub(crate) fn end_collecting(&self, prev: *mut GcLink) {
+        debug_assert!(prev.addr() & PREV_FLAGS == 0);
+        let flags = self.prev_flags() & !PREV_COLLECTING;
+        self.prev.set(prev.map_addr(|a| a | flags));
+    }
+
     /// Stores `gc_refs` in place of the previous pointer, keeping the flags
     /// (the tracing phase; `prev` is rebuilt before it ends).
     #[inline]
@@ -230,7 +255,8 @@ impl GcList {
         last.set_next(node.as_mut_ptr(), false);
         node.prev.set(last.as_mut_ptr().map_addr(|a| a | node.prev_flags()));
         node.next.set(self.head_ptr());
-        self.head.set_prev(node.as_mut_ptr());
+        // A head carries no flags.
+        self.head.prev.set(node.as_mut_ptr());
     }
 
     /// Moves `node` from its list to the tail of this one

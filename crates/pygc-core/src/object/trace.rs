@@ -1,6 +1,7 @@
 //! The `Trace` contract: how the collector sees the handles inside a value.
 
 use crate::handle::gc::Gc;
+use crate::handle::pointee::GcPointee;
 use crate::handle::weak::Weak;
 
 /// Reports the [`Gc`] handles a value owns, like CPython's `tp_traverse`.
@@ -152,12 +153,12 @@ pub(crate) mod sealed {
 /// own visitors (the trait is sealed); you call its methods.
 pub trait Visitor: sealed::Sealed + Sized {
     /// Reports one strong handle owned by the value being traced.
-    fn visit_gc<T: Trace + 'static>(&mut self, gc: &Gc<T>);
+    fn visit_gc<T: ?Sized + GcPointee>(&mut self, gc: &Gc<T>);
 
     /// Reports one weak handle (it keeps nothing alive; objgraph draws it
     /// dashed, and the collector uses it to decide which weakref callbacks
     /// belong to garbage).
-    fn visit_weak<T: Trace + 'static>(&mut self, weak: &Weak<T>);
+    fn visit_weak<T: ?Sized + GcPointee>(&mut self, weak: &Weak<T>);
 
     /// Reports that part of the value could not be traced right now (a
     /// [`crate::GcCell`] mutably borrowed during the collection). The

@@ -12,23 +12,29 @@ use crate::collect::visitors::{CoreVisitor, LabelVisitor};
 /// Receives a run-time type name (see `TypeInfo::dynamic_type_name`).
 pub(crate) type NameSink<'a> = dyn FnMut(Option<&str>) + 'a;
 
-/// One per type, built at compile time by [`Table`]. 32-aligned, so that the
-/// header's `info` word has five flag bits.
+/// One per type, built at compile time by [`Table`] (sized types) or
+/// [`SliceTable`] (`[T]` and `str`). 32-aligned, so that the header's `info`
+/// word has five flag bits.
 ///
-/// Invariants (the block layout): `block.size() == header_offset +
-/// UNTRACKED_HEADER_SIZE + value_size` rounded for `T`'s alignment;
-/// `header_offset == TRACKED_HEADER_SIZE - UNTRACKED_HEADER_SIZE` or more for
-/// tracked types (room for the link), and the value starts at
-/// `header_offset + UNTRACKED_HEADER_SIZE`, aligned for `T`.
+/// Invariants (the block layout): the value starts at `header_offset +
+/// UNTRACKED_HEADER_SIZE`, aligned for it; tracked types have their link in
+/// the 16 bytes before the header. For a sized type `block.size() ==
+/// header_offset + UNTRACKED_HEADER_SIZE + value_size`. For a slice type
+/// (`element` is set) the block starts with the slice length (a `usize`,
+/// padded to 16 bytes), `block` is the layout of an empty slice's block, and
+/// the value is `len` elements.
 #[repr(C, align(32))]
 pub(crate) struct TypeInfo {
     pub(crate) type_name: fn() -> &'static str,
     pub(crate) type_id: fn() -> TypeId,
-    /// Layout of the whole block.
+    /// Layout of the whole block (of an empty slice, for slice types).
     pub(crate) block: Layout,
     /// Offset of the `ObjHeader` from the block start.
     pub(crate) header_offset: usize,
+    /// Bytes of the value (0 for slice types: see `element`).
     pub(crate) value_size: usize,
+    /// For `[T]` and `str`: the layout of one element.
+    pub(crate) element: Option<Layout>,
     /// `T::TRACKED`: the block has a link and may join a generation.
     pub(crate) tracked: bool,
     /// `T::FROZEN`: the handles inside never change.
@@ -59,9 +65,54 @@ pub(crate) struct TypeInfo {
 }
 
 impl TypeInfo {
-    /// The bytes `sys.getsizeof` reports: the value and its header.
-    pub(crate) fn object_size(&self) -> usize {
-        self.value_size + if self.tracked { TRACKED_HEADER_SIZE } else { UNTRACKED_HEADER_SIZE }
+    /// The bytes `sys.getsizeof` reports for the object at `header`: the
+    /// value and its header (and a slice's length word).
+    ///
+    /// # Safety
+    /// `header` is an allocated object of this type.
+    pub(crate) unsafe fn object_size(&self, header: ObjPtr) -> usize {
+        let header_size = if self.tracked { TRACKED_HEADER_SIZE } else { UNTRACKED_HEADER_SIZE };
+        match self.element {
+            None => self.value_size + header_size,
+            // SAFETY: forwarded from the caller.
+            Some(e) => (unsafe { self.slice_len(header) }) * e.size() + header_size + SLICE_LEN_SIZE,
+        }
+    }
+
+    /// The layout of the block of the object at `header`.
+    ///
+    /// # Safety
+    /// `header` is an allocated object of this type.
+    #[inline]
+    pub(crate) unsafe fn block_layout(&self, header: ObjPtr) -> Layout {
+        match self.element {
+            None => self.block,
+            // SAFETY: forwarded from the caller.
+            Some(e) => slice_block(self.block, e, unsafe { self.slice_len(header) }),
+        }
+    }
+
+    /// The length of the slice object at `header`.
+    ///
+    /// # Safety
+    /// `header` is an allocated object of this (slice) type.
+    unsafe fn slice_len(&self, header: ObjPtr) -> usize {
+        let start = header.as_ptr().cast::<u8>().wrapping_sub(self.header_offset).cast::<usize>();
+        // SAFETY: slice blocks start with their length (the invariant above).
+        unsafe { start.read() }
+    }
+}
+
+/// The length word (and padding) at the start of a slice block.
+pub(crate) const SLICE_LEN_SIZE: usize = 16;
+
+/// The block of a slice of `len` elements, `empty` being the block of an
+/// empty one.
+pub(crate) fn slice_block(empty: Layout, element: Layout, len: usize) -> Layout {
+    let bytes = element.size().checked_mul(len).and_then(|b| b.checked_add(empty.size()));
+    match bytes.and_then(|b| Layout::from_size_align(b, empty.align()).ok()) {
+        Some(l) => l,
+        None => panic!("a Gc slice of {len} elements of {} bytes is too large", element.size()),
     }
 }
 
@@ -95,6 +146,7 @@ impl<T: Trace + 'static> Table<T> {
         },
         header_offset: Self::VALUE_OFFSET - UNTRACKED_HEADER_SIZE,
         value_size: std::mem::size_of::<T>(),
+        element: None,
         tracked: T::TRACKED,
         frozen: T::FROZEN,
         has_finalizer: T::HAS_FINALIZER,
@@ -146,6 +198,86 @@ unsafe fn trace_labeled<T: Trace>(p: *const u8, v: &mut LabelVisitor) {
     unsafe { &*p.cast::<T>() }.trace(v)
 }
 
+/// Builds the static tables of `[T]` and `str` (`T = u8`).
+pub(crate) struct SliceTable<T>(std::marker::PhantomData<T>);
+
+impl<T: Trace + 'static> SliceTable<T> {
+    const HEADER: usize = if T::TRACKED { TRACKED_HEADER_SIZE } else { UNTRACKED_HEADER_SIZE };
+    const VALUE_OFFSET: usize = round_up(SLICE_LEN_SIZE + Self::HEADER, max(16, std::mem::align_of::<T>()));
+    const HEADER_OFFSET: usize = Self::VALUE_OFFSET - UNTRACKED_HEADER_SIZE;
+    const TABLE: TypeInfo = TypeInfo {
+        type_name: std::any::type_name::<[T]>,
+        type_id: TypeId::of::<[T]>,
+        block: match Layout::from_size_align(Self::VALUE_OFFSET, max(16, std::mem::align_of::<T>())) {
+            Ok(l) => l,
+            Err(_) => panic!("element type too aligned for a Gc slice"),
+        },
+        header_offset: Self::HEADER_OFFSET,
+        value_size: 0,
+        element: Some(Layout::new::<T>()),
+        tracked: T::TRACKED,
+        frozen: T::FROZEN,
+        has_finalizer: false,
+        legacy_finalizer: false,
+        drop_value: drop_slice::<T>,
+        finalize: no_finalizer,
+        dynamic_type_name: no_dynamic_type_name,
+        trace_core: trace_slice_core::<T>,
+        trace_labeled: trace_slice_labeled::<T>,
+    };
+    /// The table of `[T]`.
+    pub(crate) const INFO: TypeInfo = Self::TABLE;
+    /// The table of `str` (for `T = u8`): only the name differs.
+    pub(crate) const STR_INFO: TypeInfo =
+        TypeInfo { type_name: std::any::type_name::<str>, type_id: TypeId::of::<str>, ..Self::TABLE };
+
+    /// The slice at `value`, whose block starts with its length.
+    ///
+    /// # Safety
+    /// `value` is the value pointer of an allocated `[T]` object of this
+    /// table, initialised, and stays so while the slice is used.
+    unsafe fn slice<'a>(value: *const u8) -> &'a [T] {
+        // SAFETY: the length word is `VALUE_OFFSET` bytes before the value
+        // (the block layout); the elements follow the value pointer.
+        unsafe {
+            let len = value.wrapping_sub(Self::VALUE_OFFSET).cast::<usize>().read();
+            std::slice::from_raw_parts(value.cast::<T>(), len)
+        }
+    }
+}
+
+/// # Safety
+/// `p` is the value of an initialised `[T]` object, never used again.
+unsafe fn drop_slice<T: Trace + 'static>(p: *mut u8) {
+    // SAFETY: guaranteed by the caller; the slice covers exactly the
+    // initialised elements.
+    unsafe { std::ptr::drop_in_place(std::ptr::from_ref(SliceTable::<T>::slice(p)).cast_mut()) }
+}
+
+/// # Safety
+/// `p` is the value of an initialised `[T]` object, for the call.
+unsafe fn trace_slice_core<T: Trace + 'static>(p: *const u8, v: &mut CoreVisitor) {
+    // SAFETY: guaranteed by the caller.
+    unsafe { SliceTable::<T>::slice(p) }.trace(v)
+}
+
+/// # Safety
+/// `p` is the value of an initialised `[T]` object, for the call.
+unsafe fn trace_slice_labeled<T: Trace + 'static>(p: *const u8, v: &mut LabelVisitor) {
+    // SAFETY: guaranteed by the caller.
+    unsafe { SliceTable::<T>::slice(p) }.trace(v)
+}
+
+/// # Safety
+/// Nothing to uphold: slices have no finalizer.
+unsafe fn no_finalizer(_: ObjPtr) {}
+
+/// # Safety
+/// Nothing to uphold: slices report no run-time name.
+unsafe fn no_dynamic_type_name(_: *const u8, f: &mut NameSink<'_>) {
+    f(None)
+}
+
 /// `a::b::Node<c::D>` → `Node<D>`: Python's `type(o).__name__` for a Rust
 /// type, and objgraph's short names.
 pub fn short_type_name(full: &str) -> String {
@@ -192,6 +324,6 @@ mod tests {
         let info = &Table::<crate::GcCell<Vec<crate::Gc<u8>>>>::INFO;
         assert_eq!(info.header_offset, TRACKED_HEADER_SIZE - UNTRACKED_HEADER_SIZE, "room for the link");
         assert_eq!(info.block.size(), TRACKED_HEADER_SIZE + info.value_size);
-        assert_eq!(info.object_size(), info.block.size());
+        assert_eq!(info.value_size + TRACKED_HEADER_SIZE, info.block.size());
     }
 }

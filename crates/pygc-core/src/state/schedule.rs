@@ -25,6 +25,10 @@ pub(crate) struct Schedule {
     count: [Cell<usize>; NUM_GENERATIONS],
     threshold: [Cell<usize>; NUM_GENERATIONS],
     enabled: Cell<bool>,
+    /// `threshold[0]` when automatic collection is on (enabled, threshold
+    /// not 0), `usize::MAX` otherwise: the one number the allocation fast
+    /// path compares with.
+    trigger_at: Cell<usize>,
     long_lived_total: Cell<usize>,
     long_lived_pending: Cell<usize>,
 }
@@ -39,6 +43,7 @@ impl Schedule {
                 Cell::new(DEFAULT_THRESHOLDS[2]),
             ],
             enabled: Cell::new(true),
+            trigger_at: Cell::new(DEFAULT_THRESHOLDS[0]),
             long_lived_total: Cell::new(0),
             long_lived_pending: Cell::new(0),
         }
@@ -51,8 +56,12 @@ impl Schedule {
     pub(crate) fn note_allocation(&self) -> bool {
         let c = self.count[0].get() + 1;
         self.count[0].set(c);
+        c > self.trigger_at.get()
+    }
+
+    fn update_trigger(&self) {
         let t0 = self.threshold[0].get();
-        c > t0 && t0 != 0 && self.enabled.get()
+        self.trigger_at.set(if self.enabled.get() && t0 != 0 { t0 } else { usize::MAX });
     }
 
     /// A tracked object was deallocated (`PyObject_GC_Del`).
@@ -112,6 +121,7 @@ impl Schedule {
         for (cell, v) in self.threshold.iter().zip(t) {
             cell.set(v);
         }
+        self.update_trigger();
     }
 
     pub(crate) fn is_enabled(&self) -> bool {
@@ -119,7 +129,8 @@ impl Schedule {
     }
 
     pub(crate) fn set_enabled(&self, on: bool) {
-        self.enabled.set(on)
+        self.enabled.set(on);
+        self.update_trigger();
     }
 }
 
