@@ -2,6 +2,15 @@
 
 use pygc_python::Outcome;
 
+/// Every Rust allocation of the interpreter (list buffers, dict tables,
+/// strings' text) comes from obmalloc's pools, as CPython's do from
+/// pymalloc, through tracemalloc's wrapper, so that `tracemalloc` traces
+/// them with the Python line that made them (one relaxed load per
+/// allocation when it is not tracing).
+#[global_allocator]
+static ALLOCATOR: pygc::tracemalloc::Tracing<obmalloc::ObMalloc> =
+    pygc::tracemalloc::Tracing::new(obmalloc::ObMalloc);
+
 /// The interpreter thread's stack: nested evaluation loops (native code
 /// calling Python) recurse on it; the bound is `vm::NATIVE_DEPTH_MAX`.
 const STACK_SIZE: usize = 1 << 30;

@@ -35,7 +35,10 @@ pub fn run_file(path: &str, args: Vec<String>) -> Outcome {
     };
     let mut argv = vec![path.to_string()];
     argv.extend(args);
-    run_source(path, text, argv)
+    // CPython 3.9+ names a script by its absolute path (`__file__`,
+    // `co_filename`, tracebacks, tracemalloc), while `sys.argv[0]` stays as
+    // given.
+    run_source(&absolute(path), text, argv)
 }
 
 fn absolute(path: &str) -> String {
@@ -75,6 +78,22 @@ pub fn run_source(filename: &str, text: String, argv: Vec<String>) -> Outcome {
     let status = finalize(vm, status);
     vm.flush_stdout();
     Outcome::Exit(status)
+}
+
+/// Compiles the source of a module written in Python and built into the
+/// interpreter (`weakref`'s containers), then runs it in `globals`.
+pub(crate) fn run_builtin_source(
+    vm: &Vm,
+    filename: &str,
+    text: &str,
+    globals: &Gc<Dict>,
+) -> crate::vm::PyResult<()> {
+    let src = Gc::new(Source::new(filename.to_string(), text.to_string()));
+    let code = parse_and_compile(&src).map_err(|_| {
+        vm.new_error("SystemError", format!("the built-in source {filename} does not compile"))
+    })?;
+    vm.run_frame(Box::new(Frame::new(code, globals.clone(), None)), None)?;
+    Ok(())
 }
 
 fn parse_and_compile(src: &Gc<Source>) -> Result<Gc<crate::object::Code>, CompileError> {

@@ -541,13 +541,24 @@ fn all(vm: &Vm, a: Args<'_>) -> PyResult<Value> {
 
 fn callable(vm: &Vm, a: Args<'_>) -> PyResult<Value> {
     a.check(vm, "callable", 1, 1, &[])?;
-    let v = &a.pos()[0];
-    Ok(Value::Bool(match v {
-        Value::Function(_) | Value::Builtin(_) | Value::Method(_) | Value::Class(_) => true,
-        Value::Instance(_) => vm.lookup_special(v, "__call__").is_some(),
-        Value::Native(n) => matches!(n.kind, NativeKind::StaticMethod(_)),
-        _ => false,
-    }))
+    Ok(Value::Bool(vm.callable(&a.pos()[0])))
+}
+
+impl Vm {
+    /// `callable(v)`.
+    pub fn callable(&self, v: &Value) -> bool {
+        match v {
+            Value::Function(_) | Value::Builtin(_) | Value::Method(_) | Value::Class(_) => true,
+            Value::Instance(_) => self.lookup_special(v, "__call__").is_some(),
+            Value::Native(n) => matches!(
+                n.kind,
+                NativeKind::StaticMethod(_)
+                    | NativeKind::WeakRef(_)
+                    | NativeKind::Opaque(crate::modules::Opaque::Profiled(_))
+            ),
+            _ => false,
+        }
+    }
 }
 
 fn chr(vm: &Vm, a: Args<'_>) -> PyResult<Value> {
@@ -786,6 +797,9 @@ fn open_fn(vm: &Vm, _a: Args<'_>) -> PyResult<Value> {
 /// Calls a built-in type: `int("3")`, `list(x)`, `property(f)`...
 pub fn construct(vm: &Vm, cls: &Gc<Class>, a: Args<'_>) -> PyResult<Value> {
     let t = &vm.types;
+    if let Some((name, _)) = t.native.iter().find(|(_, c)| Gc::ptr_eq(c, cls)) {
+        return crate::modules::tracemalloc::construct(vm, name, a);
+    }
     let pos = a.pos();
     let arg0 = pos.first();
     if Gc::ptr_eq(cls, &t.object) {

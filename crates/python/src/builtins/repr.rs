@@ -282,6 +282,13 @@ impl Vm {
                 }
                 self.repr(v)
             }
+            Value::Native(n) => match &n.kind {
+                NativeKind::Opaque(o) => match o.str() {
+                    Some(s) => Ok(s),
+                    None => self.repr(v),
+                },
+                _ => self.repr(v),
+            },
             _ => self.repr(v),
         }
     }

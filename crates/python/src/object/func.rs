@@ -16,6 +16,10 @@ pub struct Source {
     pub text: String,
     /// Byte offset of each line start.
     pub line_starts: Vec<u32>,
+    /// The file name for tracemalloc's frames, which must be `'static`: one
+    /// copy per source for the life of the process (a program has a few).
+    #[pygc(skip)]
+    pub static_name: &'static str,
 }
 
 impl Source {
@@ -27,7 +31,8 @@ impl Source {
                 line_starts.push(i as u32 + 1);
             }
         }
-        Source { filename, text, line_starts }
+        let static_name: &'static str = Box::leak(filename.clone().into_boxed_str());
+        Source { filename, text, line_starts, static_name }
     }
 
     /// 1-based line of a byte offset.

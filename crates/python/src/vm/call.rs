@@ -112,6 +112,12 @@ impl Vm {
                     let t = crate::modules::weakref::proxy_target(self, w)?;
                     self.call(&t, args, kwnames)
                 }
+                NativeKind::Opaque(o) => match o.call(self, callee, args, kwnames)? {
+                    Some(v) => Ok(v),
+                    None => {
+                        Err(self.type_error(format!("'{}' object is not callable", self.type_name(callee))))
+                    }
+                },
                 _ => Err(self.type_error(format!("'{}' object is not callable", self.type_name(callee)))),
             },
             _ => Err(self.type_error(format!("'{}' object is not callable", self.type_name(callee)))),
@@ -165,7 +171,7 @@ impl Vm {
         let varargs = code.flags & code_flags::VARARGS != 0;
         let varkw = code.flags & code_flags::VARKEYWORDS != 0;
         let fname = || format!("{}()", func.qualname.borrow().s);
-        if nkw == 0 && npos == argcount && !varargs && kwonly == 0 {
+        if nkw == 0 && npos == argcount && !varargs && !varkw && kwonly == 0 {
             // The fast path: exactly the positional parameters.
             for (i, v) in stack.drain(at..at + argc).enumerate() {
                 frame.locals[i] = Some(v);

@@ -50,6 +50,7 @@ impl Vm {
     pub fn run_frame(&self, frame: Box<Frame>, throw: Option<PyErr>) -> PyResult<Exit> {
         let _native = self.enter()?;
         self.push_depth()?;
+        self.enter_frame(&frame);
         let mut frames: Vec<Box<Frame>> = vec![frame];
         let mut pending: Option<(PyErr, bool)> = throw.map(|e| (e, true));
         loop {
@@ -71,32 +72,33 @@ impl Vm {
                         pending = Some((e, true));
                         continue;
                     }
-                    self.note_frame(&new);
+                    self.enter_frame(&new);
                     frames.push(new);
                 }
                 Control::Return(v) => {
+                    if self.line_hook.get() {
+                        crate::modules::memory_profiler::return_event(self);
+                    }
                     let done = frames.pop().expect("a frame");
                     self.pop_depth();
+                    self.leave_frame();
                     let v = match &done.init_self {
-                        Some(obj) => {
-                            if !v.is_none() {
-                                let e = self.type_error(format!(
-                                    "__init__() should return None, not '{}'",
-                                    self.type_name(&v)
-                                ));
-                                drop(done);
-                                if frames.is_empty() {
-                                    return Err(e);
-                                }
-                                pending = Some((e, true));
-                                continue;
+                        Some(obj) if !v.is_none() => {
+                            let e = self.type_error(format!(
+                                "__init__() should return None, not '{}'",
+                                self.type_name(&v)
+                            ));
+                            drop(done);
+                            if frames.is_empty() {
+                                return Err(e);
                             }
-                            obj.clone()
+                            pending = Some((e, true));
+                            continue;
                         }
+                        Some(obj) => obj.clone(),
                         None => v,
                     };
                     drop(done);
-                    self.unnote_frame();
                     match frames.last_mut() {
                         Some(caller) => caller.stack.push(v),
                         None => return Ok(Exit::Return(v)),
@@ -106,7 +108,7 @@ impl Vm {
                     debug_assert_eq!(frames.len(), 1, "only a generator's own frame yields");
                     self.pop_depth();
                     let frame = frames.pop().expect("a frame");
-                    self.unnote_frame();
+                    self.leave_frame();
                     return Ok(Exit::Yield(v, frame));
                 }
                 Control::Error(e) => {
@@ -137,23 +139,35 @@ impl Vm {
     // object and this stack, a pointer move rather than a copy of the frame.
     #[allow(clippy::vec_box)]
     fn pop_failed_frame(&self, frames: &mut Vec<Box<Frame>>) -> bool {
+        if self.line_hook.get() {
+            crate::modules::memory_profiler::return_event(self);
+        }
         let done = frames.pop().expect("a frame");
         self.pop_depth();
-        self.unnote_frame();
+        self.leave_frame();
         drop(done);
         !frames.is_empty()
     }
 
-    fn note_frame(&self, f: &Frame) {
-        if crate::modules::tracemalloc::frames_wanted() {
-            self.frames_info.borrow_mut().push((f.code.clone(), 0));
+    /// A frame starts running: the caller (if any) is at `cur_pc`.
+    fn enter_frame(&self, f: &Frame) {
+        let mut shadow = self.shadow.borrow_mut();
+        if let Some(top) = shadow.last_mut() {
+            top.pc = self.cur_pc.get();
         }
+        shadow.push(super::frame::ShadowFrame { code: f.code.clone(), pc: f.pc as u32 });
+        self.cur_pc.set(f.pc as u32);
     }
 
-    fn unnote_frame(&self) {
-        if crate::modules::tracemalloc::frames_wanted() {
-            self.frames_info.borrow_mut().pop();
+    /// The innermost frame stopped running (returned, yielded or failed).
+    fn leave_frame(&self) {
+        let mut shadow = self.shadow.borrow_mut();
+        let left = shadow.pop();
+        if let Some(top) = shadow.last() {
+            self.cur_pc.set(top.pc);
         }
+        drop(shadow);
+        drop(left);
     }
 
     /// Counts one more Python frame against the recursion limit.
@@ -194,8 +208,13 @@ impl Vm {
         let code = f.code.clone();
         let ops = &code.ops[..];
         loop {
-            let op = ops[f.pc];
-            f.pc += 1;
+            let pc = f.pc;
+            self.cur_pc.set(pc as u32);
+            if self.line_hook.get() {
+                crate::modules::memory_profiler::line_event(self, f, pc);
+            }
+            let op = ops[pc];
+            f.pc = pc + 1;
             match op {
                 Op::Nop => {}
                 Op::Pop => {

@@ -17,6 +17,15 @@ pub struct Block {
     pub is_handler: bool,
 }
 
+/// A running frame as tracemalloc's frame source sees it: its code and,
+/// unless it is the innermost one, the instruction it is calling from.
+pub struct ShadowFrame {
+    /// The code.
+    pub code: Gc<Code>,
+    /// The call instruction (for the innermost frame see `Vm::cur_pc`).
+    pub pc: u32,
+}
+
 /// A frame.
 #[derive(Trace)]
 pub struct Frame {

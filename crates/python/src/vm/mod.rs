@@ -17,7 +17,7 @@ pub mod types;
 use std::cell::{Cell, RefCell};
 use std::io::Write;
 
-use pygc::{Gc, GcCell};
+use pygc::Gc;
 
 pub use args::Args;
 pub use exc::PyErr;
@@ -35,7 +35,9 @@ thread_local! {
 
 /// The interpreter of this thread, if one was created.
 pub fn current() -> Option<&'static Vm> {
-    VM.with(|v| v.get())
+    // `try_with`: the tracer asks from inside the allocator, even while the
+    // thread's locals are being destroyed.
+    VM.try_with(|v| v.get()).ok().flatten()
 }
 
 /// Runs a class's `__del__` for an instance being finalized (pygc's
@@ -73,12 +75,18 @@ pub struct Vm {
     pub names: RefCell<std::collections::HashMap<&'static str, Gc<PyStr>>>,
     /// The main module's name, for tracebacks (`<module>`).
     pub main_module: RefCell<Option<Value>>,
-    /// `weakref.finalize` objects still alive (run at exit).
-    pub atexit: GcCell<Vec<Value>>,
     /// Set while the interpreter is shutting down.
     pub finalizing: Cell<bool>,
-    /// Current line of the innermost frame, for tracemalloc's frame source.
-    pub frames_info: RefCell<Vec<(Gc<crate::object::Code>, usize)>>,
+    /// The Python frames running now, outermost first, across nested
+    /// evaluation loops: what tracemalloc's frame source reports.
+    pub shadow: RefCell<Vec<frame::ShadowFrame>>,
+    /// The instruction the innermost frame is running (the others' are in
+    /// their [`frame::ShadowFrame`]).
+    pub cur_pc: Cell<u32>,
+    /// Set while a `@profile`d call runs: the loop then reports line events.
+    pub line_hook: Cell<bool>,
+    /// The `@profile`d calls running now, innermost last.
+    pub profiling: RefCell<Vec<crate::modules::memory_profiler::ProfCall>>,
     /// `gc.callbacks`.
     pub gc_callbacks: Gc<crate::object::List>,
     /// `gc.garbage`.
@@ -106,9 +114,11 @@ impl Vm {
             stdout: RefCell::new(std::io::BufWriter::with_capacity(1 << 16, std::io::stdout())),
             names: RefCell::new(std::collections::HashMap::new()),
             main_module: RefCell::new(None),
-            atexit: GcCell::new(Vec::new()),
             finalizing: Cell::new(false),
-            frames_info: RefCell::new(Vec::new()),
+            shadow: RefCell::new(Vec::with_capacity(64)),
+            cur_pc: Cell::new(0),
+            line_hook: Cell::new(false),
+            profiling: RefCell::new(Vec::new()),
             gc_callbacks: Gc::new(crate::object::List::default()),
             gc_garbage: Gc::new(crate::object::List::default()),
         }));
@@ -117,6 +127,7 @@ impl Vm {
         crate::builtins::install(vm);
         crate::modules::install(vm);
         crate::modules::gc::install_hooks(vm);
+        crate::modules::tracemalloc::install_frame_source();
         vm
     }
 

@@ -725,6 +725,18 @@ impl Vm {
             Ok(Some(cmp_ord(op, xs.len().cmp(&ys.len()))))
         };
         match (a, b) {
+            (Value::Native(x), Value::Native(y)) if matches!(op, CmpOp::Eq | CmpOp::Ne) => {
+                match (&x.kind, &y.kind) {
+                    (NativeKind::WeakRef(p), NativeKind::WeakRef(q)) => {
+                        let eq = crate::modules::weakref::ref_eq(self, a, p, b, q)?;
+                        Ok(Some(eq == (op == CmpOp::Eq)))
+                    }
+                    (NativeKind::Opaque(p), NativeKind::Opaque(q)) => {
+                        Ok(p.eq(q).map(|eq| eq == (op == CmpOp::Eq)))
+                    }
+                    _ => Ok(None),
+                }
+            }
             (Value::Str(x), Value::Str(y)) => Ok(Some(cmp_ord(op, x.s.cmp(&y.s)))),
             (Value::Bytes(x), Value::Bytes(y)) => Ok(Some(cmp_ord(op, x.data.cmp(&y.data)))),
             (Value::Tuple(x), Value::Tuple(y)) => seq_cmp(&x.items, &y.items),
@@ -821,6 +833,10 @@ impl Vm {
             }
             Value::List(_) | Value::Dict(_) | Value::Set(_) => {
                 return Err(self.type_error(format!("unhashable type: '{}'", self.type_name(v))));
+            }
+            Value::Native(n) if matches!(n.kind, NativeKind::WeakRef(_)) => {
+                let NativeKind::WeakRef(w) = &n.kind else { unreachable!("checked") };
+                crate::modules::weakref::ref_hash(self, w)?
             }
             Value::Instance(_) => {
                 let cls = self.class_of(v).clone();
@@ -1181,6 +1197,13 @@ impl Vm {
 
     /// `o[k]`.
     pub fn getitem(&self, o: &Value, k: &Value) -> PyResult<Value> {
+        if let Value::Native(n) = o {
+            if let NativeKind::Opaque(op) = &n.kind {
+                if let Some(v) = op.getitem(self, k)? {
+                    return Ok(v);
+                }
+            }
+        }
         match o {
             Value::List(l) => {
                 if let Value::Slice(s) = k {
@@ -1465,6 +1488,15 @@ impl Vm {
             }
             Value::Generator(_) => o.clone(),
             Value::Native(n) if matches!(n.kind, NativeKind::Iter(_)) => o.clone(),
+            Value::Native(n) if matches!(n.kind, NativeKind::Opaque(_)) => {
+                let NativeKind::Opaque(op) = &n.kind else { unreachable!("checked") };
+                match op.iter(self)? {
+                    Some(it) => it,
+                    None => {
+                        return Err(self.type_error(format!("'{}' object is not iterable", self.type_name(o))))
+                    }
+                }
+            }
             Value::Native(n) if matches!(n.kind, NativeKind::MappingProxy(_)) => {
                 let NativeKind::MappingProxy(d) = &n.kind else { unreachable!("checked") };
                 Value::iter(IterState::Dict {
@@ -1660,6 +1692,8 @@ pub fn native_eq(a: &Value, b: &Value) -> Option<bool> {
         }
         (Instance(_), _) | (_, Instance(_)) => return Option::None,
         (List(_) | Dict(_) | Set(_) | FrozenSet(_), _) => return Option::None,
+        // Weak references and tracemalloc's values compare by value.
+        (Native(_), Native(_)) => return Option::None,
         (x, y) => match (x.heap_id(), y.heap_id()) {
             (Some(p), Some(q)) => p == q,
             _ => {

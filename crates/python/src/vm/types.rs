@@ -6,7 +6,7 @@ use pygc::{Gc, GcCell};
 
 use super::Vm;
 use crate::object::class::{Flags, Layout, SharedKeys};
-use crate::object::{Class, Dict, Native, NativeKind, Value};
+use crate::object::{Class, Dict, DictObject, Native, NativeKind, Value};
 
 /// Every built-in class the VM needs to reach quickly.
 pub struct Types {
@@ -86,6 +86,9 @@ pub struct Types {
     pub exceptions: HashMap<&'static str, Gc<Class>>,
     /// Iterator classes by name (`list_iterator`, `enumerate`, ...).
     pub iter_types: HashMap<&'static str, Gc<Class>>,
+    /// Classes of native modules' objects by name
+    /// ([`crate::modules::NATIVE_CLASSES`]).
+    pub native: HashMap<&'static str, Gc<Class>>,
 }
 
 /// Makes a class object.
@@ -195,6 +198,14 @@ impl Types {
             exceptions.insert(*name, c);
         }
         let iter_types = ITER_TYPES.iter().map(|n| (*n, b(n))).collect();
+        let native = crate::modules::NATIVE_CLASSES
+            .iter()
+            .map(|(name, module)| {
+                let c = b(name);
+                c.dict.set_str(&Gc::new(crate::object::PyStr::new("__module__".into())), Value::str(*module));
+                (*name, c)
+            })
+            .collect();
         Types {
             type_: b("type"),
             none_type: b("NoneType"),
@@ -233,6 +244,7 @@ impl Types {
             opaque: b("TextIOWrapper"),
             exceptions,
             iter_types,
+            native,
             object,
         }
     }
