@@ -101,14 +101,8 @@ fn normalise(text: &str) -> String {
 
 #[test]
 fn the_normaliser_keeps_what_must_match() {
-    assert_eq!(
-        mib("    74     30.7 MiB      7.6 MiB           1       a = [1]"),
-        "74 <MiB> <MiB> 1 a = [1]"
-    );
-    assert_eq!(
-        mib("    76     25.2 MiB   -305.2 MiB           1       del b"),
-        "76 <MiB> <MiB> 1 del b"
-    );
+    assert_eq!(mib("    74     30.7 MiB      7.6 MiB           1       a = [1]"), "74 <MiB> <MiB> 1 a = [1]");
+    assert_eq!(mib("    76     25.2 MiB   -305.2 MiB           1       del b"), "76 <MiB> <MiB> 1 del b");
     assert_eq!(
         tracemalloc_stat("/x/seed.py:87: size=941 KiB, count=10001, average=96 B"),
         Some(Some("seed.py:87: size=<size>, count=<n>, average=<size>".into()))

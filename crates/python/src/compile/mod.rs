@@ -852,7 +852,7 @@ impl<'a> Compiler<'a> {
             let mut next = None;
             match &h.type_ {
                 Some(ty) => {
-                    self.emit(Op::Dup);
+                    // [exc type] -> [exc bool]: the exception stays.
                     self.expr(ty)?;
                     self.set_pos(h.range);
                     self.emit(Op::CheckExcMatch);

@@ -267,6 +267,8 @@ class finalize:
 
     _registry = {}
     _index = [0]
+    # Set once the exit-time finalizers ran: none runs after that.
+    _shutdown = [False]
 
     def __init__(self, obj, func, /, *args, **kwargs):
         self._key = finalize._index[0]
@@ -286,6 +288,8 @@ class finalize:
             return None
         self._info = None
         finalize._registry.pop(self._key, None)
+        if finalize._shutdown[0]:
+            return None
         wr, func, args, kwargs = info
         return func(*args, **kwargs)
 
@@ -331,3 +335,4 @@ def _run_atexit():
     pending = [f for k, f in sorted(finalize._registry.items(), reverse=True) if f.atexit]
     for f in pending:
         f._run()
+    finalize._shutdown[0] = True

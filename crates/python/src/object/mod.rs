@@ -196,8 +196,6 @@ pub struct Bytes {
 
 /// `tuple`: fixed items. Tracked at birth, as in CPython; a collection that
 /// meets a tuple of untracked items untracks it.
-#[derive(Trace)]
-#[pygc(dynamic_type_name = Tuple::python_type_name)]
 pub struct Tuple {
     /// The items.
     pub items: Box<[Value]>,
@@ -205,12 +203,50 @@ pub struct Tuple {
     pub track: TrackAtBirth,
 }
 
+// SAFETY: reports each item's handle once, last item first (CPython's
+// `tupletraverse` order, which `gc.get_referents` shows), the same on
+// every call (the items never change); nothing else. FROZEN is false (the
+// `track` field's reason): a wrong `false` only costs a collection's work.
+#[allow(unsafe_code)]
+unsafe impl Trace for Tuple {
+    fn trace<V: Visitor>(&self, v: &mut V) {
+        for (i, x) in self.items.iter().enumerate().rev() {
+            v.index(i, |v| x.trace(v));
+        }
+    }
+
+    fn dynamic_type_name(&self) -> Option<&str> {
+        self.python_type_name()
+    }
+}
+
 /// `list`.
-#[derive(Trace, Default)]
-#[pygc(dynamic_type_name = List::python_type_name)]
+#[derive(Default)]
 pub struct List {
     /// The items.
     pub items: GcCell<Vec<Value>>,
+}
+
+// SAFETY: reports each item's handle once, last item first (CPython's
+// `list_traverse` order, which `gc.get_referents` shows), the same on every
+// call while the list is unchanged, `untraceable` while it is mutably
+// borrowed; nothing else.
+#[allow(unsafe_code)]
+unsafe impl Trace for List {
+    fn trace<V: Visitor>(&self, v: &mut V) {
+        match self.items.try_borrow() {
+            Ok(items) => {
+                for (i, x) in items.iter().enumerate().rev() {
+                    v.index(i, |v| x.trace(v));
+                }
+            }
+            Err(_) => v.untraceable(),
+        }
+    }
+
+    fn dynamic_type_name(&self) -> Option<&str> {
+        self.python_type_name()
+    }
 }
 
 /// `range`.

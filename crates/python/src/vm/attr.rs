@@ -303,6 +303,12 @@ impl Vm {
 
     /// `obj.name = v`.
     pub fn setattr(&self, obj: &Value, name: &Gc<PyStr>, v: Value) -> PyResult<()> {
+        if let Value::Native(n) = obj {
+            if let NativeKind::WeakProxy(w) = &n.kind {
+                let target = crate::modules::weakref::proxy_target(self, w)?;
+                return self.setattr(&target, name, v);
+            }
+        }
         match obj {
             Value::Instance(inst) => {
                 let cls = &inst.class;
@@ -473,6 +479,12 @@ impl Vm {
 
     /// `del obj.name`.
     pub fn delattr(&self, obj: &Value, name: &Gc<PyStr>) -> PyResult<()> {
+        if let Value::Native(n) = obj {
+            if let NativeKind::WeakProxy(w) = &n.kind {
+                let target = crate::modules::weakref::proxy_target(self, w)?;
+                return self.delattr(&target, name);
+            }
+        }
         match obj {
             Value::Instance(inst) => {
                 let cls = &inst.class;
