@@ -84,6 +84,9 @@ pub fn special_attr(vm: &Vm, obj: &Value, name: &str) -> PyResult<Option<Value>>
                 Some(vm.getattr(&target, &pygc::Gc::new(crate::object::PyStr::new(name.to_string())))?)
             }
             (NativeKind::Opaque(o), _) => o.getattr(vm, obj, name)?,
+            (NativeKind::DictView(d, _), "mapping") => {
+                Some(Value::native(NativeKind::MappingProxy(d.clone())))
+            }
             (NativeKind::Traceback(t), "tb_lineno") => {
                 t.entries.last().map(|e| Value::Int(e.code.line_at(e.pc as usize) as i64))
             }

@@ -163,10 +163,12 @@ pub fn len_of(vm: &Vm, v: &Value) -> PyResult<usize> {
         Value::Dict(d) => d.len(),
         Value::Set(s) | Value::FrozenSet(s) => s.table.borrow().len(),
         Value::Range(r) => r.len() as usize,
-        Value::Native(n) if matches!(n.kind, NativeKind::MappingProxy(_)) => match &n.kind {
-            NativeKind::MappingProxy(d) => d.len(),
-            _ => 0,
-        },
+        Value::Native(n) if matches!(n.kind, NativeKind::MappingProxy(_) | NativeKind::DictView(..)) => {
+            match &n.kind {
+                NativeKind::MappingProxy(d) | NativeKind::DictView(d, _) => d.len(),
+                _ => 0,
+            }
+        }
         Value::Native(n) if matches!(n.kind, NativeKind::Opaque(_)) => match &n.kind {
             NativeKind::Opaque(o) => o.len(vm, v)?,
             _ => 0,
@@ -435,6 +437,12 @@ fn reversed(vm: &Vm, a: Args<'_>) -> PyResult<Value> {
             let keys: Vec<Value> = d.table.borrow().iter().map(|e| e.key.clone()).collect();
             let n = keys.len();
             Ok(Value::iter(IterState::Reversed(Value::list(keys), n)))
+        }
+        Value::Native(n) if matches!(n.kind, NativeKind::DictView(..)) => {
+            let NativeKind::DictView(d, kind) = &n.kind else { unreachable!("checked") };
+            let items = types::view_items(d, *kind);
+            let n = items.len();
+            Ok(Value::iter(IterState::Reversed(Value::list(items), n)))
         }
         Value::Instance(_) => {
             if let Some(m) = vm.lookup_special(v, "__reversed__") {

@@ -207,6 +207,10 @@ impl Vm {
                 NativeKind::Member { name, class_name, .. } => {
                     format!("<member '{name}' of '{class_name}' objects>")
                 }
+                NativeKind::DictView(d, kind) => {
+                    let items = crate::builtins::types::view_items(d, *kind);
+                    format!("{}({})", n.kind_name(), self.repr(&Value::list(items))?)
+                }
                 NativeKind::MappingProxy(d) => {
                     format!("mappingproxy({})", self.repr(&Value::Dict(d.clone()))?)
                 }

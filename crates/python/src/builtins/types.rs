@@ -5,7 +5,7 @@ use pygc::Gc;
 
 use super::def;
 use crate::bytecode::BinOp;
-use crate::object::{DictIterKind, IterState, PyStr, Set, Value};
+use crate::object::{DictIterKind, PyStr, Set, Value};
 use crate::vm::{Args, PyResult, Vm};
 
 macro_rules! this {
@@ -418,8 +418,13 @@ pub fn install(vm: &'static Vm) {
 
 fn dict_view(vm: &Vm, a: Args<'_>, kind: DictIterKind) -> PyResult<Value> {
     let d = this!(vm, a, Dict, "keys");
-    let items: Vec<Value> = d
-        .table
+    a.check(vm, "keys", 1, 1, &[])?;
+    Ok(Value::native(crate::object::NativeKind::DictView(d, kind)))
+}
+
+/// The current items of a dict view (keys, values or `(key, value)` tuples).
+pub fn view_items(d: &Gc<crate::object::Dict>, kind: DictIterKind) -> Vec<Value> {
+    d.table
         .borrow()
         .iter()
         .map(|e| match kind {
@@ -427,9 +432,55 @@ fn dict_view(vm: &Vm, a: Args<'_>, kind: DictIterKind) -> PyResult<Value> {
             DictIterKind::Values => e.value.clone(),
             DictIterKind::Items => Value::tuple(vec![e.key.clone(), e.value.clone()]),
         })
-        .collect();
-    let _ = IterState::Done;
-    Ok(Value::list(items))
+        .collect()
+}
+
+/// A set of what `v` holds, when `v` is a keys or items view (the views that
+/// behave as sets).
+pub fn view_as_set(vm: &Vm, v: &Value) -> PyResult<Option<Value>> {
+    if let Value::Native(n) = v {
+        if let crate::object::NativeKind::DictView(d, kind) = &n.kind {
+            if *kind != DictIterKind::Values {
+                let s = Gc::new(Set::default());
+                for x in view_items(d, *kind) {
+                    vm.set_add(&s, x)?;
+                }
+                return Ok(Some(Value::Set(s)));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// `view op other` for `&`, `|`, `-`, `^` with a keys or items view on
+/// either side: a new set, as CPython's views give.
+pub fn view_binary(vm: &Vm, op: BinOp, a: &Value, b: &Value) -> PyResult<Option<Value>> {
+    if !matches!(op, BinOp::And | BinOp::Or | BinOp::Sub | BinOp::Xor) {
+        return Ok(None);
+    }
+    let (sa, sb) = (view_as_set(vm, a)?, view_as_set(vm, b)?);
+    if sa.is_none() && sb.is_none() {
+        return Ok(None);
+    }
+    let x = match sa {
+        Some(s) => s,
+        None => set_from(vm, a)?,
+    };
+    let y = match sb {
+        Some(s) => s,
+        None => set_from(vm, b)?,
+    };
+    let x = match x {
+        Value::FrozenSet(f) => {
+            let s = Gc::new(Set::default());
+            for k in f.table.borrow().iter().map(|(_, k)| k.clone()).collect::<Vec<_>>() {
+                vm.set_add(&s, k)?;
+            }
+            Value::Set(s)
+        }
+        other => other,
+    };
+    set_op(vm, op, &x, &y).map(Some)
 }
 
 fn set_from(vm: &Vm, v: &Value) -> PyResult<Value> {

@@ -342,6 +342,9 @@ impl Native {
             NativeKind::WeakProxy(_) => "weakproxy",
             NativeKind::Member { .. } => "member_descriptor",
             NativeKind::MappingProxy(_) => "mappingproxy",
+            NativeKind::DictView(_, DictIterKind::Keys) => "dict_keys",
+            NativeKind::DictView(_, DictIterKind::Values) => "dict_values",
+            NativeKind::DictView(_, DictIterKind::Items) => "dict_items",
             NativeKind::Traceback(_) => "traceback",
             NativeKind::Opaque(o) => o.type_name(),
         }
@@ -395,6 +398,8 @@ pub enum NativeKind {
     },
     /// The `__dict__` of a class, read-only (`mappingproxy`).
     MappingProxy(Gc<Dict>),
+    /// `d.keys()`, `d.values()`, `d.items()`: live views of a dict.
+    DictView(Gc<Dict>, DictIterKind),
     /// A traceback object (the frames an exception passed through).
     Traceback(crate::vm::exc::TracebackData),
     /// An opaque handle from a native module (tracemalloc snapshots, ...).

@@ -410,6 +410,11 @@ impl Vm {
     }
 
     fn builtin_binary(&self, op: BinOp, a: &Value, b: &Value) -> PyResult<Option<Value>> {
+        if matches!(a, Value::Native(_)) || matches!(b, Value::Native(_)) {
+            if let Some(r) = crate::builtins::types::view_binary(self, op, a, b)? {
+                return Ok(Some(r));
+            }
+        }
         if let (Some(x), Some(y)) = (num(a), num(b)) {
             return Ok(Some(match (&x, &y) {
                 (Num::F(_), _) | (_, Num::F(_)) => self.float_binary(op, to_f64(&x), to_f64(&y))?,
@@ -725,6 +730,18 @@ impl Vm {
             Ok(Some(cmp_ord(op, xs.len().cmp(&ys.len()))))
         };
         match (a, b) {
+            (Value::Native(_), _) | (_, Value::Native(_))
+                if matches!(op, CmpOp::Eq | CmpOp::Ne)
+                    && (is_set_view(a) || is_set_view(b))
+                    && (is_set_view(a) || matches!(a, Value::Set(_) | Value::FrozenSet(_)))
+                    && (is_set_view(b) || matches!(b, Value::Set(_) | Value::FrozenSet(_))) =>
+            {
+                // Keys and items views compare as sets.
+                let x = crate::builtins::types::view_as_set(self, a)?.unwrap_or_else(|| a.clone());
+                let y = crate::builtins::types::view_as_set(self, b)?.unwrap_or_else(|| b.clone());
+                let r = self.compare(op, &x, &y)?;
+                Ok(Some(self.truthy(&r)?))
+            }
             (Value::Native(x), Value::Native(y)) if matches!(op, CmpOp::Eq | CmpOp::Ne) => {
                 match (&x.kind, &y.kind) {
                     (NativeKind::WeakRef(p), NativeKind::WeakRef(q)) => {
@@ -931,6 +948,21 @@ impl Vm {
                 Ok(false)
             }
             Value::Dict(d) => Ok(self.dict_get(d, item)?.is_some()),
+            Value::Native(n) if matches!(n.kind, NativeKind::DictView(..)) => {
+                let NativeKind::DictView(d, kind) = &n.kind else { unreachable!("checked") };
+                match kind {
+                    DictIterKind::Keys => Ok(self.dict_get(d, item)?.is_some()),
+                    DictIterKind::Items => {
+                        let Value::Tuple(t) = item else { return Ok(false) };
+                        let [k, v] = &t.items[..] else { return Ok(false) };
+                        match self.dict_get(d, k)? {
+                            Some(found) => self.eq(&found, v),
+                            None => Ok(false),
+                        }
+                    }
+                    DictIterKind::Values => self.contains_by_iter(container, item),
+                }
+            }
             Value::Set(s) | Value::FrozenSet(s) => self.set_contains(s, item),
             Value::Range(r) => Ok(match item {
                 Value::Int(i) => {
@@ -1285,6 +1317,13 @@ impl Vm {
                 Some(v) => Ok(v),
                 None => Err(self.key_error(k.clone())),
             },
+            Value::Native(n) if matches!(n.kind, NativeKind::MappingProxy(_)) => {
+                let NativeKind::MappingProxy(d) = &n.kind else { unreachable!("checked") };
+                match self.dict_get(d, k)? {
+                    Some(v) => Ok(v),
+                    None => Err(self.key_error(k.clone())),
+                }
+            }
             Value::Instance(_) => match self.lookup_special(o, "__getitem__") {
                 Some(m) => self.call_bound(&m, o, std::slice::from_ref(k), &[]),
                 None => Err(self.type_error(format!("'{}' object is not subscriptable", self.type_name(o)))),
@@ -1497,6 +1536,10 @@ impl Vm {
                     }
                 }
             }
+            Value::Native(n) if matches!(n.kind, NativeKind::DictView(..)) => {
+                let NativeKind::DictView(d, kind) = &n.kind else { unreachable!("checked") };
+                Value::iter(IterState::Dict { dict: d.clone(), pos: 0, kind: *kind, len: d.len() })
+            }
             Value::Native(n) if matches!(n.kind, NativeKind::MappingProxy(_)) => {
                 let NativeKind::MappingProxy(d) = &n.kind else { unreachable!("checked") };
                 Value::iter(IterState::Dict {
@@ -1707,3 +1750,8 @@ pub fn native_eq(a: &Value, b: &Value) -> Option<bool> {
 
 /// The truth that `a is b` for use in `list.remove` etc.
 pub fn _unused(_: &PyErr) {}
+
+/// Whether `v` is a keys or items view (which compare as sets).
+fn is_set_view(v: &Value) -> bool {
+    matches!(v, Value::Native(n) if matches!(n.kind, NativeKind::DictView(_, DictIterKind::Keys | DictIterKind::Items)))
+}

@@ -182,6 +182,9 @@ const ITER_TYPES: &[&str] = &[
     "filter",
     "callable_iterator",
     "iterator",
+    "dict_keys",
+    "dict_values",
+    "dict_items",
 ];
 
 impl Types {
@@ -265,7 +268,7 @@ impl Default for Types {
 pub fn native_class<'v>(vm: &'v Vm, n: &'v Native) -> &'v Gc<Class> {
     let t = &vm.types;
     match &n.kind {
-        NativeKind::Iter(_) => &t.iter_types[n.kind_name()],
+        NativeKind::Iter(_) | NativeKind::DictView(..) => &t.iter_types[n.kind_name()],
         NativeKind::Property { .. } => &t.property,
         NativeKind::StaticMethod(_) => &t.staticmethod,
         NativeKind::ClassMethod(_) => &t.classmethod,
