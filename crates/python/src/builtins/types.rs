@@ -315,6 +315,34 @@ pub fn install(vm: &'static Vm) {
         Value::Long(b) => Ok(Value::Int(b.0.bits() as i64)),
         _ => Err(vm.type_error("bit_length needs an int")),
     });
+    fn property_with(vm: &Vm, a: Args<'_>, which: usize) -> PyResult<Value> {
+        let (Some(Value::Native(n)), Some(f)) = (a.values.first(), a.values.get(1)) else {
+            return Err(vm.type_error("property.setter() takes exactly one argument"));
+        };
+        let crate::object::NativeKind::Property { fget, fset, fdel, doc } = &n.kind else {
+            return Err(vm.type_error("descriptor requires a 'property' object"));
+        };
+        let (mut g, mut s, mut d) = (fget.clone(), fset.clone(), fdel.clone());
+        match which {
+            0 => g = f.clone(),
+            1 => s = f.clone(),
+            _ => d = f.clone(),
+        }
+        Ok(Value::native(crate::object::NativeKind::Property { fget: g, fset: s, fdel: d, doc: doc.clone() }))
+    }
+    def(&t.property.dict, "getter", "property", |vm, a| property_with(vm, a, 0));
+    def(&t.property.dict, "setter", "property", |vm, a| property_with(vm, a, 1));
+    def(&t.property.dict, "deleter", "property", |vm, a| property_with(vm, a, 2));
+    def(&t.slice.dict, "indices", "slice", |vm, a| {
+        let s = this!(vm, a, Slice, "indices");
+        a.check(vm, "slice.indices", 2, 2, &[])?;
+        let n = vm.index_value(&a.values[1])?;
+        if n < 0 {
+            return Err(vm.value_error("length should not be negative"));
+        }
+        let (start, stop, step) = vm.slice_bounds(&s, n as usize)?;
+        Ok(Value::tuple(vec![Value::Int(start), Value::Int(stop), Value::Int(step)]))
+    });
     def(&t.float.dict, "is_integer", "float", |vm, a| match &a.values[0] {
         Value::Float(f) => Ok(Value::Bool(f.fract() == 0.0 && f.is_finite())),
         _ => Err(vm.type_error("is_integer needs a float")),

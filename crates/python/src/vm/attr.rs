@@ -291,6 +291,10 @@ impl Vm {
                 Ok((self.getattr(&obj, name)?, None))
             }
             Value::Class(_) | Value::Module(_) => Ok((self.getattr(&obj, name)?, None)),
+            // `super().m`: found along the MRO, not on the `super` type.
+            Value::Native(n) if matches!(n.kind, NativeKind::Super { .. } | NativeKind::WeakProxy(_)) => {
+                Ok((self.getattr(&obj, name)?, None))
+            }
             _ => {
                 let cls = self.class_of(&obj);
                 match class::lookup(cls, &name.s) {

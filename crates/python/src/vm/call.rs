@@ -242,11 +242,21 @@ impl Vm {
                             d.set_str(k, v);
                         }
                         None => {
-                            if code.varnames[..code.posonlyargcount as usize].iter().any(|n| n.s == k.s) {
+                            let posonly = &code.varnames[..code.posonlyargcount as usize];
+                            if posonly.iter().any(|n| n.s == k.s) {
+                                // CPython names every positional-only
+                                // parameter given by keyword.
+                                let given: Vec<&str> = posonly
+                                    .iter()
+                                    .filter(|n| {
+                                        kwnames.iter().any(|kn| matches!(kn, Value::Str(s) if s.s == n.s))
+                                    })
+                                    .map(|n| &*n.s)
+                                    .collect();
                                 return Err(self.type_error(format!(
                                     "{} got some positional-only arguments passed as keyword arguments: '{}'",
                                     fname(),
-                                    k.s
+                                    given.join(", ")
                                 )));
                             }
                             return Err(self.type_error(format!(
