@@ -322,7 +322,10 @@ pub fn format_tb(tb: &[TbEntry], out: &mut String) {
             continue;
         }
         out.push_str(&format!("  File \"{}\", line {}, in {}\n", code.source.filename, line, code.name));
-        if let Some(text) = code.source.line(line) {
+        // CPython reads the line from the file (linecache): `<string>` and
+        // `<frozen ...>` sources show none.
+        let pseudo = code.source.filename.starts_with('<') && code.source.filename.ends_with('>');
+        if let Some(text) = code.source.line(line).filter(|_| !pseudo) {
             let stripped = text.trim();
             if !stripped.is_empty() {
                 out.push_str(&format!("    {stripped}\n"));
