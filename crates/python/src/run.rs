@@ -218,3 +218,44 @@ fn finalize(vm: &Vm, status: i32) -> i32 {
     vm.flush_stdout();
     status
 }
+
+/// Runs `src` as a module on this thread's VM and returns its namespace,
+/// for the unit tests of the VM, the object model and the modules.
+#[cfg(test)]
+pub(crate) fn run_for_test(src: &str) -> (&'static Vm, Gc<Dict>, Result<(), PyErr>) {
+    use crate::object::DictObject;
+    let vm = Vm::new(vec!["test".into()]);
+    let source = Gc::new(Source::new("<test>".into(), src.into()));
+    let code = parse_and_compile(&source).unwrap_or_else(|_| panic!("{src:?} compiles"));
+    let globals = Dict::new_object();
+    globals.set_str(&vm.name("__name__"), Value::str("__test__"));
+    let r = vm.run_frame(Box::new(Frame::new(code, globals.clone(), None)), None).map(|_| ());
+    (vm, globals, r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_messages_follow_cpython() {
+        assert_eq!(cpython_message("Expected ':', found newline"), "expected ':'");
+        assert_eq!(cpython_message("Unexpected indentation"), "unexpected indent");
+        assert_eq!(cpython_message("something else"), "invalid syntax");
+    }
+
+    #[test]
+    fn a_module_runs_and_keeps_its_globals() {
+        let (_vm, g, r) = run_for_test("x = [i * i for i in range(4)]\ny = sum(x)\n");
+        assert!(r.is_ok());
+        assert!(matches!(g.get_str("y"), Some(Value::Int(14))));
+    }
+
+    #[test]
+    fn an_error_comes_back_as_the_exception() {
+        let (vm, _g, r) = run_for_test("def f():\n    return 1 / 0\nf()\n");
+        let e = r.expect_err("raises");
+        assert!(e.is(vm, "ZeroDivisionError"));
+        assert_eq!(e.with_data(|d| d.traceback.len()), 2, "two frames");
+    }
+}

@@ -1911,3 +1911,84 @@ pub fn parse_big_int(token: &str) -> Option<num_bigint::BigInt> {
     };
     num_bigint::BigInt::parse_bytes(digits.as_bytes(), radix)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compile(src: &str) -> CResult<Gc<Code>> {
+        let source = Gc::new(Source::new("<test>".into(), src.into()));
+        let parsed = ruff_python_parser::parse_module(src).expect("parses");
+        compile_module(parsed.syntax(), source)
+    }
+
+    fn ops(src: &str) -> Vec<Op> {
+        compile(src).expect("compiles").ops.clone()
+    }
+
+    #[test]
+    fn a_module_assignment_stores_a_name() {
+        let ops = ops("x = 1\n");
+        assert!(
+            matches!(ops[..], [Op::LoadConst(_), Op::StoreName(_), Op::LoadConst(_), Op::Return]),
+            "{ops:?}"
+        );
+    }
+
+    #[test]
+    fn a_method_call_uses_load_method() {
+        let ops = ops("l = []\nl.append(1)\n");
+        assert!(ops.iter().any(|o| matches!(o, Op::LoadMethod(_))), "{ops:?}");
+        assert!(ops.iter().any(|o| matches!(o, Op::CallMethod(1))), "{ops:?}");
+    }
+
+    #[test]
+    fn function_locals_are_fast_and_arguments_come_first() {
+        let code = compile("def f(a, b=1, *args, c, **kw):\n    d = a\n    return d\n").expect("compiles");
+        let Some(Value::Code(f)) = code.consts.iter().find(|c| matches!(c, Value::Code(_))) else {
+            panic!("no code constant")
+        };
+        let names: Vec<&str> = f.varnames.iter().map(|n| &*n.s).collect();
+        assert_eq!(names, ["a", "b", "c", "args", "kw", "d"]);
+        assert_eq!((f.argcount, f.kwonlyargcount), (2, 1));
+        assert!(f.ops.iter().any(|o| matches!(o, Op::StoreFast(5))), "{:?}", f.ops);
+        assert_eq!((f.firstlineno, f.lastlineno), (1, 3));
+    }
+
+    #[test]
+    fn a_decorated_function_starts_at_its_decorator() {
+        let code = compile("def d(f): return f\n\n@d\ndef g():\n    pass\n").expect("compiles");
+        let lines: Vec<u32> = code
+            .consts
+            .iter()
+            .filter_map(|c| match c {
+                Value::Code(c) => Some(c.firstlineno),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(lines, [1, 3]);
+    }
+
+    #[test]
+    fn unsupported_constructs_name_themselves() {
+        for (src, what) in [
+            ("match x:\n    case 1:\n        pass\n", "match statement"),
+            ("async def f():\n    pass\n", "async def"),
+            ("x = 1j\n", "complex numbers"),
+            ("class C(metaclass=M):\n    pass\n", "metaclasses"),
+        ] {
+            match compile(src) {
+                Err(CompileError::Unsupported { what: w, .. }) => assert_eq!(w, what),
+                Err(CompileError::Syntax { msg, .. }) => panic!("{src:?}: syntax error {msg}"),
+                Ok(_) => panic!("{src:?} compiled"),
+            }
+        }
+    }
+
+    #[test]
+    fn misplaced_statements_are_syntax_errors() {
+        for src in ["return 1\n", "break\n", "def f():\n    x = 1\n    global x\n"] {
+            assert!(matches!(compile(src), Err(CompileError::Syntax { .. })), "{src:?}");
+        }
+    }
+}

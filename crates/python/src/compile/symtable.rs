@@ -97,6 +97,7 @@ impl Scope {
 }
 
 /// All scopes of a module, keyed by the range of the node that opens them.
+#[derive(Debug)]
 pub struct SymbolTable {
     /// Scopes; 0 is the module.
     pub scopes: Vec<Scope>,
@@ -105,6 +106,7 @@ pub struct SymbolTable {
 }
 
 /// A scope-analysis error (a `SyntaxError` at a range).
+#[derive(Debug)]
 pub struct SymError {
     /// Message, CPython's wording.
     pub msg: String,
@@ -709,4 +711,61 @@ pub fn analyze(module: &ast::ModModule) -> Result<SymbolTable, SymError> {
 /// The scope opened by the node at `range`.
 pub fn scope_of(table: &SymbolTable, range: TextRange) -> usize {
     table.by_range[&key(range)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(src: &str) -> SymbolTable {
+        let parsed = ruff_python_parser::parse_module(src).expect("parses");
+        analyze(parsed.syntax()).expect("analyzes")
+    }
+
+    fn scope(t: &SymbolTable, kind: ScopeKind, nth: usize) -> &Scope {
+        t.scopes.iter().filter(|s| s.kind == kind).nth(nth).expect("scope")
+    }
+
+    #[test]
+    fn locals_cells_and_free_variables() {
+        let t =
+            table("def outer(a):\n    b = 1\n    def inner():\n        return a + b + c\n    return inner\n");
+        let outer = scope(&t, ScopeKind::Function, 0);
+        assert_eq!(outer.lookup("a"), Binding::Cell);
+        assert_eq!(outer.lookup("b"), Binding::Cell);
+        assert_eq!(outer.lookup("inner"), Binding::Local);
+        let inner = scope(&t, ScopeKind::Function, 1);
+        assert_eq!(inner.lookup("a"), Binding::Free);
+        assert_eq!(inner.lookup("c"), Binding::GlobalImplicit);
+        let mut free = inner.freevars.clone();
+        free.sort();
+        assert_eq!(free, ["a", "b"]);
+    }
+
+    #[test]
+    fn global_and_nonlocal_declarations() {
+        let t = table("x = 0\ndef f():\n    global x\n    x = 1\n    y = 2\n    def g():\n        nonlocal y\n        y = 3\n");
+        let f = scope(&t, ScopeKind::Function, 0);
+        assert_eq!(f.lookup("x"), Binding::GlobalExplicit);
+        assert_eq!(f.lookup("y"), Binding::Cell);
+        assert_eq!(scope(&t, ScopeKind::Function, 1).lookup("y"), Binding::Free);
+        assert_eq!(scope(&t, ScopeKind::Module, 0).lookup("x"), Binding::Name);
+    }
+
+    #[test]
+    fn generators_and_class_cells() {
+        let t = table("def g():\n    yield 1\nclass C:\n    def m(self):\n        return super().m()\n");
+        assert!(scope(&t, ScopeKind::Function, 0).generator);
+        let method = scope(&t, ScopeKind::Function, 1);
+        assert!(method.needs_class_cell);
+        assert!(method.freevars.contains(&"__class__".to_string()), "{:?}", method.freevars);
+        assert!(scope(&t, ScopeKind::Class, 0).cellvars.contains(&"__class__".to_string()));
+    }
+
+    #[test]
+    fn a_bad_nonlocal_is_a_syntax_error() {
+        let parsed = ruff_python_parser::parse_module("def f():\n    nonlocal q\n").expect("parses");
+        let e = analyze(parsed.syntax()).expect_err("no binding for q");
+        assert!(e.msg.contains("nonlocal"), "{}", e.msg);
+    }
 }

@@ -261,3 +261,31 @@ impl std::io::Write for SysStderr {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::object::Value;
+    use crate::run::run_for_test;
+
+    #[test]
+    fn a_collection_untracks_atomic_tuples_inside_out() {
+        let (_vm, g, r) = run_for_test("t = ((1, 2), 'x')\nu = ([],)\n");
+        assert!(r.is_ok());
+        let (Some(Value::Tuple(t)), Some(Value::Tuple(u))) = (g.get_str("t"), g.get_str("u")) else {
+            panic!()
+        };
+        assert!(pygc::gc::is_tracked(&t), "tracked at birth, as in CPython");
+        pygc::gc::collect();
+        assert!(!pygc::gc::is_tracked(&t), "atomic: untracked by the collection");
+        assert!(pygc::gc::is_tracked(&u), "holds a list: stays tracked");
+    }
+
+    #[test]
+    fn python_callbacks_see_both_phases() {
+        let src = "import gc\nlog = []\ngc.callbacks.append(lambda p, i: log.append((p, i['generation'])))\n\
+                   gc.collect()\ngc.callbacks.clear()\nn = len(log)\n";
+        let (_vm, g, r) = run_for_test(src);
+        assert!(r.is_ok());
+        assert!(matches!(g.get_str("n"), Some(Value::Int(2))));
+    }
+}

@@ -353,3 +353,60 @@ impl Dict {
         e
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::object::PyStr;
+
+    fn key(s: &str) -> Gc<PyStr> {
+        Gc::new(PyStr::new(s.into()))
+    }
+
+    #[test]
+    fn the_table_keeps_insertion_order_through_deletions_and_growth() {
+        let d = Dict::new_object();
+        for i in 0..100 {
+            d.set_str(&key(&format!("k{i}")), Value::Int(i));
+        }
+        assert_eq!(d.len(), 100);
+        for i in (0..100).step_by(2) {
+            assert!(d.del_str(&format!("k{i}")).is_some());
+        }
+        let keys: Vec<String> = d
+            .table
+            .borrow()
+            .iter()
+            .map(|e| match &e.key {
+                Value::Str(s) => s.s.to_string(),
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(keys.len(), 50);
+        assert_eq!(&keys[..3], ["k1", "k3", "k5"]);
+        assert!(matches!(d.get_str("k99"), Some(Value::Int(99))));
+        assert!(d.get_str("k98").is_none());
+    }
+
+    #[test]
+    fn a_dict_is_tracked_once_it_may_hold_a_container() {
+        let d = Dict::new_object();
+        assert!(!gc::is_tracked(&d), "new dicts are untracked");
+        d.set_str(&key("n"), Value::Int(1));
+        d.set_str(&key("s"), Value::str("x"));
+        d.set_str(&key("t"), Value::tuple(vec![]));
+        assert!(!gc::is_tracked(&d), "atomic values keep it untracked");
+        d.set_str(&key("l"), Value::list(vec![]));
+        assert!(gc::is_tracked(&d), "a list may make a cycle");
+    }
+
+    #[test]
+    fn may_be_tracked_follows_cpython() {
+        assert!(!may_be_tracked(&Value::Int(1)));
+        assert!(!may_be_tracked(&Value::str("s")));
+        assert!(!may_be_tracked(&Value::tuple(vec![])));
+        assert!(may_be_tracked(&Value::tuple(vec![Value::Int(1)])), "tracked until a collection");
+        assert!(may_be_tracked(&Value::list(vec![])));
+        assert!(may_be_tracked(&Value::Dict(Dict::new_object())), "any dict");
+    }
+}

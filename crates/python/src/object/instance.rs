@@ -132,3 +132,32 @@ impl Instance {
         self.data.borrow().extra.as_ref().and_then(|e| e.dict.clone())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::object::Value;
+    use crate::run::run_for_test;
+
+    #[test]
+    fn edges_are_labelled_by_attribute_name_and_the_class_names_the_type() {
+        let (_vm, g, r) = run_for_test(
+            "class Node:\n    def __init__(self):\n        self.ref = None\n        self.kids = []\n        self.more = {}\nn = Node()\nn.ref = n\n",
+        );
+        assert!(r.is_ok());
+        let Some(Value::Instance(n)) = g.get_str("n") else { panic!("n") };
+        let any = pygc::Gc::to_any(&n);
+        assert_eq!(any.dynamic_type_name().as_deref(), Some("Node"));
+        let labels: Vec<String> = any.edges().into_iter().map(|e| e.label).collect();
+        assert_eq!(labels, ["ref", "kids", "more", "__class__"]);
+        n.set_index(0, None);
+    }
+
+    #[test]
+    fn an_instance_with_a_materialized_dict_traces_it() {
+        let (_vm, g, r) = run_for_test("class A:\n    pass\na = A()\na.x = 1\nd = a.__dict__\n");
+        assert!(r.is_ok());
+        let Some(Value::Instance(a)) = g.get_str("a") else { panic!("a") };
+        let labels: Vec<String> = pygc::Gc::to_any(&a).edges().into_iter().map(|e| e.label).collect();
+        assert_eq!(labels, ["__dict__", "__class__"]);
+    }
+}

@@ -214,3 +214,29 @@ impl Iterator for ProbeIter {
         Some(self.i)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insert_find_remove_and_resize() {
+        let mut t = SetTable::default();
+        for i in 0..1000i64 {
+            t.insert_new(i, Value::Int(i));
+        }
+        assert_eq!(t.len(), 1000);
+        assert!(t.slots.len().is_power_of_two() && t.slots.len() > 1000);
+        let at = t.find_with(500, |k| matches!(k, Value::Int(500))).expect("found");
+        assert!(matches!(t.remove_at(at), Some(Value::Int(500))));
+        assert!(t.find_with(500, |k| matches!(k, Value::Int(500))).is_none());
+        assert_eq!(t.len(), 999);
+        // Small ints iterate in hash order, as CPython's sets do.
+        let mut small = SetTable::default();
+        for i in [3i64, 1, 2] {
+            small.insert_new(i, Value::Int(i));
+        }
+        let order: Vec<i64> = small.iter().map(|(h, _)| h).collect();
+        assert_eq!(order, [1, 2, 3]);
+    }
+}

@@ -1075,3 +1075,58 @@ pub enum GenStep {
     /// It returned this.
     Returned(Value),
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::object::Value;
+    use crate::run::run_for_test;
+
+    fn int(src: &str, name: &str) -> i64 {
+        let (_vm, g, r) = run_for_test(src);
+        if let Err(e) = r {
+            panic!("{src:?} raised {}", crate::vm::current().expect("vm").exc_str(&e));
+        }
+        match g.get_str(name) {
+            Some(Value::Int(i)) => i,
+            other => panic!("{name} is {:?}", other.map(|v| crate::vm::current().expect("vm").repr_or(&v))),
+        }
+    }
+
+    #[test]
+    fn calls_run_in_one_loop_without_native_recursion() {
+        // 900 nested Python calls: below the limit, and no native stack.
+        assert_eq!(int("def f(n):\n    return 0 if n == 0 else 1 + f(n - 1)\nx = f(900)\n", "x"), 900);
+    }
+
+    #[test]
+    fn the_recursion_limit_is_a_recursion_error() {
+        let (vm, _g, r) = run_for_test("import sys\nsys.setrecursionlimit(50)\ndef f():\n    f()\nf()\n");
+        assert!(r.expect_err("raises").is(vm, "RecursionError"));
+        vm.recursion_limit.set(1000);
+    }
+
+    #[test]
+    fn handlers_restore_the_stack_inside_loops() {
+        let src = "x = 0\nfor i in range(5):\n    try:\n        raise ValueError(i)\n    except ValueError:\n        x += i\n";
+        assert_eq!(int(src, "x"), 10);
+    }
+
+    #[test]
+    fn generators_suspend_and_resume() {
+        let src = "def g():\n    a = yield 1\n    yield a * 2\nit = g()\nnext(it)\nx = it.send(21)\n";
+        assert_eq!(int(src, "x"), 42);
+    }
+
+    #[test]
+    fn finally_runs_on_return() {
+        let src = "log = []\ndef f():\n    try:\n        return 1\n    finally:\n        log.append(2)\nx = f() + len(log)\n";
+        assert_eq!(int(src, "x"), 2);
+    }
+
+    #[test]
+    fn the_frame_list_follows_calls() {
+        let (vm, _g, r) = run_for_test("def f():\n    return 1\nf()\n");
+        assert!(r.is_ok());
+        assert!(vm.shadow.borrow().is_empty(), "every frame left the list");
+    }
+}
