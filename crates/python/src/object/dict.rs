@@ -315,6 +315,15 @@ impl Dict {
         self.len() == 0
     }
 
+    /// Looks up a `str` object natively: its cached hash, and the same
+    /// object before comparing text (names are interned by the compiler).
+    #[inline]
+    pub fn get_name(&self, key: &pygc::Gc<super::PyStr>) -> Option<Value> {
+        let t = self.table.borrow();
+        t.find_with(key.hash(), |k| matches!(k, Value::Str(s) if pygc::Gc::ptr_eq(s, key) || s.s == key.s))
+            .map(|i| t.entries[i].as_ref().map(|e| e.value.clone()).unwrap_or(Value::None))
+    }
+
     /// Looks up a `str` key natively (no Python code runs).
     pub fn get_str(&self, key: &str) -> Option<Value> {
         let h = super::str::str_hash(key);
@@ -328,7 +337,7 @@ impl Dict {
     fn set_str_raw(&self, key: &pygc::Gc<super::PyStr>, value: Value) -> Option<Value> {
         let h = key.hash();
         let mut t = self.table.borrow_mut();
-        match t.find_with(h, |k| matches!(k, Value::Str(s) if s.s == key.s)) {
+        match t.find_with(h, |k| matches!(k, Value::Str(s) if pygc::Gc::ptr_eq(s, key) || s.s == key.s)) {
             Some(i) => {
                 let e = t.entries[i].as_mut().expect("found entry");
                 Some(std::mem::replace(&mut e.value, value))

@@ -62,7 +62,7 @@ impl Vm {
             Value::Instance(inst) => self.instance_getattr(obj, inst, name),
             Value::Class(c) => self.class_getattr(c, name),
             Value::Module(m) => {
-                match m.dict.get_str(&name.s) {
+                match m.dict.get_name(name) {
                     Some(v) => Ok(v),
                     None => match &*name.s {
                         "__dict__" => Ok(Value::Dict(m.dict.clone())),
@@ -90,7 +90,7 @@ impl Vm {
         let mro = class::full_mro(&owner);
         let pos = mro.iter().position(|c| Gc::ptr_eq(c, start)).map_or(mro.len(), |p| p + 1);
         for c in &mro[pos..] {
-            if let Some(v) = c.dict.get_str(&name.s) {
+            if let Some(v) = c.dict.get_name(name) {
                 if let Value::Class(_) = target {
                     return match &v {
                         Value::Native(n) => match &n.kind {
@@ -175,7 +175,7 @@ impl Vm {
     /// The instance's own attribute (inline value or `__dict__` entry).
     pub fn instance_own_attr(&self, inst: &Instance, name: &Gc<PyStr>) -> Option<Value> {
         if let Some(d) = inst.dict() {
-            return d.get_str(&name.s);
+            return d.get_name(name);
         }
         let i = inst.class.keys.borrow().index_of(name)?;
         inst.get_index(i)
@@ -230,7 +230,7 @@ impl Vm {
             "__doc__" => Ok(Value::None),
             _ => {
                 // Methods of `type` itself (`mro`, `__subclasses__`...).
-                if let Some(v) = self.types.type_.dict.get_str(&name.s) {
+                if let Some(v) = self.types.type_.dict.get_name(name) {
                     return bind(self, v, &Value::Class(c.clone()), &self.types.type_);
                 }
                 Err(self.attribute_error(format!("type object '{}' has no attribute '{}'", c.name(), name.s)))

@@ -280,7 +280,7 @@ impl Vm {
                 Op::LoadClassDeref(i) => {
                     let name = self.deref_name(&code, i as usize);
                     let ns = f.namespace.clone().expect("class body namespace");
-                    match ns.get_str(&name.s) {
+                    match ns.get_name(&name) {
                         Some(v) => f.stack.push(v),
                         None => {
                             let v = tri!(self.load_deref(f, i as usize));
@@ -314,7 +314,7 @@ impl Vm {
                 Op::LoadName(i) => {
                     let name = &code.names[i as usize];
                     let ns = f.namespace.as_ref().unwrap_or(&f.globals);
-                    let v = match ns.get_str(&name.s) {
+                    let v = match ns.get_name(name) {
                         Some(v) => v,
                         None => tri!(self.load_global(&f.globals, name)),
                     };
@@ -941,10 +941,10 @@ impl Vm {
 
     /// A global or built-in name.
     pub fn load_global(&self, globals: &Gc<Dict>, name: &Gc<PyStr>) -> PyResult<Value> {
-        if let Some(v) = globals.get_str(&name.s) {
+        if let Some(v) = globals.get_name(name) {
             return Ok(v);
         }
-        if let Some(v) = self.builtins.get_str(&name.s) {
+        if let Some(v) = self.builtins.get_name(name) {
             return Ok(v);
         }
         Err(self.new_error("NameError", format!("name '{}' is not defined", name.s)))

@@ -368,6 +368,18 @@ impl Vm {
                         return Ok(Value::Int(r));
                     }
                 }
+                BinOp::Mul => {
+                    if let Some(r) = x.checked_mul(*y) {
+                        return Ok(Value::Int(r));
+                    }
+                }
+                // Python's floor division and modulo (the sign of the
+                // divisor) for a positive divisor, the common case.
+                BinOp::Mod if *y > 0 => return Ok(Value::Int(x.rem_euclid(*y))),
+                BinOp::FloorDiv if *y > 0 => return Ok(Value::Int(x.div_euclid(*y))),
+                BinOp::And => return Ok(Value::Int(x & y)),
+                BinOp::Or => return Ok(Value::Int(x | y)),
+                BinOp::Xor => return Ok(Value::Int(x ^ y)),
                 _ => {}
             }
         }
@@ -503,6 +515,9 @@ impl Vm {
 
     /// `a op= b` (consumes `a`, so lists extend in place).
     pub fn inplace(&self, op: BinOp, a: Value, b: &Value) -> PyResult<Value> {
+        if let (Value::Int(_), Value::Int(_)) = (&a, b) {
+            return self.binary(op, &a, b);
+        }
         match (&a, op) {
             (Value::List(l), BinOp::Add) => {
                 let items = self.collect(b)?;
