@@ -24,6 +24,13 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let job = move || -> Outcome {
         match args.first().map(String::as_str) {
+            Some("--version" | "-V") => {
+                println!(
+                    "pygc-python {} (the Python 3.11 language subset of crates/python)",
+                    env!("CARGO_PKG_VERSION")
+                );
+                Outcome::Exit(0)
+            }
             Some("-c") => {
                 let Some(code) = args.get(1) else {
                     eprintln!("Argument expected for the -c option");

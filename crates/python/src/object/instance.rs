@@ -27,7 +27,7 @@ pub struct Extra {
     /// The `__dict__`, once asked for: from then on attributes live there.
     pub dict: Option<Gc<Dict>>,
     /// Exception state, for exception instances.
-    pub exc: Option<crate::vm::exc::ExcData>,
+    pub exc: Option<Box<crate::vm::exc::ExcData>>,
 }
 
 /// An instance. Every Python object of every user class is this one Rust

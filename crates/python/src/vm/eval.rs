@@ -51,7 +51,9 @@ impl Vm {
         let _native = self.enter()?;
         self.push_depth()?;
         self.enter_frame(&frame);
-        let mut frames: Vec<Box<Frame>> = vec![frame];
+        let mut stack = FrameStack::new(self);
+        let frames = &mut stack.frames;
+        frames.push(frame);
         let mut pending: Option<(PyErr, bool)> = throw.map(|e| (e, true));
         loop {
             let f = frames.last_mut().expect("a frame");
@@ -115,7 +117,7 @@ impl Vm {
                     let f = frames.last_mut().expect("a frame");
                     e.add_traceback(&f.code, f.pc.saturating_sub(1));
                     if let Err(e) = self.unwind(f, e) {
-                        if !self.pop_failed_frame(&mut frames) {
+                        if !self.pop_failed_frame(frames) {
                             return Err(e);
                         }
                         pending = Some((e, true));
@@ -124,7 +126,7 @@ impl Vm {
                 Control::Reraise(e) => {
                     let f = frames.last_mut().expect("a frame");
                     if let Err(e) = self.unwind(f, e) {
-                        if !self.pop_failed_frame(&mut frames) {
+                        if !self.pop_failed_frame(frames) {
                             return Err(e);
                         }
                         pending = Some((e, true));
@@ -1064,6 +1066,34 @@ impl Vm {
                 }
             }
             _ => Value::None,
+        }
+    }
+}
+
+/// The frames of one evaluation loop, in a vector reused from the VM's
+/// pool and given back (emptied) when the loop ends, however it ends.
+struct FrameStack<'v> {
+    vm: &'v Vm,
+    frames: Vec<Box<Frame>>,
+}
+
+impl<'v> FrameStack<'v> {
+    fn new(vm: &'v Vm) -> FrameStack<'v> {
+        let frames = vm.frame_stacks.borrow_mut().pop().unwrap_or_default();
+        FrameStack { vm, frames }
+    }
+}
+
+impl Drop for FrameStack<'_> {
+    fn drop(&mut self) {
+        let mut frames = std::mem::take(&mut self.frames);
+        // Frames left here (an unwinding) drop outside the pool's borrow:
+        // their values' `__del__` may start loops of their own.
+        frames.clear();
+        if let Ok(mut pool) = self.vm.frame_stacks.try_borrow_mut() {
+            if pool.len() < 64 {
+                pool.push(frames);
+            }
         }
     }
 }

@@ -32,7 +32,7 @@ impl PyErr {
     pub fn with_data<R>(&self, f: impl FnOnce(&mut ExcData) -> R) -> R {
         let mut d = self.0.data.borrow_mut();
         let extra = d.extra.get_or_insert_with(Default::default);
-        f(extra.exc.get_or_insert_with(Default::default))
+        f(extra.exc.get_or_insert_with(Default::default).as_mut())
     }
 
     /// `args`.
@@ -98,7 +98,7 @@ impl Vm {
         {
             let mut d = inst.data.borrow_mut();
             let extra: &mut Extra = d.extra.get_or_insert_with(Default::default);
-            extra.exc = Some(ExcData { args: Value::tuple(args), ..Default::default() });
+            extra.exc = Some(Box::new(ExcData { args: Value::tuple(args), ..Default::default() }));
         }
         PyErr(Gc::new(inst))
     }

@@ -85,6 +85,10 @@ pub struct Vm {
     pub cur_pc: Cell<u32>,
     /// Set while a `@profile`d call runs: the loop then reports line events.
     pub line_hook: Cell<bool>,
+    /// Frame stacks of finished evaluation loops, kept for the next ones
+    /// (a generator step starts a loop: no allocation for its stack).
+    #[allow(clippy::vec_box)]
+    pub frame_stacks: RefCell<Vec<Vec<Box<Frame>>>>,
     /// The `@profile`d calls running now, innermost last.
     pub profiling: RefCell<Vec<crate::modules::memory_profiler::ProfCall>>,
     /// `gc.callbacks`.
@@ -119,6 +123,7 @@ impl Vm {
             cur_pc: Cell::new(0),
             line_hook: Cell::new(false),
             profiling: RefCell::new(Vec::new()),
+            frame_stacks: RefCell::new(Vec::new()),
             gc_callbacks: Gc::new(crate::object::List::default()),
             gc_garbage: Gc::new(crate::object::List::default()),
         }));
