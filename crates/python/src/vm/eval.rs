@@ -1074,6 +1074,8 @@ impl Vm {
 /// pool and given back (emptied) when the loop ends, however it ends.
 struct FrameStack<'v> {
     vm: &'v Vm,
+    // Boxed: frames move to and from generators (see `pop_failed_frame`).
+    #[allow(clippy::vec_box)]
     frames: Vec<Box<Frame>>,
 }
 
