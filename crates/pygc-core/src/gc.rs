@@ -250,7 +250,10 @@ pub fn is_tracked(obj: &impl Handle) -> bool {
 pub fn untrack(obj: &impl Handle) {
     thread::with(|s| {
         s.forbid_while_tracing("gc::untrack");
-        if let Some(l) = obj_of(obj).link() {
+        let o = obj_of(obj);
+        // The object's own heap (another heap's lists may be mid-collection).
+        let _ = crate::state::thread::with_heap_of(o, |h| h.forbid_while_tracing("gc::untrack"));
+        if let Some(l) = o.link() {
             if l.is_linked() {
                 // SAFETY: outside the tracing phase the lists are well
                 // formed (invariant 4), and `l` is in one of them.
@@ -269,9 +272,19 @@ pub fn track(obj: &impl Handle) {
         s.forbid_while_tracing("gc::track");
         let o = obj_of(obj);
         if o.link().is_some_and(|l| !l.is_linked()) {
-            crate::life::alloc::link_young(s, o);
+            // Into the object's own heap.
+            crate::state::thread::with_heap_of(o, |h| {
+                h.forbid_while_tracing("gc::track");
+                crate::life::alloc::link_young(h, o)
+            });
         }
     })
+}
+
+/// Whether the object's type can be tracked at all (it has a generation
+/// link): every type that can hold handles, and `#[pygc(tracked)]` ones.
+pub fn is_trackable(obj: &impl Handle) -> bool {
+    obj_of(obj).info().tracked
 }
 
 /// Whether the object's finalizer already ran (`gc.is_finalized`).

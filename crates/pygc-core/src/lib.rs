@@ -32,7 +32,8 @@
 //! 3. `collect`: CPython's passes;
 //! 4. `handle`: [`Gc`], [`Weak`], [`GcCell`], [`GcAny`];
 //! 5. [`inspect`]: pinned snapshots, labelled edges, hooks, for the tools;
-//! 6. [`gc`], [`sys`]: the Python-named surface, thin.
+//! 6. [`gc`], [`sys`], [`Heap`]: the Python-named surface, thin, and heaps
+//!    as values.
 //!
 //! Handles are `!Send`: each thread has its own heap, as each CPython
 //! interpreter has its own. See `docs/design/heap.md` for the invariants.
@@ -46,13 +47,17 @@ mod object;
 mod state;
 
 pub mod gc;
+mod heap;
 pub mod inspect;
 pub mod sys;
+
+pub use heap::{HandoverError, Heap, HeapUsage, MemoryError, Refusal, SendHeap};
 
 #[doc(hidden)]
 pub use handle::any::RawObj;
 pub use handle::any::{GcAny, Handle};
 pub use handle::cell::GcCell;
+pub use handle::ephemeron::EphemeronMap;
 pub use handle::gc::{ClearedError, Gc};
 pub use handle::pointee::GcPointee;
 pub use handle::weak::Weak;

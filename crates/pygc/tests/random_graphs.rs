@@ -10,11 +10,12 @@ use proptest::prelude::*;
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        3 => Just(Op::New),
-        5 => (any::<usize>(), 0..SLOTS, any::<usize>()).prop_map(|(from, slot, to)| Op::Link { from, slot, to }),
-        1 => (any::<usize>(), 0..SLOTS).prop_map(|(from, slot)| Op::Unlink { from, slot }),
+        3 => any::<bool>().prop_map(|other_heap| Op::New { other_heap }),
+        5 => (any::<usize>(), 0..=SLOTS, any::<usize>()).prop_map(|(from, slot, to)| Op::Link { from, slot, to }),
+        1 => (any::<usize>(), 0..=SLOTS).prop_map(|(from, slot)| Op::Unlink { from, slot }),
         3 => any::<usize>().prop_map(Op::DropRoot),
         1 => (0usize..3).prop_map(Op::Collect),
+        1 => (0usize..3).prop_map(Op::CollectOther),
         1 => Just(Op::Freeze),
         1 => Just(Op::Unfreeze),
         1 => any::<usize>().prop_map(Op::WeakCallback),

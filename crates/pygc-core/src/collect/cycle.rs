@@ -111,35 +111,44 @@ fn move_unreachable(young: &GcList, unreachable: &GcList) -> Result<usize, Abort
     let mut prev = young.head();
     let mut survivors = 0;
     let mut at = young.head().next();
-    while at != young.head_ptr() {
-        // SAFETY: `at` came from the `next` chain of `young`, whose elements
-        // stay allocated in the tracing phase.
-        let gc = unsafe { link::deref(at) };
-        if gc.gc_refs() > 0 {
-            survivors += 1;
-            // SAFETY: an element link of `young` is an object's link.
-            let traced = guarded_trace(&mut v, unsafe { ObjPtr::from_link(NonNull::from(gc)) });
-            // The object is scanned and reachable: a real prev again.
-            gc.end_collecting(prev.as_mut_ptr());
-            prev = gc;
-            if let Err(e) = traced {
-                young.head().set_prev(prev.as_mut_ptr());
-                return Err(e);
+    // The scan, then ephemerons whose keys proved reachable, until neither
+    // moves anything (each round scans what the last one moved back).
+    loop {
+        while at != young.head_ptr() {
+            // SAFETY: `at` came from the `next` chain of `young`, whose elements
+            // stay allocated in the tracing phase.
+            let gc = unsafe { link::deref(at) };
+            if gc.gc_refs() > 0 {
+                survivors += 1;
+                // SAFETY: an element link of `young` is an object's link.
+                let traced = guarded_trace(&mut v, unsafe { ObjPtr::from_link(NonNull::from(gc)) });
+                // The object is scanned and reachable: a real prev again.
+                gc.end_collecting(prev.as_mut_ptr());
+                prev = gc;
+                if let Err(e) = traced {
+                    young.head().set_prev(prev.as_mut_ptr());
+                    return Err(e);
+                }
+            } else {
+                // Tentatively unreachable: single-link it out of young and append
+                // it to unreachable with the mark.
+                prev.set_next_word(gc.next_word());
+                // SAFETY: unreachable's head prev names its tail (set below).
+                let last = unsafe { link::deref(unreachable.head().prev()) };
+                last.set_next(gc.as_mut_ptr(), true);
+                gc.set_prev(last.as_mut_ptr());
+                gc.set_next(unreachable.head_ptr(), true);
+                unreachable.head().set_prev(gc.as_mut_ptr());
             }
-        } else {
-            // Tentatively unreachable: single-link it out of young and append
-            // it to unreachable with the mark.
-            prev.set_next_word(gc.next_word());
-            // SAFETY: unreachable's head prev names its tail (set below).
-            let last = unsafe { link::deref(unreachable.head().prev()) };
-            last.set_next(gc.as_mut_ptr(), true);
-            gc.set_prev(last.as_mut_ptr());
-            gc.set_next(unreachable.head_ptr(), true);
-            unreachable.head().set_prev(gc.as_mut_ptr());
+            // `prev` is young's head or a scanned element: never marked.
+            at = prev.next_word();
         }
-        at = prev.next();
+        young.head().set_prev(prev.as_mut_ptr());
+        if !v.resolve_ephemerons() {
+            break;
+        }
+        at = prev.next_word();
     }
-    young.head().set_prev(prev.as_mut_ptr());
     // The head's own next may carry the mark (set through `last`).
     unreachable.head().set_next(unreachable.head().next(), false);
     Ok(survivors)

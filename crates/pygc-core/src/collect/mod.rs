@@ -31,6 +31,11 @@ use user_code::Panics;
 /// returns collected + uncollectable, or 0 if a collection is already
 /// running (as CPython).
 pub(crate) fn collect(s: &GcState, generation: usize) -> usize {
+    if crate::state::thread::is_marking() {
+        // Called from a `Trace` impl while some heap of this thread marks
+        // its objects: like a nested collection, it returns 0.
+        return 0;
+    }
     let Some(collection) = s.begin_collection() else { return 0 };
     let mut panics = Panics::default();
     // Counts left by a collection that unwound (see `CollectionGuard`).
@@ -174,9 +179,22 @@ fn collect_main(
         unsafe { p.live() }.incref();
     }
 
-    garbage::move_legacy_finalizers(unreachable, &lists.finalizers, panics);
+    {
+        // The move pass still uses COLLECTING: no collection of another
+        // heap may start from its `Trace` calls (see `GcState::tracing`).
+        let _move_pass = collection.enter_tracing_like();
+        garbage::move_legacy_finalizers(unreachable, &lists.finalizers, panics);
+    }
     // SAFETY: the elements are held; the walk runs no user code.
     let candidates: Vec<ObjPtr> = unsafe { unreachable.iter() }.collect();
+    // From here on user code runs (callbacks, finalizers): the candidates
+    // drop COLLECTING first, so a collection of another heap that such code
+    // starts cannot mistake them for its own. (The resurrection check sets
+    // it again; clearing clears it.)
+    for &p in &candidates {
+        // SAFETY: held; a generation member, so tracked.
+        unsafe { &*p.link_ptr() }.set_prev_flags(0, crate::object::link::PREV_COLLECTING);
+    }
     if debug.contains(DEBUG_COLLECTABLE) {
         for &p in &candidates {
             debug_object(s, "collectable", p);

@@ -19,17 +19,35 @@ pub(crate) enum Mode<'a> {
     Move(&'a GcList),
     /// Count the weak handles that carry a callback, by callback id.
     WeakIds(&'a mut HashMap<u64, usize>),
-    /// Take a count on every strong edge target, at the moment it is
-    /// reported (what inspection needs: the target cannot die afterwards,
+    /// Take a count on every strong edge target (ephemeron values
+    /// included), at the moment it is reported (what inspection needs: the target cannot die afterwards,
     /// whatever the rest of the `Trace` impl does).
     Pin(&'a mut Vec<ObjPtr>),
     /// Note whether any edge leads to an object in a list.
     AnyTracked(bool),
+    /// Record every edge, strong and weak, as it is (the heap hand-over's
+    /// count of the references from inside a heap; `heap/handover.rs`).
+    Census(&'a mut Census),
+}
+
+/// The edges of the objects traced in [`Mode::Census`].
+#[derive(Default)]
+pub(crate) struct Census {
+    /// Targets of strong handles (ephemeron values included).
+    pub(crate) strong: Vec<ObjPtr>,
+    /// Targets of weak handles (ephemeron keys included).
+    pub(crate) weak: Vec<ObjPtr>,
+    /// Some value reported part of itself untraceable (a `GcCell` borrowed
+    /// mutably): its edges are unknown.
+    pub(crate) untraceable: bool,
 }
 
 /// The visitor of the collector and of the inspection functions.
 pub(crate) struct CoreVisitor<'a> {
     pub(crate) mode: Mode<'a>,
+    /// Ephemerons met by the `Reachable` pass, `(key, value)`, whose value
+    /// waits for its key to prove reachable (see `resolve_ephemerons`).
+    pub(crate) ephemerons: Vec<(ObjPtr, ObjPtr)>,
     /// An edge would have taken `gc_refs` below zero: some `Trace` reports
     /// handles it does not own.
     pub(crate) inconsistent: bool,
@@ -37,7 +55,34 @@ pub(crate) struct CoreVisitor<'a> {
 
 impl<'a> CoreVisitor<'a> {
     pub(crate) fn new(mode: Mode<'a>) -> Self {
-        CoreVisitor { mode, inconsistent: false }
+        CoreVisitor { mode, ephemerons: Vec::new(), inconsistent: false }
+    }
+
+    /// After a `Reachable` scan: every ephemeron whose key turned out
+    /// reachable makes its value reachable (and leaves the list); the others
+    /// wait. Returns whether a value moved back into `young` (it must be
+    /// scanned, and may make more keys reachable).
+    pub(crate) fn resolve_ephemerons(&mut self) -> bool {
+        let Mode::Reachable(young) = self.mode else { return false };
+        let mut moved = false;
+        self.ephemerons.retain(|&(k, v)| {
+            // SAFETY: in the tracing phase no object is freed (counts
+            // reaching zero are deferred), and both were reported by a live
+            // handle of an object of this pass.
+            let (k, v) = unsafe { (k.live(), v.live()) };
+            let key_alive = k.refcnt() > 0
+                && !k.has(crate::object::header::flags::WEAK_DEAD)
+                && !k.link().is_some_and(|l| l.is_collecting() && l.is_marked_unreachable());
+            if !key_alive {
+                return true;
+            }
+            if let Some(l) = v.link() {
+                moved |= l.is_collecting() && l.is_marked_unreachable();
+                visit_reachable(l, young);
+            }
+            false
+        });
+        moved
     }
 
     /// Traces one object; a cleared one has no value left to trace.
@@ -54,22 +99,23 @@ impl<'a> CoreVisitor<'a> {
     #[inline]
     fn edge<T: ?Sized + GcPointee>(&mut self, gc: &Gc<T>) {
         let o = gc.obj();
-        if let Mode::Pin(out) = &mut self.mode {
-            o.incref();
-            out.push(o.ptr());
-            return;
-        }
         // Sized targets are known tracked or not statically; a trait
         // object's target says in its own table.
         let tracked = match T::TRACKED {
             Some(t) => t,
             None => o.info().tracked,
         };
-        if !tracked {
-            return;
-        }
+        // Another heap's objects never carry COLLECTING while this pass
+        // runs (collect/mod.rs: no collection starts while a heap of the
+        // thread traces, and candidates drop the bit before user code), so
+        // the COLLECTING tests below also keep each heap to its own.
         match &mut self.mode {
-            Mode::Pin(_) => {}
+            Mode::Pin(out) => {
+                o.incref();
+                out.push(o.ptr());
+            }
+            Mode::Census(c) => c.strong.push(o.ptr()),
+            _ if !tracked => {}
             // SAFETY: see `tracked_link`.
             Mode::AnyTracked(found) => *found |= unsafe { tracked_link(o) }.is_linked(),
             Mode::Subtract => {
@@ -116,6 +162,7 @@ unsafe fn tracked_link<'a>(o: Obj<'a>) -> &'a GcLink {
 
 /// CPython's `visit_reachable`: an edge from a reachable object makes its
 /// target reachable.
+#[inline]
 fn visit_reachable(l: &GcLink, young: &GcList) {
     if !l.is_collecting() || !l.is_linked() {
         // Another generation, or already scanned by `move_unreachable`.
@@ -149,10 +196,39 @@ impl Visitor for CoreVisitor<'_> {
 
     #[inline]
     fn visit_weak<T: ?Sized + GcPointee>(&mut self, weak: &Weak<T>) {
-        if let Mode::WeakIds(ids) = &mut self.mode {
-            if let Some(id) = weak.callback_id() {
-                *ids.entry(id).or_insert(0) += 1;
+        match &mut self.mode {
+            Mode::WeakIds(ids) => {
+                if let Some(id) = weak.callback_id() {
+                    *ids.entry(id).or_insert(0) += 1;
+                }
             }
+            Mode::Census(c) => c.weak.push(weak.header()),
+            _ => {}
+        }
+    }
+
+    fn untraceable(&mut self) {
+        if let Mode::Census(c) = &mut self.mode {
+            c.untraceable = true;
+        }
+    }
+
+    fn visit_ephemeron<K: ?Sized + GcPointee, V: ?Sized + GcPointee>(
+        &mut self,
+        key: &Weak<K>,
+        value: &Gc<V>,
+    ) {
+        match self.mode {
+            // The value waits for its key (resolve_ephemerons).
+            Mode::Reachable(_) => self.ephemerons.push((key.header(), value.obj().ptr())),
+            Mode::WeakIds(_) => self.visit_weak(key),
+            Mode::Census(_) => {
+                self.visit_weak(key);
+                self.edge(value);
+            }
+            // Subtract: an internal edge like any; Move (legacy finalizers)
+            // keeps conservatively; Pin and AnyTracked see the value.
+            _ => self.edge(value),
         }
     }
 }
@@ -228,6 +304,15 @@ impl Visitor for LabelVisitor {
         o.incref();
         let label = self.label();
         self.edges.push(LabeledEdge { target: Some(o.ptr()), label, weak: false });
+    }
+
+    fn visit_ephemeron<K: ?Sized + GcPointee, V: ?Sized + GcPointee>(
+        &mut self,
+        key: &Weak<K>,
+        value: &Gc<V>,
+    ) {
+        self.field("key", |v| v.visit_weak(key));
+        self.field("value", |v| v.visit_gc(value));
     }
 
     fn visit_weak<T: ?Sized + GcPointee>(&mut self, weak: &Weak<T>) {

@@ -76,6 +76,8 @@ unsafe impl<T: Trace> Trace for GcCell<T> {
     const TRACKED: bool = T::TRACKED;
     // The point of a GcCell is that its handles change.
     const FROZEN: bool = !T::TRACKED;
+    const SEND: bool = T::SEND;
+    const HOLDS_WEAK: bool = T::HOLDS_WEAK;
     fn trace<V: Visitor>(&self, v: &mut V) {
         match self.0.try_borrow() {
             Ok(inner) => inner.trace(v),

@@ -13,6 +13,7 @@ use crate::life::{alloc, dealloc};
 use crate::object::header::{Obj, ObjHeader, ObjPtr, UNTRACKED_HEADER_SIZE};
 use crate::object::trace::{Trace, Visitor};
 use crate::object::type_info::{slice_block, SliceTable, Table, TypeInfo};
+use crate::state::budget::MemoryError;
 
 /// A reference-counted handle, like a Python reference.
 ///
@@ -59,10 +60,27 @@ impl<T: Trace + 'static> Gc<T> {
     /// Moves `value` into a new object of this thread's heap. If `T` can
     /// hold handles, the object joins generation 0 and may trigger an
     /// automatic collection, exactly as a CPython container allocation does.
+    ///
+    /// Panics with a `MemoryError` message if the heap has a byte limit that
+    /// this object would exceed even after a full collection; see
+    /// [`Gc::try_new`].
     #[track_caller]
     #[inline]
     pub fn new(value: T) -> Gc<T> {
-        let ptr = alloc::allocate(&Table::<T>::INFO, Table::<T>::INFO.block);
+        match Gc::try_new(value) {
+            Ok(gc) => gc,
+            Err(e) => alloc::memory_error(e),
+        }
+    }
+
+    /// [`Gc::new`], or an error if the heap's byte limit
+    /// ([`Heap::set_limit`](crate::Heap::set_limit)) would be exceeded even
+    /// after a full collection (the value is dropped).
+    #[track_caller]
+    #[inline(always)]
+    pub fn try_new(value: T) -> Result<Gc<T>, MemoryError> {
+        let heap = alloc::current_heap();
+        let ptr = alloc::allocate_in(heap, &Table::<T>::INFO, Table::<T>::INFO.block)?;
         // SAFETY: `allocate` returned a block laid out for `T` whose value
         // slot is uninitialised and exclusively ours.
         unsafe { ptr.value_ptr().cast::<T>().write(value) };
@@ -73,9 +91,9 @@ impl<T: Trace + 'static> Gc<T> {
             // Statically dispatched: for a frozen type the check is a few
             // loads, inlined.
             let link = !T::FROZEN || alloc::points_at_tracked(&*gc);
-            alloc::track_new(gc.obj(), link);
+            alloc::track_new_in(heap, gc.obj(), link);
         }
-        gc
+        Ok(gc)
     }
 
     /// Takes ownership of one count of `ptr`.
@@ -175,7 +193,8 @@ impl<T: Trace + 'static> Gc<[T]> {
     /// # Safety
     /// `info` is `SliceTable::<T>::INFO` or `STR_INFO` (with `T = u8`).
     unsafe fn fill(info: &'static TypeInfo, len: usize, iter: impl Iterator<Item = T>) -> Gc<[T]> {
-        let ptr = alloc::allocate(info, slice_block(info.block, std::alloc::Layout::new::<T>(), len));
+        let layout = slice_block(info.block, std::alloc::Layout::new::<T>(), len);
+        let ptr = alloc::allocate(info, layout).unwrap_or_else(|e| alloc::memory_error(e));
         let base = ptr.as_ptr().cast::<u8>().wrapping_sub(info.header_offset);
         // SAFETY: slice blocks start with their length word (TypeInfo's
         // layout invariant); it is written before anything can read it.
@@ -217,7 +236,7 @@ impl Drop for UnfinishedSlice {
             let o = self.ptr.live();
             o.set_flag(crate::object::header::flags::CLEARED);
             (o.info().drop_value)(o.value_ptr());
-            dealloc::free_block(self.ptr);
+            dealloc::free_block_of(self.ptr);
         }
     }
 }
@@ -400,6 +419,8 @@ unsafe impl<T: ?Sized + GcPointee> Trace for Gc<T> {
     const TRACKED: bool = true;
     // The handle itself never changes target.
     const FROZEN: bool = true;
+    // Moves with its heap; the hand-over checks the target's own type.
+    const SEND: bool = true;
     #[inline]
     fn trace<V: Visitor>(&self, v: &mut V) {
         v.visit_gc(self)

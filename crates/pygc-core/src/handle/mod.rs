@@ -5,6 +5,7 @@
 
 pub(crate) mod any;
 pub(crate) mod cell;
+pub(crate) mod ephemeron;
 pub(crate) mod gc;
 pub(crate) mod pointee;
 pub(crate) mod weak;

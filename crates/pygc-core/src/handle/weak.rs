@@ -37,7 +37,7 @@ pub struct Weak<T: ?Sized + GcPointee> {
 impl<T: ?Sized + GcPointee> Weak<T> {
     pub(crate) fn new(strong: &Gc<T>, callback: Option<WeakCallback>) -> Weak<T> {
         let o = strong.obj();
-        let callback = match thread::try_with(|s| s.weak.register(o.ptr(), callback)) {
+        let callback = match thread::with_heap_of(o, |s| s.weak.register(o.ptr(), callback)) {
             Some(id) => id,
             None => {
                 // Thread teardown: no table. Mark the block so it is never
@@ -50,7 +50,7 @@ impl<T: ?Sized + GcPointee> Weak<T> {
     }
 
     /// The object's header.
-    fn header(&self) -> ObjPtr {
+    pub(crate) fn header(&self) -> ObjPtr {
         let h = self.ptr.as_ptr().cast::<u8>().wrapping_sub(UNTRACKED_HEADER_SIZE).cast::<ObjHeader>();
         // SAFETY: a value pointer is never 16 bytes above null.
         ObjPtr::new(unsafe { NonNull::new_unchecked(h) })
@@ -87,7 +87,7 @@ impl<T: ?Sized + GcPointee> Weak<T> {
 
     /// The number of weak handles to the object.
     pub fn weak_count(&self) -> usize {
-        thread::try_with(|s| s.weak.weak_count(self.header())).unwrap_or(0)
+        thread::with_heap_of(self.obj(), |s| s.weak.weak_count(self.header())).unwrap_or(0)
     }
 
     /// Whether both weak handles point at the same object.
@@ -109,7 +109,7 @@ impl<T: ?Sized + GcPointee> Weak<T> {
 
 impl<T: ?Sized + GcPointee> Clone for Weak<T> {
     fn clone(&self) -> Self {
-        thread::try_with(|s| s.weak.clone_handle(self.header(), self.callback));
+        thread::with_heap_of(self.obj(), |s| s.weak.clone_handle(self.header(), self.callback));
         Weak { ptr: self.ptr, callback: self.callback, _marker: PhantomData }
     }
 }
@@ -118,14 +118,15 @@ impl<T: ?Sized + GcPointee> Drop for Weak<T> {
     fn drop(&mut self) {
         let header = self.header();
         // SAFETY: this handle kept the block allocated until now.
-        let released = thread::try_with(|s| unsafe { s.weak.release_handle(header, self.callback) });
+        let released =
+            thread::with_heap_of(self.obj(), |s| unsafe { s.weak.release_handle(header, self.callback) });
         let Some(released) = released else { return };
         // User code (the closure's captures) runs outside the table borrow.
         drop(released.orphan_callback);
         if released.free_block {
             // SAFETY: the value is gone, the strong count is zero, and this
             // was the last weak handle: nothing else can reach the block.
-            unsafe { dealloc::free_block(header) };
+            unsafe { dealloc::free_block_of(header) };
         }
     }
 }
@@ -135,6 +136,9 @@ impl<T: ?Sized + GcPointee> Drop for Weak<T> {
 unsafe impl<T: ?Sized + GcPointee> Trace for Weak<T> {
     const TRACKED: bool = false;
     const FROZEN: bool = true;
+    // Moves with its heap; the hand-over checks the target's own type.
+    const SEND: bool = true;
+    const HOLDS_WEAK: bool = true;
     fn trace<V: Visitor>(&self, v: &mut V) {
         v.visit_weak(self)
     }

@@ -261,6 +261,12 @@ fn for_each_object(caller: &str, mut f: impl FnMut(Obj<'_>)) {
     })
 }
 
+/// What the current heap (the thread's default heap, or the entered
+/// [`Heap`](crate::Heap)) holds: live blocks and bytes, and its limit.
+pub fn usage() -> crate::HeapUsage {
+    thread::with(crate::heap::usage_of)
+}
+
 /// How many objects each list of this thread's heap holds, as
 /// [`verify`] found them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

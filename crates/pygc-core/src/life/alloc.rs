@@ -10,15 +10,46 @@ use crate::object::header::{Obj, ObjHeader, ObjPtr};
 use crate::object::link::GcLink;
 use crate::object::trace::Trace;
 use crate::object::type_info::TypeInfo;
+use crate::state::budget::MemoryError;
 use crate::state::phase::Phase;
 use crate::state::{thread, GcState};
 
 /// Allocates a block of `layout` (`info.block`, or a slice's block) for
-/// `info`'s type and writes its header (count 1) and link; the value slot
-/// is left for the caller to write.
+/// `info`'s type in the current heap and writes its header (count 1, the
+/// heap's slot) and link; the value slot is left for the caller to write.
+/// Fails if the heap's byte limit would be exceeded even after a full
+/// collection.
 #[inline]
-pub(crate) fn allocate(info: &'static TypeInfo, layout: std::alloc::Layout) -> ObjPtr {
+pub(crate) fn allocate(info: &'static TypeInfo, layout: std::alloc::Layout) -> Result<ObjPtr, MemoryError> {
+    let heap = current_heap();
+    allocate_in(heap, info, layout)
+}
+
+/// The current heap, for the whole of one allocation: one thread-local
+/// access instead of two. `None` during thread teardown (plain
+/// refcounting, no heap to account to).
+#[inline]
+pub(crate) fn current_heap<'a>() -> Option<&'a GcState> {
+    // SAFETY: the thread's heaps outlive any call into pygc on the thread
+    // (teardown starts only when the thread exits), and an entered heap
+    // stays entered until the frame that entered it returns, which is
+    // after this allocation: the state lives for the caller's use.
+    thread::current_ptr().map(|p| unsafe { &*p })
+}
+
+/// [`allocate`] in `heap` (from [`current_heap`]). Always inlined: it is
+/// most of `Gc::new`, and its error path is cold.
+#[inline(always)]
+pub(crate) fn allocate_in(
+    heap: Option<&GcState>,
+    info: &'static TypeInfo,
+    layout: std::alloc::Layout,
+) -> Result<ObjPtr, MemoryError> {
     debug_assert!(layout.size() >= info.block.size() && layout.align() == info.block.align());
+    let slot = match heap {
+        Some(s) => reserve(s, layout.size())?,
+        None => 0,
+    };
     // SAFETY: every block layout has a non-zero size (it includes a header).
     let base = unsafe { obmalloc::object_alloc(layout) };
     let Some(base) = NonNull::new(base) else { handle_alloc_error(layout) };
@@ -27,14 +58,50 @@ pub(crate) fn allocate(info: &'static TypeInfo, layout: std::alloc::Layout) -> O
     let header = unsafe { base.add(info.header_offset) }.cast::<ObjHeader>();
     // SAFETY: inside the fresh block, 16-aligned (block alignment ≥ 16 and
     // header_offset is a multiple of 16), and not yet initialised.
-    unsafe { header.write(ObjHeader::new(info)) };
+    unsafe { header.write(ObjHeader::new(info, slot)) };
     let ptr = ObjPtr::new(header);
     if info.tracked {
         // SAFETY: tracked types reserve 16 bytes for the link right before
         // the header, inside the block.
         unsafe { ptr.link_ptr().write(GcLink::new()) };
     }
-    ptr
+    Ok(ptr)
+}
+
+/// Charges `size` bytes to the heap's budget; returns the heap's slot.
+#[inline(always)]
+fn reserve(s: &GcState, size: usize) -> Result<u16, MemoryError> {
+    if s.budget.charge(size) {
+        Ok(s.slot.get())
+    } else {
+        over_limit(s, size)
+    }
+}
+
+/// Over the heap's limit: a full collection first, as CPython collects
+/// before it raises `MemoryError`, then the verdict.
+#[cold]
+#[inline(never)]
+fn over_limit(s: &GcState, size: usize) -> Result<u16, MemoryError> {
+    if s.phase() == Phase::Idle {
+        crate::collect::collect(s, crate::state::NUM_GENERATIONS - 1);
+    }
+    if s.budget.charge(size) {
+        return Ok(s.slot.get());
+    }
+    Err(MemoryError {
+        limit: s.budget.limit().unwrap_or(usize::MAX),
+        live: s.budget.bytes(),
+        requested: size,
+    })
+}
+
+/// The panic of `Gc::new` over a heap's limit.
+#[cold]
+#[inline(never)]
+#[track_caller]
+pub(crate) fn memory_error(e: MemoryError) -> ! {
+    panic!("{e}")
 }
 
 /// The value of a new object is written: report it to the hooks.
@@ -59,8 +126,14 @@ pub(crate) fn born(o: Obj<'_>, caller: &'static Location<'static>) {
 /// still counts in `count0`, as every container allocation does.
 #[inline]
 pub(crate) fn track_new(o: Obj<'_>, link: bool) {
+    track_new_in(current_heap(), o, link)
+}
+
+/// [`track_new`] in `heap`, the heap `o` was allocated in.
+#[inline]
+pub(crate) fn track_new_in(heap: Option<&GcState>, o: Obj<'_>, link: bool) {
     debug_assert!(o.info().tracked);
-    thread::try_with(|s| {
+    if let Some(s) = heap {
         if s.is_tracing() {
             park(s, o, link);
             return;
@@ -73,7 +146,7 @@ pub(crate) fn track_new(o: Obj<'_>, link: bool) {
             // has a link, in no list yet.
             unsafe { link_young_unchecked(s, &*o.ptr().link_ptr()) };
         }
-    });
+    }
 }
 
 /// Born inside a `Trace` impl while the collector traces: the lists hold

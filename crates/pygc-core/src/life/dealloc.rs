@@ -39,8 +39,10 @@ pub(crate) unsafe fn decref(p: ObjPtr) {
 #[cold]
 #[inline(never)]
 unsafe fn refcount_zero(p: ObjPtr) {
+    // SAFETY: the count just reached zero, so the block is still allocated.
+    let o = unsafe { p.live() };
     // SAFETY: forwarded from the caller.
-    let handled = thread::try_with(|s| unsafe { zero_in(s, p) });
+    let handled = thread::with_heap_of(o, |s| unsafe { zero_in(s, p) });
     if handled.is_none() {
         // Thread teardown: the heap's state is gone; plain refcounting.
         // SAFETY: forwarded from the caller.
@@ -264,14 +266,30 @@ unsafe fn release_block(s: Option<&GcState>, p: ObjPtr) {
         }
     }
     // SAFETY: count zero, value dropped, no weak handles: nothing reaches it.
-    unsafe { free_block(p) };
+    unsafe { free_block(s, p) };
 }
 
-/// Returns the block of `p` to obmalloc.
+/// Returns the block of `p` to obmalloc, finding its heap first.
+///
+/// # Safety
+/// As for [`free_block`].
+pub(crate) unsafe fn free_block_of(p: ObjPtr) {
+    // SAFETY: the block is allocated until `free_block` frees it.
+    let o = unsafe { p.live() };
+    // SAFETY: forwarded from the caller.
+    if thread::with_heap_of(o, |s| unsafe { free_block(Some(s), p) }).is_none() {
+        // SAFETY: forwarded; no heap to account to (thread teardown).
+        unsafe { free_block(None, p) }
+    }
+}
+
+/// Returns the block of `p` to obmalloc, refunding its heap `s` (the
+/// object's own heap, if it still exists).
 ///
 /// # Safety
 /// Nothing references the block any more and its value was dropped.
-pub(crate) unsafe fn free_block(p: ObjPtr) {
+#[inline]
+pub(crate) unsafe fn free_block(s: Option<&GcState>, p: ObjPtr) {
     // SAFETY: still allocated until the end of this function.
     let o = unsafe { p.live() };
     if o.has(flags::HOOKED) {
@@ -279,6 +297,9 @@ pub(crate) unsafe fn free_block(p: ObjPtr) {
     }
     let info = o.info();
     let layout = o.block_layout();
+    if let Some(s) = s {
+        s.budget.refund(layout.size());
+    }
     let base = p.as_ptr().cast::<u8>().wrapping_sub(info.header_offset);
     // SAFETY: the block came from `object_alloc(layout)` (alloc.rs) at
     // `base`, the header being `header_offset` into it.

@@ -9,8 +9,11 @@
 //! ```
 //!
 //! `info` is a `&'static TypeInfo` whose low five bits carry [`flags`] (the
-//! table is 32-aligned). Flags live here, not in the link, so that untracked
-//! objects have them too.
+//! table is 32-aligned) and whose top 16 bits name the object's heap (its
+//! [slot](crate::state::registry); 0 is the thread's default heap). Statics
+//! live far below 2^48 on every 64-bit target pygc supports, so the address
+//! never uses those bits. Flags live here, not in the link, so that
+//! untracked objects have them too.
 //!
 //! Two pointer types name an object. [`ObjPtr`] is raw: it is what lists and
 //! side tables store, and reading through it needs `unsafe` and a reason the
@@ -45,13 +48,29 @@ pub(crate) mod flags {
     pub(crate) const MASK: usize = 31;
 }
 
+/// Panics unless type tables (statics of the program image) sit below 2^48,
+/// as the `info` word's layout needs; run once per heap, when it is set up.
+pub(crate) fn check_table_address(info: &'static TypeInfo) {
+    assert!(
+        std::ptr::from_ref(info).addr() & !ADDR_MASK == 0,
+        "pygc: a type table lies above 2^48; the heap slot cannot be kept in the header"
+    );
+}
+
+/// Where the heap slot sits in the `info` word.
+const SLOT_SHIFT: u32 = 48;
+/// The bits of the `info` word that are the table's address.
+const ADDR_MASK: usize = ((1 << SLOT_SHIFT) - 1) & !flags::MASK;
+
+const _: () = assert!(usize::BITS == 64, "pygc keeps a heap slot in the top bits of a 64-bit word");
+
 /// The part of the header every object has: CPython's `ob_refcnt` and
 /// `ob_type`.
 ///
-/// Invariant: `info` holds the address of a `'static TypeInfo` (32-aligned)
-/// plus [`flags`] bits, with the provenance of that static; only
-/// [`Obj::set_flag`] and [`Obj::clear_flag`] change it after construction,
-/// and they keep the pointer bits.
+/// Invariant: `info` holds the address of a `'static TypeInfo` (32-aligned,
+/// below 2^48) with the provenance of that static, plus [`flags`] bits and
+/// the heap slot in the top 16 bits; the slot never changes, and only
+/// [`Obj::set_flag`] and [`Obj::clear_flag`] change the flags.
 #[repr(C)]
 pub(crate) struct ObjHeader {
     refcnt: Cell<usize>,
@@ -66,9 +85,20 @@ pub const TRACKED_HEADER_SIZE: usize = UNTRACKED_HEADER_SIZE + std::mem::size_of
 const _: () = assert!(UNTRACKED_HEADER_SIZE == 16 && TRACKED_HEADER_SIZE == 32);
 
 impl ObjHeader {
-    /// A header with one strong count, for a new object of `info`'s type.
-    pub(crate) fn new(info: &'static TypeInfo) -> ObjHeader {
-        ObjHeader { refcnt: Cell::new(1), info: Cell::new(info) }
+    /// A header with one strong count, for a new object of `info`'s type
+    /// in the heap of `slot`.
+    #[inline(always)]
+    pub(crate) fn new(info: &'static TypeInfo, slot: u16) -> ObjHeader {
+        let p = std::ptr::from_ref(info);
+        // Checked once per heap at its first use (`check_table_address`);
+        // statics of the program image are far below 2^48.
+        debug_assert!(p.addr() & !ADDR_MASK == 0, "a type table above 2^48: no room for the heap slot");
+        ObjHeader {
+            refcnt: Cell::new(1),
+            // The slot bits are zero in the table's address: adding them is
+            // setting them, and keeps the static's provenance.
+            info: Cell::new(p.wrapping_byte_add(usize::from(slot) << SLOT_SHIFT)),
+        }
     }
 }
 
@@ -176,7 +206,13 @@ impl<'a> Obj<'a> {
         let tagged = self.header().info.get();
         // SAFETY: by ObjHeader's invariant the untagged word is the address
         // of a 'static TypeInfo, with its provenance.
-        unsafe { &*tagged.map_addr(|a| a & !flags::MASK) }
+        unsafe { &*tagged.wrapping_byte_sub(tagged.addr() & !ADDR_MASK) }
+    }
+
+    /// The slot of the object's heap (0: the thread's default heap).
+    #[inline]
+    pub(crate) fn heap_slot(self) -> u16 {
+        (self.header().info.get().addr() >> SLOT_SHIFT) as u16
     }
 
     /// The flag bits.

@@ -66,7 +66,8 @@ impl GcLink {
     /// The `next` word with its tag bit removed.
     #[inline]
     pub(crate) fn next(&self) -> *mut GcLink {
-        self.next.get().map_addr(|a| a & !NEXT_UNREACHABLE)
+        let w = self.next.get();
+        w.wrapping_byte_sub(w.addr() & NEXT_UNREACHABLE)
     }
 
     /// Whether `move_unreachable` marked this link.
@@ -96,7 +97,10 @@ impl GcLink {
     /// The previous link (outside the tracing phase).
     #[inline]
     pub(crate) fn prev(&self) -> *mut GcLink {
-        self.prev.get().map_addr(|a| a & !PREV_FLAGS)
+        let w = self.prev.get();
+        // Subtracting the flag bits clears them and keeps the provenance
+        // (cheaper than `map_addr`, which LLVM does not fold).
+        w.wrapping_byte_sub(w.addr() & PREV_FLAGS)
     }
 
     /// Sets the previous link, keeping the flag bits.
@@ -104,7 +108,8 @@ impl GcLink {
     pub(crate) fn set_prev(&self, p: *mut GcLink) {
         let flags = self.prev.get().addr() & PREV_FLAGS;
         debug_assert!(p.addr() & PREV_FLAGS == 0);
-        self.prev.set(p.map_addr(|a| a | flags));
+        // `p` is 16-aligned: adding the flags sets them.
+        self.prev.set(p.wrapping_byte_add(flags));
     }
 
     /// The flag bits of `prev`.
@@ -154,7 +159,7 @@ impl GcLink {
     pub(crate) fn end_collecting(&self, prev: *mut GcLink) {
         debug_assert!(prev.addr() & PREV_FLAGS == 0);
         let flags = self.prev_flags() & !PREV_COLLECTING;
-        self.prev.set(prev.map_addr(|a| a | flags));
+        self.prev.set(prev.wrapping_byte_add(flags));
     }
 
     /// Stores `gc_refs` in place of the previous pointer, keeping the flags
@@ -250,10 +255,11 @@ impl GcList {
     /// allocated tracked object and is in no list.
     #[inline]
     pub(crate) unsafe fn append(&self, node: &GcLink) {
-        // SAFETY: a well-formed list's prev pointer names a live link.
-        let last = unsafe { deref(self.head.prev()) };
+        // SAFETY: a well-formed list's prev pointer names a live link (a
+        // head's carries no flags).
+        let last = unsafe { deref(self.head.prev.get()) };
         last.set_next(node.as_mut_ptr(), false);
-        node.prev.set(last.as_mut_ptr().map_addr(|a| a | node.prev_flags()));
+        node.prev.set(last.as_mut_ptr().wrapping_byte_add(node.prev_flags()));
         node.next.set(self.head_ptr());
         // A head carries no flags.
         self.head.prev.set(node.as_mut_ptr());
@@ -391,7 +397,10 @@ impl Iterator for ListIter<'_> {
         // SAFETY: `GcList::iter`'s caller guarantees the chain is well formed
         // and nothing is unlinked meanwhile: `at` names a live element link.
         let link = unsafe { deref(self.at) };
-        self.at = link.next();
+        // Lists that are iterated carry no UNREACHABLE marks (those exist
+        // only inside `move_unreachable`, and `repair` removes them).
+        debug_assert!(!link.is_marked_unreachable());
+        self.at = link.next_word();
         // SAFETY: an element link (not the head) is the link of an object.
         Some(unsafe { ObjPtr::from_link(NonNull::from(link)) })
     }

@@ -26,7 +26,8 @@ use crate::handle::weak::Weak;
 ///    no mutation of a [`crate::GcCell`], no call into [`crate::gc`].
 ///
 /// Skipping a handle is always safe: a cycle through it leaks. The
-/// `TRACKED` and `FROZEN` constants carry their own obligations (below).
+/// `TRACKED`, `FROZEN` and `SEND` constants carry their own obligations
+/// (below).
 ///
 /// pygc checks what it cheaply can even so (defence in depth): counts that
 /// the reported edges would take below zero make the collection keep
@@ -75,6 +76,14 @@ pub unsafe trait Trace {
     /// promise that `trace` never reports a strong handle.
     const TRACKED: bool = true;
 
+    /// Whether values of this type can hold a [`Weak`] (alone or in an
+    /// ephemeron). Containers skip their elements when these can hold
+    /// neither kind of handle; a weak handle left unreported only loses its
+    /// dashed edge in objgraph and makes [`Heap::into_send`](crate::Heap::into_send)
+    /// refuse. The derive computes it; hand-written impls default to
+    /// `false`.
+    const HOLDS_WEAK: bool = false;
+
     /// Whether the handles a value holds are fixed once it is built (no
     /// `GcCell`, `RefCell` or other interior mutability reaching a `Gc`).
     /// Such a value can only point at objects older than itself, so once
@@ -83,6 +92,18 @@ pub unsafe trait Trace {
     /// The derive computes it; hand-written impls default to `false`. A
     /// wrong `true` can only make a cycle leak.
     const FROZEN: bool = false;
+
+    /// Whether a value of this type may move to another thread *together
+    /// with every object of its heap* ([`Heap::into_send`](crate::Heap::into_send)):
+    /// true when the type is `Send` once its pygc handles are left out
+    /// (handles are `!Send` one by one, but a heap handed over as a whole
+    /// takes all of them along, and the hand-over checks each target).
+    /// The derive computes it from the fields (`#[pygc(skip)]` fields make
+    /// it `false` unless marked `#[pygc(skip, send)]`, which requires them
+    /// to be `Send`); hand-written impls default to `false`, which only
+    /// makes the hand-over refuse. A wrong `true` lets a `!Send` value
+    /// reach another thread: it is part of this trait's `unsafe` contract.
+    const SEND: bool = false;
 
     /// Whether [`Trace::finalize`] does something; set by
     /// `#[pygc(finalize)]`.
@@ -159,6 +180,13 @@ pub trait Visitor: sealed::Sealed + Sized {
     /// dashed, and the collector uses it to decide which weakref callbacks
     /// belong to garbage).
     fn visit_weak<T: ?Sized + GcPointee>(&mut self, weak: &Weak<T>);
+
+    /// Reports an ephemeron: `value` is held strongly, but only for as long
+    /// as `key` is alive (JavaScript's `WeakMap`): the collector treats the
+    /// value as reachable only if the key is reachable from elsewhere, so a
+    /// value that refers to its own key does not keep it alive. See
+    /// [`EphemeronMap`](crate::EphemeronMap).
+    fn visit_ephemeron<K: ?Sized + GcPointee, V: ?Sized + GcPointee>(&mut self, key: &Weak<K>, value: &Gc<V>);
 
     /// Reports that part of the value could not be traced right now (a
     /// [`crate::GcCell`] mutably borrowed during the collection). The

@@ -39,6 +39,8 @@ pub(crate) struct TypeInfo {
     pub(crate) tracked: bool,
     /// `T::FROZEN`: the handles inside never change.
     pub(crate) frozen: bool,
+    /// `T::SEND`: the value may move to another thread with its heap.
+    pub(crate) send: bool,
     pub(crate) has_finalizer: bool,
     pub(crate) legacy_finalizer: bool,
     /// Drops the value in place.
@@ -149,6 +151,7 @@ impl<T: Trace + 'static> Table<T> {
         element: None,
         tracked: T::TRACKED,
         frozen: T::FROZEN,
+        send: T::SEND,
         has_finalizer: T::HAS_FINALIZER,
         legacy_finalizer: T::LEGACY_FINALIZER,
         drop_value: drop_value::<T>,
@@ -217,6 +220,7 @@ impl<T: Trace + 'static> SliceTable<T> {
         element: Some(Layout::new::<T>()),
         tracked: T::TRACKED,
         frozen: T::FROZEN,
+        send: T::SEND,
         has_finalizer: false,
         legacy_finalizer: false,
         drop_value: drop_slice::<T>,

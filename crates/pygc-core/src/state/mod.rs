@@ -10,8 +10,10 @@
 //! - [`debug_log`]: the `DEBUG_*` output, buffered during a collection;
 //! - [`thread`]: the thread's default heap.
 
+pub(crate) mod budget;
 pub(crate) mod debug_log;
 pub(crate) mod phase;
+pub(crate) mod registry;
 pub(crate) mod schedule;
 pub(crate) mod thread;
 pub(crate) mod weak_table;
@@ -106,6 +108,13 @@ impl Lists {
 pub(crate) struct GcState {
     lists: Lists,
     initialised: Cell<bool>,
+    /// The heap's slot (0 for a thread's default heap; see `registry`).
+    pub(crate) slot: Cell<u16>,
+    /// Live objects and bytes, and the byte limit.
+    pub(crate) budget: budget::Budget,
+    /// The heap was dropped while objects of it were still held: nothing
+    /// allocates in it any more; deallocations still account against it.
+    pub(crate) orphaned: Cell<bool>,
     pub(crate) schedule: Schedule,
     phase: Cell<Phase>,
     /// Trashcan: deallocations postponed to bound the native stack depth.
@@ -131,6 +140,9 @@ impl GcState {
         GcState {
             lists: Lists::new(),
             initialised: Cell::new(false),
+            slot: Cell::new(0),
+            budget: budget::Budget::new(),
+            orphaned: Cell::new(false),
             schedule: Schedule::new(),
             phase: Cell::new(Phase::Idle),
             trash: RefCell::new(Vec::new()),
@@ -158,6 +170,7 @@ impl GcState {
 
     #[cold]
     fn init(&self) {
+        crate::object::header::check_table_address(&crate::object::type_info::Table::<u8>::INFO);
         for (_, l) in self.lists.all() {
             l.init();
         }
@@ -223,6 +236,9 @@ impl GcState {
                 }
                 if o.refcnt() == 0 {
                     return Err(format!("{name}: element {k} ({}) has a zero count", o.type_name()));
+                }
+                if o.heap_slot() != self.slot.get() {
+                    return Err(format!("{name}: element {k} ({}) belongs to another heap", o.type_name()));
                 }
             }
         }

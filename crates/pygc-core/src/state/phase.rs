@@ -41,7 +41,14 @@ impl CollectionGuard<'_> {
     pub(crate) fn enter_tracing(&self) -> TracingGuard<'_> {
         debug_assert_eq!(self.state.phase.get(), Phase::Collecting);
         self.state.phase.set(Phase::Tracing);
-        TracingGuard { state: self.state }
+        TracingGuard { state: self.state, _marking: super::thread::marking() }
+    }
+
+    /// A pass that relies on COLLECTING bits but not on `gc_refs` (the
+    /// legacy-finalizer move): no collection of any heap of the thread may
+    /// start while the guard lives.
+    pub(crate) fn enter_tracing_like(&self) -> super::thread::MarkingGuard {
+        super::thread::marking()
     }
 }
 
@@ -62,6 +69,7 @@ impl Drop for CollectionGuard<'_> {
 /// The tracing phase; dropping it returns to [`Phase::Collecting`].
 pub(crate) struct TracingGuard<'a> {
     state: &'a GcState,
+    _marking: super::thread::MarkingGuard,
 }
 
 impl Drop for TracingGuard<'_> {

@@ -111,6 +111,11 @@ impl WeakTable {
         self.map.borrow().get(&p.addr()).map_or(0, |e| e.weak)
     }
 
+    /// Whether any object of the heap has a callback registered.
+    pub(crate) fn any_callbacks(&self) -> bool {
+        self.map.borrow().values().any(|e| !e.callbacks.is_empty())
+    }
+
     /// Whether any callback is registered for `p`.
     pub(crate) fn has_callbacks(&self, p: ObjPtr) -> bool {
         self.map.borrow().get(&p.addr()).is_some_and(|e| !e.callbacks.is_empty())
