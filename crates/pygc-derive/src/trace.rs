@@ -227,6 +227,9 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
             fn finalize(this: &#krate::Gc<Self>) {
                 <Self as #krate::Finalize>::finalize(this)
             }
+            fn needs_finalize(&self) -> bool {
+                <Self as #krate::Finalize>::needs_finalize(self)
+            }
         }
     } else {
         quote!()

@@ -126,6 +126,19 @@ pub unsafe trait Trace {
         None
     }
 
+    /// Whether this value's finalizer has anything to do, asked (only for
+    /// types with [`Trace::HAS_FINALIZER`]) before it would run: an
+    /// interpreter whose instances are one Rust type answers whether the
+    /// instance's class defines `__del__`, so that garbage without one skips
+    /// the finalizer protocol and the resurrection check, as CPython skips
+    /// types without `tp_finalize`. `false` means the finalizer is never
+    /// called for the object (nor is it marked finalized). The same rules as
+    /// `trace` apply: no touching the heap. A panic counts as `true`.
+    /// Derived types answer through [`Finalize::needs_finalize`].
+    fn needs_finalize(&self) -> bool {
+        true
+    }
+
     /// The PEP 442 finalizer (Python's `__del__`): called exactly once per
     /// object, with a handle to it, when its count reaches zero or before
     /// anything in its garbage cycle is cleared, while all of the cycle is
@@ -164,6 +177,12 @@ pub unsafe trait Trace {
 pub trait Finalize: Trace + Sized + 'static {
     /// Runs once per object, with a handle to it; see [`Trace::finalize`].
     fn finalize(this: &Gc<Self>);
+
+    /// Whether [`Finalize::finalize`] has anything to do for this value; see
+    /// [`Trace::needs_finalize`].
+    fn needs_finalize(&self) -> bool {
+        true
+    }
 }
 
 pub(crate) mod sealed {

@@ -52,6 +52,9 @@ pub(crate) struct TypeInfo {
     /// Safety: the value is initialised, and the caller holds a count that
     /// keeps the block allocated during the call.
     pub(crate) finalize: unsafe fn(ObjPtr),
+    /// `Trace::needs_finalize` of the value at the pointer (asked only when
+    /// `has_finalizer`). Safety: the value is initialised for the call.
+    pub(crate) needs_finalize: unsafe fn(*const u8) -> bool,
     /// Calls the closure with `Trace::dynamic_type_name` of the value.
     ///
     /// Safety: the value is initialised and stays so during the call.
@@ -156,6 +159,7 @@ impl<T: Trace + 'static> Table<T> {
         legacy_finalizer: T::LEGACY_FINALIZER,
         drop_value: drop_value::<T>,
         finalize: finalize::<T>,
+        needs_finalize: needs_finalize::<T>,
         dynamic_type_name: dynamic_type_name::<T>,
         trace_core: trace_core::<T>,
         trace_labeled: trace_labeled::<T>,
@@ -178,6 +182,13 @@ unsafe fn finalize<T: Trace + 'static>(p: ObjPtr) {
     // instead of owning one.
     let this = std::mem::ManuallyDrop::new(unsafe { crate::Gc::<T>::from_ptr(p) });
     T::finalize(&this)
+}
+
+/// # Safety
+/// `p` points at an initialised `T` that stays so during the call.
+unsafe fn needs_finalize<T: Trace>(p: *const u8) -> bool {
+    // SAFETY: guaranteed by the caller.
+    unsafe { &*p.cast::<T>() }.needs_finalize()
 }
 
 /// # Safety
@@ -225,6 +236,7 @@ impl<T: Trace + 'static> SliceTable<T> {
         legacy_finalizer: false,
         drop_value: drop_slice::<T>,
         finalize: no_finalizer,
+        needs_finalize: no_needs_finalize,
         dynamic_type_name: no_dynamic_type_name,
         trace_core: trace_slice_core::<T>,
         trace_labeled: trace_slice_labeled::<T>,
@@ -275,6 +287,12 @@ unsafe fn trace_slice_labeled<T: Trace + 'static>(p: *const u8, v: &mut LabelVis
 /// # Safety
 /// Nothing to uphold: slices have no finalizer.
 unsafe fn no_finalizer(_: ObjPtr) {}
+
+/// # Safety
+/// Nothing to uphold: slices have no finalizer.
+unsafe fn no_needs_finalize(_: *const u8) -> bool {
+    false
+}
 
 /// # Safety
 /// Nothing to uphold: slices report no run-time name.

@@ -86,6 +86,14 @@ unsafe impl Trace for Instance {
         Gc::try_get(&self.class).ok().map(|c| &*c.type_name)
     }
 
+    /// Only instances of classes that define `__del__` go through the
+    /// finalizer protocol (CPython's `tp_finalize` is set only for those):
+    /// garbage without one skips the finalizer pass and the resurrection
+    /// check.
+    fn needs_finalize(&self) -> bool {
+        Gc::try_get(&self.class).map_or(true, |c| c.has(crate::object::class::flags::HAS_DEL))
+    }
+
     fn finalize(this: &Gc<Self>) {
         crate::vm::finalize_instance(this)
     }
