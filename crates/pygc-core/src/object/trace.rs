@@ -89,9 +89,11 @@ pub unsafe trait Trace {
     /// Such a value can only point at objects older than itself, so once
     /// everything it points at is untracked it can never be part of a cycle,
     /// and it is never linked into a generation, as CPython untracks tuples.
-    /// The derive computes it; hand-written impls default to `false`. A
-    /// wrong `true` can only make a cycle leak.
-    const FROZEN: bool = false;
+    /// The derive computes it; hand-written impls default to `false`, or to
+    /// `true` when they say `TRACKED = false` (a value with no strong
+    /// handle has none that can change). A wrong `true` can only make a
+    /// cycle leak.
+    const FROZEN: bool = !Self::TRACKED;
 
     /// Whether a value of this type may move to another thread *together
     /// with every object of its heap* ([`Heap::into_send`](crate::Heap::into_send)):
