@@ -17,7 +17,7 @@ fn cycle(name: &'static str) -> Gc<Node> {
     n
 }
 
-fn counter() -> (Rc<Cell<usize>>, impl Fn() -> Box<dyn FnOnce()>) {
+fn counter() -> (Rc<Cell<usize>>, impl Fn() -> weakref::FinalizerFn) {
     let c = Rc::new(Cell::new(0));
     let c2 = c.clone();
     (c, move || {
@@ -461,6 +461,23 @@ fn finalize_runs_once_on_collection() {
     gc::collect();
     assert_eq!(ran.get(), 1);
     assert!(!f.alive());
+}
+
+#[derive(Trace)]
+struct SelfFinalized {
+    me: GcCell<Option<Gc<SelfFinalized>>>,
+    finalizer: GcCell<Option<weakref::Finalizer<SelfFinalized>>>,
+}
+
+#[test]
+fn a_finalizer_held_by_its_own_garbage_still_runs() {
+    let (ran, func) = counter();
+    let a = Gc::new(SelfFinalized { me: GcCell::new(None), finalizer: GcCell::new(None) });
+    *a.me.borrow_mut() = Some(a.clone());
+    *a.finalizer.borrow_mut() = Some(weakref::finalize(&a, func()));
+    drop(a);
+    assert_eq!(gc::collect(), 1);
+    assert_eq!(ran.get(), 1, "the registry owns the finalizer, not the garbage that holds a handle");
 }
 
 #[test]

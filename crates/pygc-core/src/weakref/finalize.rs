@@ -34,6 +34,9 @@ use crate::handle::pointee::GcPointee;
 use crate::handle::weak::Weak;
 use crate::object::trace::{Trace, Visitor};
 
+/// The function of a finalizer, as [`Finalizer::detach`] gives it back.
+pub type FinalizerFn = Box<dyn FnOnce()>;
+
 /// A handle to a finalizer (`weakref.finalize` object), returned by
 /// [`finalize`]. Clones are the same finalizer. Dropping every handle does
 /// not cancel it: use [`detach`](Finalizer::detach).
@@ -55,7 +58,7 @@ struct State<T: ?Sized + GcPointee> {
     atexit: Cell<bool>,
     /// Carries the callback that runs `func` when the object dies.
     weak: RefCell<Option<Weak<T>>>,
-    func: RefCell<Option<Box<dyn FnOnce()>>>,
+    func: RefCell<Option<FinalizerFn>>,
     /// For `Debug`.
     type_name: &'static str,
     id: usize,
@@ -150,7 +153,7 @@ impl<T: ?Sized + GcPointee> State<T> {
     /// Leaves the registry (if it is still there) and gives up the weak
     /// handle and the function, to be used or dropped by the caller outside
     /// every borrow.
-    fn kill(&self) -> Option<Box<dyn FnOnce()>> {
+    fn kill(&self) -> Option<FinalizerFn> {
         self.alive.set(false);
         let entry = REGISTRY.try_with(|r| r.live.borrow_mut().remove(&self.index)).ok().flatten();
         let weak = self.weak.borrow_mut().take();
@@ -240,7 +243,7 @@ impl<T: ?Sized + GcPointee> Finalizer<T> {
     /// assert!(!f.alive() && f.detach().is_none());
     /// drop((obj, back, func));
     /// ```
-    pub fn detach(&self) -> Option<(Gc<T>, Box<dyn FnOnce()>)> {
+    pub fn detach(&self) -> Option<(Gc<T>, FinalizerFn)> {
         let s = &self.state;
         if !s.alive.get() {
             return None;

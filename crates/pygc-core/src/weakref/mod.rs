@@ -64,7 +64,7 @@ mod set;
 mod table;
 mod value_dict;
 
-pub use finalize::{finalize, Finalizer};
+pub use finalize::{finalize, Finalizer, FinalizerFn};
 pub use key_dict::{KeyDictIter, WeakKeyDictionary};
 pub use set::{SetIter, WeakSet};
 pub use value_dict::{ValueDictIter, WeakValueDictionary};
