@@ -191,7 +191,7 @@ fn during_a_collection_dead_values_are_invisible_and_purge_removes_them() {
     let (d2, seen2) = (d.clone(), seen.clone());
     let w = Gc::downgrade_with_callback(&a, move || {
         let before = d2.len();
-        let visible = (d2.get(&1).is_some(), d2.iter().count());
+        let visible = (d2.iter().count(), d2.get(&1).is_some());
         d2.purge();
         *seen2.borrow_mut() = Some((before, visible, d2.len()));
     });
@@ -200,7 +200,7 @@ fn during_a_collection_dead_values_are_invisible_and_purge_removes_them() {
     assert_eq!(gc::collect(), 1);
     assert_eq!(
         *seen.borrow(),
-        Some((1, (false, 0), 0)),
+        Some((1, (0, false), 0)),
         "len counts it as CPython's does; nothing else sees it"
     );
     assert!(d.is_empty());
@@ -616,6 +616,33 @@ fn weakref_counts_and_descriptions() {
     assert_eq!(weakref::getweakrefs(&x), [one, one]);
 }
 
+thread_local!(static SEEN_IN_FINALIZER: Cell<Option<(usize, usize)>> = const { Cell::new(None) });
+
+#[derive(Trace)]
+#[pygc(finalize)]
+struct Condemned {
+    me: GcCell<Option<Gc<Condemned>>>,
+}
+
+impl pygc::Finalize for Condemned {
+    fn finalize(this: &Gc<Self>) {
+        let n = (weakref::getweakrefcount(this), weakref::getweakrefs(this).len());
+        SEEN_IN_FINALIZER.with(|s| s.set(Some(n)));
+    }
+}
+
+#[test]
+fn weak_references_to_garbage_are_cleared_before_its_finalizers_run() {
+    let a = Gc::new(Condemned { me: GcCell::new(None) });
+    *a.me.borrow_mut() = Some(a.clone());
+    let w = Gc::downgrade(&a);
+    assert_eq!(weakref::getweakrefcount(&a), 1);
+    drop(a);
+    assert_eq!(gc::collect(), 1);
+    assert_eq!(SEEN_IN_FINALIZER.with(Cell::get), Some((0, 0)), "as CPython: cleared, so not counted");
+    drop(w);
+}
+
 // ---------------------------------------------------------------- inside pygc objects
 
 thread_local!(static OWNERS_DROPPED: Cell<usize> = const { Cell::new(0) });
@@ -674,6 +701,43 @@ fn a_dictionary_that_survives_loses_the_entries_of_collected_values() {
     drop(x);
     assert_eq!(gc::collect(), 1);
     assert!(holder.by_name.is_empty() && holder.seen.is_empty());
+}
+
+thread_local!(static RESURRECTED: RefCell<Option<Gc<Phoenix>>> = const { RefCell::new(None) });
+
+#[derive(Trace)]
+#[pygc(finalize)]
+struct Phoenix {
+    me: GcCell<Option<Gc<Phoenix>>>,
+    cache: WeakValueDictionary<u32, Phoenix>,
+    members: WeakSet<Phoenix>,
+}
+
+impl pygc::Finalize for Phoenix {
+    fn finalize(this: &Gc<Self>) {
+        RESURRECTED.with(|r| *r.borrow_mut() = Some(this.clone()));
+    }
+}
+
+#[test]
+fn a_resurrected_container_drops_the_entries_the_collector_cleared() {
+    let a = Gc::new(Phoenix {
+        me: GcCell::new(None),
+        cache: WeakValueDictionary::new(),
+        members: WeakSet::new(),
+    });
+    *a.me.borrow_mut() = Some(a.clone());
+    a.cache.insert(1, &a);
+    a.members.add(&a);
+    drop(a);
+    assert_eq!(gc::collect(), 0, "resurrected by its finalizer");
+    let a = RESURRECTED.with(|r| r.borrow_mut().take()).unwrap();
+    // The weak handles were inside the garbage: the collector dropped their
+    // callbacks uncalled, and dropping them removed the dead entries
+    // (CPython leaves such entries in, and still counts them).
+    assert_eq!((a.cache.len(), a.members.len()), (0, 0));
+    drop(a);
+    assert_eq!(gc::collect(), 1);
 }
 
 #[test]
