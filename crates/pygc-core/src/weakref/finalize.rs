@@ -109,6 +109,26 @@ thread_local! {
 ///
 /// As in CPython, `func` must not own a strong handle to `obj`: it would
 /// keep the object alive, and the finalizer would only run at teardown.
+/// The finalizer lives in this thread's registry: dropping the returned
+/// handle does not cancel it.
+///
+/// # Teardown (CPython's `atexit` pass)
+///
+/// When a [`Heap`](crate::Heap) is dropped, before its final collection,
+/// the live finalizers of its objects run, newest first, if their
+/// [`atexit`](Finalizer::atexit) is true; the others are discarded without
+/// running (CPython's `finalize._shutdown`). Finalizers made meanwhile are
+/// included, and the pass runs again once the heap's last collection is
+/// over. The thread's default heap ends with its thread: the same pass runs
+/// from the registry's thread-local destructor, over every finalizer still
+/// registered. On the main thread that is when `main` returns, on platforms
+/// that run the main thread's thread-local destructors (Linux with glibc
+/// does; Rust does not promise it): a program that needs its finalizers at
+/// exit should use an explicit `Heap` and drop it. A finalizer made while
+/// the thread-exit pass runs is born dead. Panics in a teardown pass are
+/// reported on stderr (`Exception ignored in: <finalize object …>`) and the
+/// pass goes on; panics of a finalizer run at its object's death propagate
+/// as those of any weakref callback.
 ///
 /// If the collector has already condemned `obj` (it cleared its weak
 /// references: only a PEP 442 finalizer of the same garbage can still see

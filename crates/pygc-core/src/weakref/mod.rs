@@ -1,4 +1,4 @@
-//! Python's `weakref` toolbox over [`Weak`](crate::Weak):
+//! Python's `weakref` toolbox over [`Weak`]:
 //! [`WeakValueDictionary`], [`WeakKeyDictionary`], [`WeakSet`],
 //! [`finalize`] and [`getweakrefcount`] / [`getweakrefs`].
 //!
@@ -87,7 +87,7 @@ impl<T: ?Sized + GcPointee> table::Liveness for Weak<T> {
 /// [`getweakrefs`] lists them.
 ///
 /// A CPython `weakref.ref(obj, callback)` is an object that may be shared;
-/// its pygc counterpart is a [`Weak`](crate::Weak) and its clones, which
+/// its pygc counterpart is a [`Weak`] and its clones, which
 /// share its callback. So each entry is one callback and the handles that
 /// share it, or the handles made without a callback (CPython shares one
 /// callback-less `ref` per object; pygc does not, and counts them all).
@@ -99,7 +99,7 @@ pub struct WeakRefInfo {
     pub has_callback: bool,
 }
 
-/// The number of live [`Weak`](crate::Weak) handles to the object
+/// The number of live [`Weak`] handles to the object
 /// (`weakref.getweakrefcount(obj)`): every handle, clones included, those
 /// inside the containers of this module too. 0 once the object died or the
 /// collector cleared its weak references.

@@ -126,6 +126,7 @@ where
             if let Some(pos) = t.position(id) {
                 if let Some((_, e)) = &mut t.slots[pos].entry {
                     let old = std::mem::replace(e, make(id));
+                    self.note_if_born_dead(e, id);
                     return (Some(key), Some(old));
                 }
             }
@@ -146,9 +147,21 @@ where
                 None
             }
         };
-        t.slots.push(Slot { id, entry: Some((key, make(id))) });
+        let entry = make(id);
+        self.note_if_born_dead(&entry, id);
+        t.slots.push(Slot { id, entry: Some((key, entry)) });
         t.live += 1;
         (leftover, None)
+    }
+
+    /// An entry made for an object the collector already condemned (only a
+    /// PEP 442 finalizer of the same garbage can hand one over) is dead from
+    /// the start, and no callback will come for it: the next operation
+    /// removes it.
+    fn note_if_born_dead(&self, entry: &E, id: u64) {
+        if entry.is_dead() {
+            self.pending.borrow_mut().push(id);
+        }
     }
 
     /// Calls `f` on the entry of `key`, if there is one and it is alive.
