@@ -50,6 +50,7 @@ pub mod gc;
 mod heap;
 pub mod inspect;
 pub mod sys;
+pub mod weakref;
 
 pub use heap::{HandoverError, Heap, HeapUsage, MemoryError, Refusal, SendHeap};
 

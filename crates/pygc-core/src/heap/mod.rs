@@ -130,6 +130,8 @@ impl Drop for Heap {
     fn drop(&mut self) {
         let s = self.state();
         self.enter(|| {
+            // `weakref.finalize`'s atexit pass, before and after finalization.
+            crate::weakref::heap_teardown(s.slot.get());
             crate::gc::unfreeze();
             // Finalization: collect until a collection finds nothing (each
             // may free what finalizers let go), then clear what is still
@@ -141,6 +143,7 @@ impl Drop for Heap {
             }
             clear_survivors(s);
             crate::gc::collect();
+            crate::weakref::heap_teardown(s.slot.get());
         });
         if s.budget.bytes() == 0 {
             registry::release(s.slot.get());

@@ -161,6 +161,15 @@ impl WeakTable {
         }
     }
 
+    /// Live weak handles to `p`, and how many share each pending callback
+    /// (`weakref.getweakrefs`).
+    pub(crate) fn handles_by_callback(&self, p: ObjPtr) -> (usize, Vec<usize>) {
+        self.map
+            .borrow()
+            .get(&p.addr())
+            .map_or((0, Vec::new()), |e| (e.weak, e.callbacks.iter().map(|s| s.handles).collect()))
+    }
+
     /// Checks the entries' invariant.
     pub(crate) fn verify(&self) -> Result<(), String> {
         for (&addr, e) in self.map.borrow().iter() {
