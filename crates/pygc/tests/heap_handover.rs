@@ -409,3 +409,36 @@ fn objects_of_every_shape_travel() {
     .unwrap();
     assert_eq!(total, 15);
 }
+
+#[test]
+fn weakref_containers_and_finalizers_keep_a_heap_on_its_thread() {
+    // A WeakValueDictionary inside the heap: its entries' callbacks are
+    // closures of this thread.
+    #[derive(Trace)]
+    struct Registry {
+        #[pygc(skip)]
+        by_name: pygc::weakref::WeakValueDictionary<String, Node>,
+        live: GcCell<Vec<Gc<Node>>>,
+    }
+    let heap = Heap::new();
+    let root = heap.enter(|| {
+        let r = Gc::new(Registry { by_name: Default::default(), live: GcCell::new(vec![]) });
+        let n = node("n");
+        r.by_name.insert("n".into(), &n);
+        r.live.borrow_mut().push(n);
+        r
+    });
+    let (refusal, _heap, root) = refusal_of(heap, root);
+    assert!(matches!(refusal, Refusal::WeakCallbacks | Refusal::NotSend { .. }), "{refusal:?}");
+    assert!(root.by_name.get(&"n".to_string()).is_some());
+
+    // weakref.finalize: the finalizer lives in this thread's registry.
+    let heap = Heap::new();
+    let root = heap.enter(|| node("root"));
+    let _fin = pygc::weakref::finalize(&root, || {});
+    let (refusal, _heap, _root) = refusal_of(heap, root);
+    assert!(
+        matches!(refusal, Refusal::WeakCallbacks | Refusal::HeldOutside { weak: true, .. }),
+        "{refusal:?}"
+    );
+}
