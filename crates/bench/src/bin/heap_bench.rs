@@ -26,7 +26,7 @@ use std::process::{Command, ExitCode, Stdio};
 use bench::heap::{self, MetricInfo, Recorder, Section, CRATES, METRICS};
 
 const USAGE: &str = "usage: heap_bench --all [--rounds R] [--reps N] [--scale S] [--cg-scale S] \
-[--no-callgrind] [--only BODY,..] [--out PATH]\n       \
+[--no-callgrind] [--only BODY,..] [--out PATH] [--build-note CMD]\n       \
 heap_bench run CRATE BODY [--reps N] [--scale S] [--cg METRIC]\n       \
 heap_bench cg CRATE BODY METRIC [--cg-scale S]\n       heap_bench --list";
 
@@ -43,6 +43,9 @@ struct Options {
     out: PathBuf,
     cg: Option<String>,
     command: String,
+    /// How the binary was built, for the report (default: derived from the
+    /// toolchain and features it was built with).
+    build: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -75,6 +78,7 @@ fn parse_and_run(args: &[String]) -> Result<u8, String> {
         out: PathBuf::from("bench-results/heap-features.md"),
         cg: None,
         command: format!("heap_bench {}", args.join(" ")),
+        build: None,
     };
     let mut mode = None;
     let mut positional = Vec::new();
@@ -92,6 +96,7 @@ fn parse_and_run(args: &[String]) -> Result<u8, String> {
             "--only" => o.only = value(&mut it, a)?.split(',').map(str::to_string).collect(),
             "--out" => o.out = PathBuf::from(value(&mut it, a)?),
             "--cg" => o.cg = Some(value(&mut it, a)?.clone()),
+            "--build-note" => o.build = Some(value(&mut it, a)?.clone()),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(0);
@@ -153,27 +158,34 @@ fn run_child(krate: &str, body: &str, o: &Options) -> u8 {
             println!("wrong {msg}");
             return EXIT_WRONG;
         }
-        for (id, ns, ops) in r.entries() {
-            println!("metric {id} {} {ops}", *ns as f64 / *ops as f64);
+        for e in r.entries() {
+            let per = |x: u64| x as f64 / e.ops as f64;
+            println!("metric {} {} {} {}", e.id, per(e.ns), e.ops, per(e.faults) * 1000.0);
         }
     }
     0
 }
 
-/// A child's per-metric samples (ns per op, ops), or why it failed.
-fn spawn_child(cmd: &mut Command) -> Result<HashMap<String, Vec<(f64, u64)>>, String> {
+/// One repetition's numbers for a metric: ns per op, ops, page faults per 1000 ops.
+type Sample = (f64, u64, f64);
+
+/// A child's per-metric samples, or why it failed.
+fn spawn_child(cmd: &mut Command) -> Result<HashMap<String, Vec<Sample>>, String> {
     let out = cmd.stdin(Stdio::null()).output().map_err(|e| format!("spawn failed: {e}"))?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let mut samples: HashMap<String, Vec<(f64, u64)>> = HashMap::new();
+    let mut samples: HashMap<String, Vec<Sample>> = HashMap::new();
     for line in stdout.lines() {
         if let Some(msg) = line.strip_prefix("wrong ") {
             return Err(format!("wrong answer: {msg}"));
         }
         let f: Vec<&str> = line.split_whitespace().collect();
-        if let ["metric", id, ns, ops] = f.as_slice() {
-            let (Ok(ns), Ok(ops)) = (ns.parse::<f64>(), ops.parse::<u64>()) else { continue };
-            samples.entry(id.to_string()).or_default().push((ns, ops));
+        if let ["metric", id, ns, ops, sys] = f.as_slice() {
+            let (Ok(ns), Ok(ops), Ok(sys)) = (ns.parse::<f64>(), ops.parse::<u64>(), sys.parse::<f64>())
+            else {
+                continue;
+            };
+            samples.entry(id.to_string()).or_default().push((ns, ops, sys));
         }
     }
     if !out.status.success() {
@@ -226,11 +238,13 @@ fn median(v: &mut [f64]) -> f64 {
     }
 }
 
-/// Everything measured: per (crate, metric) the per-process medians, the
-/// callgrind count, and the failures per (crate, body).
+/// Everything measured: per (crate, metric) the per-process medians (of
+/// the time and of the page faults), the callgrind count, and the failures
+/// per (crate, body).
 #[derive(Default)]
 struct Results {
     times: HashMap<(String, String), Vec<f64>>,
+    faults: HashMap<(String, String), Vec<f64>>,
     ir: HashMap<(String, String), f64>,
     failed: HashMap<(String, String), String>,
 }
@@ -243,6 +257,12 @@ impl Results {
         }
         let med = median(&mut v);
         Some((med, v[0], v[v.len() - 1]))
+    }
+
+    /// Median page faults per 1000 operations across the rounds.
+    fn faults(&self, krate: &str, metric: &str) -> Option<f64> {
+        let mut v = self.faults.get(&(krate.to_string(), metric.to_string()))?.clone();
+        (!v.is_empty()).then(|| median(&mut v))
     }
 
     fn ir(&self, krate: &str, metric: &str) -> Option<f64> {
@@ -272,9 +292,13 @@ fn run_all(o: &Options) -> Result<(), String> {
                     Ok(samples) => {
                         for (id, s) in samples {
                             let mut ns: Vec<f64> = s.iter().map(|x| x.0).collect();
-                            let med = median(&mut ns);
-                            eprintln!("round {round} {body:>15} {c:>9} {id:>22}: {med:9.3} ns/op");
-                            res.times.entry((c.to_string(), id)).or_default().push(med);
+                            let mut pf: Vec<f64> = s.iter().map(|x| x.2).collect();
+                            let (med, pf) = (median(&mut ns), median(&mut pf));
+                            eprintln!(
+                                "round {round} {body:>15} {c:>9} {id:>22}: {med:9.3} ns/op ({pf:.1} faults/1k ops)"
+                            );
+                            res.times.entry((c.to_string(), id.clone())).or_default().push(med);
+                            res.faults.entry((c.to_string(), id)).or_default().push(pf);
                         }
                     }
                     Err(e) => {
@@ -365,9 +389,15 @@ fn time_cell(res: &Results, krate: &str, x: &MetricInfo) -> String {
     if let Some(f) = res.failed.get(&(krate.to_string(), x.body.to_string())) {
         return format!("**{f}**");
     }
+    let sys = match res.faults(krate, x.id) {
+        Some(pf) if pf >= 1.0 => format!("; {pf:.0} faults/1k"),
+        _ => String::new(),
+    };
     match res.time(krate, x.id) {
-        Some((med, lo, hi)) if lo == hi => fmt_ns(med),
-        Some((med, lo, hi)) => format!("{} ({}–{})", fmt_ns(med), trim_unit(lo, med), trim_unit(hi, med)),
+        Some((med, lo, hi)) if lo == hi => format!("{}{sys}", fmt_ns(med)),
+        Some((med, lo, hi)) => {
+            format!("{} ({}–{}{sys})", fmt_ns(med), trim_unit(lo, med), trim_unit(hi, med))
+        }
         None => "–".into(),
     }
 }
@@ -430,17 +460,22 @@ fn markdown(res: &Results, o: &Options, bodies: &[&str], up0: &str, up1: &str) -
                 .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
         })
         .unwrap_or_default();
+    let build = o.build.clone().unwrap_or_else(|| {
+        format!(
+            "cargo +{toolchain} build --release -p bench --bin heap_bench{}",
+            if cfg!(feature = "rustcc-nightly") { " --features rustcc-nightly" } else { "" }
+        )
+    });
     s.push_str(&format!(
-        "- Command: `{}` (built with `cargo +{toolchain} build --release -p bench --bin heap_bench{}`)\n\
+        "- Command: `{}` (built with `{build}`)\n\
          - Date: {}\n- Machine: {}-vCPU KVM guest, {cpu}, shared with other engineers' builds; `uptime` before: `{up0}`; after: `{up1}`\n\
          - Compiler: {rustc}; release profile (`debug = 1`); pygc at `{}`\n\
          - Peers: `std::rc::Rc` (glibc malloc), dumpster 2.1.0 (`unsync`), rust-cc 0.6.2 ({}); pygc's blocks come from obmalloc, the peers' from the system allocator (glibc {})\n\
-         - Time cells: thread CPU time per operation; median of {} interleaved rounds (min–max), each round a fresh process per (workload, crate), crates in an order rotated from round to round, each process the median of its {} repetitions. Instruction cells: `valgrind --tool=callgrind --collect-atstart=no --toggle-collect=*callgrind_region*`, the timed part of that one metric only, at scale {}{}.\n\n",
+         - Time cells: thread CPU time per operation; median of {} interleaved rounds (min–max), each round a fresh process per (workload, crate), crates in an order rotated from round to round, each process the median of its {} repetitions, less the cost of the clock reads (an empty timed part, measured in each process: about 0.5 µs, the thread CPU clock being a system call here); \"faults/1k\" (shown when at least 1) is the minor page faults per 1000 operations in that part (`getrusage(RUSAGE_THREAD)`): memory the allocator gave back to the kernel and touched again. Instruction cells: `valgrind --tool=callgrind --collect-atstart=no --toggle-collect=*callgrind_region*`, the timed part of that one metric only, at scale {}{}.\n\n",
         o.command,
-        if cfg!(feature = "rustcc-nightly") { " --features rustcc-nightly" } else { "" },
         sh("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
-        sh("git", &["log", "-1", "--format=%h %s"]).chars().take(70).collect::<String>(),
+        sh("git", &["log", "-1", "--format=%h"]),
         if cfg!(feature = "rustcc-nightly") { "features `derive`, `nightly`" } else { "feature `derive`; no `nightly`, so no `Cc<dyn Trait>`" },
         sh("ldd", &["--version"]).lines().next().unwrap_or("?").rsplit(' ').next().unwrap_or("?"),
         o.rounds,

@@ -67,6 +67,8 @@ use Section::{Dyn, Heap, Limit, Unsized};
 pub const METRICS: &[MetricInfo] = &[
     m("dyn_create", "dyn_new", Dyn, "create a tracked object and make it a trait-object handle (per object)"),
     m("dyn_drop", "dyn_new", Dyn, "drop those handles (per object)"),
+    m("dyn_create_10k", "dyn_new_10k", Dyn, "the same, 10 000 alive per batch instead of 1000"),
+    m("dyn_drop_10k", "dyn_new_10k", Dyn, "their drop, 10 000 per batch"),
     m(
         "dyn_call",
         "dyn_call",
@@ -81,6 +83,8 @@ pub const METRICS: &[MetricInfo] = &[
     ),
     m("str_new_16", "str16", Unsized, "from `&str`, 16 bytes (per object)"),
     m("str_drop_16", "str16", Unsized, "drop, 16 bytes (per object)"),
+    m("str_new_16_10k", "str16_10k", Unsized, "from `&str`, 16 bytes, 10 000 alive per batch"),
+    m("str_drop_16_10k", "str16_10k", Unsized, "drop, 16 bytes, 10 000 per batch"),
     m("str_new_1000", "str1000", Unsized, "from `&str`, 1000 bytes (per object)"),
     m("str_drop_1000", "str1000", Unsized, "drop, 1000 bytes (per object)"),
     m(
@@ -92,6 +96,13 @@ pub const METRICS: &[MetricInfo] = &[
     m("str_read", "str_read", Unsized, "read: sum the bytes of 1000 16-byte strings (per string)"),
     m("slice_from_slice", "slice_slice", Unsized, "`[u64]` from `&[u64]`, 16 elements (per object)"),
     m("slice_drop", "slice_slice", Unsized, "drop, 16 x `u64` (per object)"),
+    m(
+        "slice_from_slice_10k",
+        "slice_slice_10k",
+        Unsized,
+        "`[u64]` from `&[u64]`, 16 elements, 10 000 alive per batch",
+    ),
+    m("slice_drop_10k", "slice_slice_10k", Unsized, "drop, 16 x `u64`, 10 000 per batch"),
     m(
         "slice_from_vec",
         "slice_vec",
@@ -207,40 +218,83 @@ pub fn body(krate: &str, body: &str) -> Option<Body> {
     }
 }
 
-/// The timed parts of one repetition: per metric, CPU nanoseconds and
-/// operations.
+/// One metric's account in a repetition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// Metric id.
+    pub id: &'static str,
+    /// Thread CPU nanoseconds (user + kernel), less the clock's own cost.
+    pub ns: u64,
+    /// Page faults taken meanwhile (minor: memory the allocator got back
+    /// from the kernel and touched again).
+    pub faults: u64,
+    /// Operations done.
+    pub ops: u64,
+}
+
+/// The timed parts of one repetition, per metric.
 #[derive(Debug, Default)]
 pub struct Recorder {
     cg: Option<String>,
-    entries: Vec<(&'static str, u64, u64)>,
+    /// What an empty timed part measures (the clock reads' own cost, about
+    /// half a microsecond here: the thread CPU clock is a system call).
+    overhead: u64,
+    entries: Vec<Entry>,
+}
+
+/// Minor page faults of the calling thread so far.
+fn thread_faults() -> u64 {
+    // SAFETY: an all-zero `rusage` is a valid value of the plain C struct.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `ru` is a valid, writable rusage; RUSAGE_THREAD exists on Linux.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut ru) };
+    assert_eq!(rc, 0, "getrusage(RUSAGE_THREAD) failed");
+    ru.ru_minflt as u64
 }
 
 impl Recorder {
     /// A recorder; `cg` names the metric whose timed part runs inside
-    /// `callgrind_region` (for `--toggle-collect`).
+    /// `callgrind_region` (for `--toggle-collect`). Measures the cost of an
+    /// empty timed part first (median of 101), which `time` subtracts.
     pub fn new(cg: Option<String>) -> Recorder {
-        Recorder { cg, entries: Vec::new() }
+        let mut empty: Vec<u64> = (0..101)
+            .map(|_| {
+                let t0 = thread_cpu_ns();
+                region(|| ());
+                thread_cpu_ns() - t0
+            })
+            .collect();
+        empty.sort_unstable();
+        Recorder { cg, overhead: empty[50], entries: Vec::new() }
+    }
+
+    /// What an empty timed part costs (subtracted from each).
+    pub fn overhead_ns(&self) -> u64 {
+        self.overhead
     }
 
     /// Runs `f`, which does `ops` operations of metric `id`, on the clock.
     #[inline(always)]
     pub fn time<R>(&mut self, id: &'static str, ops: u64, f: impl FnOnce() -> R) -> R {
         let counted = self.cg.as_deref() == Some(id);
+        let f0 = thread_faults();
         let t0 = thread_cpu_ns();
         let r = if counted { callgrind_region(f) } else { region(f) };
-        let dt = thread_cpu_ns() - t0;
-        match self.entries.iter_mut().find(|e| e.0 == id) {
+        let dt = (thread_cpu_ns() - t0).saturating_sub(self.overhead);
+        let df = thread_faults() - f0;
+        match self.entries.iter_mut().find(|e| e.id == id) {
             Some(e) => {
-                e.1 += dt;
-                e.2 += ops;
+                e.ns += dt;
+                e.faults += df;
+                e.ops += ops;
             }
-            None => self.entries.push((id, dt, ops)),
+            None => self.entries.push(Entry { id, ns: dt, faults: df, ops }),
         }
         r
     }
 
-    /// What was recorded: (metric, nanoseconds, operations).
-    pub fn entries(&self) -> &[(&'static str, u64, u64)] {
+    /// What was recorded, in the order first seen.
+    pub fn entries(&self) -> &[Entry] {
         &self.entries
     }
 }
@@ -340,32 +394,33 @@ macro_rules! dyn_workloads {
 
         fn dyn_body(id: &str) -> Option<$crate::heap::Body> {
             Some(match id {
-                "dyn_new" => dyn_new,
+                "dyn_new" => |r, s| dyn_new(r, s, 1000, ["dyn_create", "dyn_drop"]),
+                "dyn_new_10k" => |r, s| dyn_new(r, s, 10_000, ["dyn_create_10k", "dyn_drop_10k"]),
                 "dyn_call" => dyn_call,
                 "dyn_cycles" => dyn_cycles,
                 _ => return None,
             })
         }
 
-        fn dyn_new(r: &mut Recorder, scale: f64) -> Result<(), String> {
-            const N: usize = 10_000;
-            let batches = iters(100, scale);
+        /// `n` objects made per batch, then dropped; 1M objects in all.
+        fn dyn_new(r: &mut Recorder, scale: f64, n: usize, ids: [&'static str; 2]) -> Result<(), String> {
+            let batches = iters(1_000_000 / n, scale);
             let before = drops();
-            let mut v: Vec<P<dyn Shape>> = Vec::with_capacity(N);
+            let mut v: Vec<P<dyn Shape>> = Vec::with_capacity(n);
             let mut sum = 0u64;
             for _ in 0..batches {
-                r.time("dyn_create", N as u64, || {
-                    for i in 0..N {
+                r.time(ids[0], n as u64, || {
+                    for i in 0..n {
                         v.push(to_dyn(linked(i as u64)));
                     }
                 });
                 sum += black_box(&v).iter().map(|s| s.area()).sum::<u64>();
-                r.time("dyn_drop", N as u64, || v.clear());
+                r.time(ids[1], n as u64, || v.clear());
             }
             collect();
-            let n = (batches * N) as u64;
-            check(sum == batches as u64 * (N as u64 * (N as u64 - 1) / 2), || format!("areas {sum}"))?;
-            expect_drops(before, n, "dyn objects")
+            let total = (batches * n) as u64;
+            check(sum == batches as u64 * (n as u64 * (n as u64 - 1) / 2), || format!("areas {sum}"))?;
+            expect_drops(before, total, "dyn objects")
         }
 
         fn dyn_call(r: &mut Recorder, scale: f64) -> Result<(), String> {
@@ -425,16 +480,23 @@ macro_rules! unsized_workloads {
     () => {
         use $crate::heap::{check_freed, text};
 
-        const N: usize = 10_000;
+        /// Objects alive at once in a batch (the `_10k` rows: 10 000).
+        const N: usize = 1000;
+        /// Batches: 1M objects in all.
+        const BATCHES: usize = 1000;
         const LEN: usize = 16;
 
         fn unsized_body(id: &str) -> Option<$crate::heap::Body> {
             Some(match id {
-                "str16" => |r, s| str_rows(r, s, 16, "str_new_16", "str_drop_16"),
-                "str1000" => |r, s| str_rows(r, s, 1000, "str_new_1000", "str_drop_1000"),
+                "str16" => |r, s| str_rows(r, s, N, 16, ["str_new_16", "str_drop_16"]),
+                "str16_10k" => |r, s| str_rows(r, s, 10 * N, 16, ["str_new_16_10k", "str_drop_16_10k"]),
+                "str1000" => |r, s| str_rows(r, s, N, 1000, ["str_new_1000", "str_drop_1000"]),
                 "str_string" => str_string,
                 "str_read" => str_read,
-                "slice_slice" => slice_slice,
+                "slice_slice" => |r, s| slice_slice(r, s, N, ["slice_from_slice", "slice_drop"]),
+                "slice_slice_10k" => {
+                    |r, s| slice_slice(r, s, 10 * N, ["slice_from_slice_10k", "slice_drop_10k"])
+                }
                 "slice_vec" => slice_vec,
                 "slice_iter" => |r, s| slice_collect(r, s, "slice_from_iter", false),
                 "slice_filter" => |r, s| slice_collect(r, s, "slice_from_filter", true),
@@ -446,29 +508,29 @@ macro_rules! unsized_workloads {
         fn str_rows(
             r: &mut Recorder,
             scale: f64,
+            n: usize,
             len: usize,
-            create: &'static str,
-            drop_id: &'static str,
+            ids: [&'static str; 2],
         ) -> Result<(), String> {
             let src = text(len);
-            let batches = iters(100, scale);
-            let mut v: Vec<P<str>> = Vec::with_capacity(N);
+            let batches = iters(BATCHES * N / n, scale);
+            let mut v: Vec<P<str>> = Vec::with_capacity(n);
             let base = live_bytes();
             for _ in 0..batches {
-                r.time(create, N as u64, || {
-                    for _ in 0..N {
+                r.time(ids[0], n as u64, || {
+                    for _ in 0..n {
                         v.push(P::from(black_box(src.as_str())));
                     }
                 });
-                check(v.len() == N && v.iter().all(|s| **s == *src), || "string contents".into())?;
-                r.time(drop_id, N as u64, || v.clear());
+                check(v.len() == n && v.iter().all(|s| **s == *src), || "string contents".into())?;
+                r.time(ids[1], n as u64, || v.clear());
             }
             check_freed(base, live_bytes(), SLACK, "strings")
         }
 
         fn str_string(r: &mut Recorder, scale: f64) -> Result<(), String> {
             let src = text(LEN);
-            let batches = iters(100, scale);
+            let batches = iters(BATCHES, scale);
             let mut strings: Vec<String> = Vec::with_capacity(N);
             let mut v: Vec<P<str>> = Vec::with_capacity(N);
             let base = live_bytes();
@@ -511,32 +573,32 @@ macro_rules! unsized_workloads {
             values(k).sum()
         }
 
-        fn check_slices(v: &[P<[u64]>], k: u64) -> Result<(), String> {
+        fn check_slices(v: &[P<[u64]>], n: usize, k: u64) -> Result<(), String> {
             let want = expected_sum(k);
-            check(v.len() == N && v.iter().all(|s| s.len() == LEN && s.iter().sum::<u64>() == want), || {
+            check(v.len() == n && v.iter().all(|s| s.len() == LEN && s.iter().sum::<u64>() == want), || {
                 "slice contents".into()
             })
         }
 
-        fn slice_slice(r: &mut Recorder, scale: f64) -> Result<(), String> {
+        fn slice_slice(r: &mut Recorder, scale: f64, n: usize, ids: [&'static str; 2]) -> Result<(), String> {
             let src: Vec<u64> = values(7).collect();
-            let batches = iters(100, scale);
-            let mut v: Vec<P<[u64]>> = Vec::with_capacity(N);
+            let batches = iters(BATCHES * N / n, scale);
+            let mut v: Vec<P<[u64]>> = Vec::with_capacity(n);
             let base = live_bytes();
             for _ in 0..batches {
-                r.time("slice_from_slice", N as u64, || {
-                    for _ in 0..N {
+                r.time(ids[0], n as u64, || {
+                    for _ in 0..n {
                         v.push(P::from(black_box(&src[..])));
                     }
                 });
-                check_slices(&v, 7)?;
-                r.time("slice_drop", N as u64, || v.clear());
+                check_slices(&v, n, 7)?;
+                r.time(ids[1], n as u64, || v.clear());
             }
             check_freed(base, live_bytes(), SLACK, "slices")
         }
 
         fn slice_vec(r: &mut Recorder, scale: f64) -> Result<(), String> {
-            let batches = iters(100, scale);
+            let batches = iters(BATCHES, scale);
             let mut vecs: Vec<Vec<u64>> = Vec::with_capacity(N);
             let mut v: Vec<P<[u64]>> = Vec::with_capacity(N);
             let base = live_bytes();
@@ -547,14 +609,14 @@ macro_rules! unsized_workloads {
                         v.push(P::from(x));
                     }
                 });
-                check_slices(&v, 7)?;
+                check_slices(&v, N, 7)?;
                 v.clear();
             }
             check_freed(base, live_bytes(), SLACK, "slices from Vec")
         }
 
         fn slice_collect(r: &mut Recorder, scale: f64, id: &'static str, filter: bool) -> Result<(), String> {
-            let batches = iters(100, scale);
+            let batches = iters(BATCHES, scale);
             let mut v: Vec<P<[u64]>> = Vec::with_capacity(N);
             let base = live_bytes();
             let k = black_box(7u64);
@@ -569,7 +631,7 @@ macro_rules! unsized_workloads {
                         v.push(s);
                     }
                 });
-                check_slices(&v, 7)?;
+                check_slices(&v, N, 7)?;
                 v.clear();
             }
             check_freed(base, live_bytes(), SLACK, "collected slices")
@@ -614,7 +676,7 @@ mod tests {
                 let mut r = Recorder::new(None);
                 f(&mut r, 0.001).unwrap_or_else(|e| panic!("{krate}/{b}: {e}"));
                 let ids: Vec<&str> = metrics_of(b).map(|x| x.id).collect();
-                let got: Vec<&str> = r.entries().iter().map(|e| e.0).collect();
+                let got: Vec<&str> = r.entries().iter().map(|e| e.id).collect();
                 assert_eq!(got, ids, "{krate}/{b} records its metrics in table order");
             }
         }
