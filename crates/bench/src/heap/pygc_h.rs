@@ -165,7 +165,10 @@ fn heap_live(r: &mut Recorder, scale: f64) -> Result<(), String> {
 
 /// The same allocation loop in a heap without a limit, in one with a limit
 /// it never reaches, and in the default heap, interleaved batch by batch
-/// (the order rotated), so that drift hits the three alike.
+/// (the order rotated), so that drift hits the three alike. Two explicit
+/// heaps swap roles every three batches (the limit set on one, removed from
+/// the other), so a difference between the two heaps themselves (where
+/// their state lies in memory) cannot pass for the cost of the limit.
 fn limit_rows<T: Trace + 'static>(
     r: &mut Recorder,
     scale: f64,
@@ -174,23 +177,30 @@ fn limit_rows<T: Trace + 'static>(
     ids: [&'static str; 3],
 ) -> Result<(), String> {
     const N: usize = 10_000;
-    let batches = iters(100, scale);
-    let free = Heap::new();
-    let capped = Heap::new();
-    capped.set_limit(Some(1 << 40));
+    const LIMIT: usize = 1 << 40;
+    let batches = iters(120, scale);
+    let heaps = [Heap::new(), Heap::new()];
     let default_before = live_bytes();
     let before = drops();
     let mut v: Vec<P<T>> = Vec::with_capacity(N);
     let want = (N * (N - 1) / 2) as u64;
     // One untimed batch in each heap first: the pools and the lists are
     // warm before any batch is measured.
-    for heap in [&free, &capped] {
+    for heap in &heaps {
         heap.enter(|| v.extend((0..N as u64).map(|i| P::new(make(i)))));
         v.clear();
     }
     v.extend((0..N as u64).map(|i| P::new(make(i))));
     v.clear();
     for b in 0..batches {
+        // Heap `capped` has the limit for these batches, the other none.
+        let capped = (b / 3) % 2;
+        heaps[capped].set_limit(Some(LIMIT));
+        heaps[1 - capped].set_limit(None);
+        check(
+            heaps[capped].usage().limit == Some(LIMIT) && heaps[1 - capped].usage().limit.is_none(),
+            || "the limits as set".into(),
+        )?;
         for k in 0..3 {
             let which = (b + k) % 3;
             let id = ids[which];
@@ -202,8 +212,8 @@ fn limit_rows<T: Trace + 'static>(
                 })
             };
             match which {
-                0 => free.enter(run),
-                1 => capped.enter(run),
+                0 => heaps[1 - capped].enter(run),
+                1 => heaps[capped].enter(run),
                 _ => run(),
             }
             let got: u64 = v.iter().map(|x| read(x)).sum();
@@ -212,9 +222,8 @@ fn limit_rows<T: Trace + 'static>(
         }
     }
     expect_drops(before, (3 * (batches + 1) * N) as u64, "limit rows")?;
-    check(free.usage() == HeapUsage { bytes: 0, limit: None }, || format!("{:?}", free.usage()))?;
-    check(capped.usage() == HeapUsage { bytes: 0, limit: Some(1 << 40) }, || {
-        format!("{:?}", capped.usage())
-    })?;
+    for h in &heaps {
+        check(h.usage().bytes == 0, || format!("{:?}", h.usage()))?;
+    }
     check_freed(default_before, live_bytes(), 0, "default heap")
 }
