@@ -277,6 +277,20 @@ impl Results {
         (!v.is_empty()).then(|| median(&mut v))
     }
 
+    /// The ratio `a / b` round by round (the two ran in the same round,
+    /// one after the other, or in the same process for the limit rows):
+    /// median and min–max of those ratios.
+    fn paired(&self, a: (&str, &str), b: (&str, &str)) -> Option<(f64, f64, f64)> {
+        let va = self.times.get(&(a.0.to_string(), a.1.to_string()))?;
+        let vb = self.times.get(&(b.0.to_string(), b.1.to_string()))?;
+        if va.len() != vb.len() || va.is_empty() {
+            return None;
+        }
+        let mut q: Vec<f64> = va.iter().zip(vb).map(|(x, y)| x / y).collect();
+        let med = median(&mut q);
+        Some((med, q[0], q[q.len() - 1]))
+    }
+
     fn ir(&self, krate: &str, metric: &str) -> Option<f64> {
         self.ir.get(&(krate.to_string(), metric.to_string())).copied()
     }
@@ -516,7 +530,7 @@ fn markdown(res: &Results, o: &Options, bodies: &[&str], up0: &str, up1: &str) -
     if sect(Section::Dyn).next().is_some() {
         s.push_str("## `Gc<dyn Trait>` against the peers' trait-object handles\n\n");
         s.push_str("Goal: at least as fast as the fastest (`Rc<dyn Trait>` included where it can run).\n\n");
-        header(&mut s, " goal: ≤ fastest other | met? |");
+        header(&mut s, " goal: ≤ fastest other | met? (pygc / it, median per round) |");
         for x in sect(Section::Dyn) {
             s.push_str(&format!("| {} (`{}`) |", x.label, x.id));
             for c in CRATES {
@@ -530,18 +544,18 @@ fn markdown(res: &Results, o: &Options, bodies: &[&str], up0: &str, up1: &str) -
     if sect(Section::Unsized).next().is_some() {
         s.push_str("## `Gc<str>` / `Gc<[T]>` against `Rc<str>` / `Rc<[T]>`\n\n");
         s.push_str("Goal: within 5 % of `Rc` (pygc / Rc ≤ 1.05).\n\n");
-        header(&mut s, " pygc / Rc | met? |");
+        header(&mut s, " pygc / Rc, per round | met? |");
         for x in sect(Section::Unsized) {
             s.push_str(&format!("| {} (`{}`) |", x.label, x.id));
             for c in CRATES {
                 s.push_str(&format!(" {} |", time_cell(res, c, x)));
             }
-            match (res.time("pygc", x.id), res.time("rc", x.id)) {
-                (Some(p), Some(r)) => {
-                    let q = p.0 / r.0;
-                    s.push_str(&format!(" {q:.2} | {} |", if q <= 1.05 { "yes" } else { "**no**" }));
+            match res.paired(("pygc", x.id), ("rc", x.id)) {
+                Some((q, lo, hi)) => {
+                    let verdict = if q <= 1.05 { "yes" } else { "**no**" };
+                    s.push_str(&format!(" {q:.2} ({lo:.2}–{hi:.2}) | {verdict} |"));
                 }
-                _ => s.push_str(" – | – |"),
+                None => s.push_str(" – | – |"),
             }
             s.push('\n');
         }
@@ -591,11 +605,21 @@ fn markdown(res: &Results, o: &Options, bodies: &[&str], up0: &str, up1: &str) -
              per batch, the order rotated; the two explicit heaps swap which one has the limit every \
              three batches), allocation timed, the drop not.\n\n",
         );
-        s.push_str("| row | time | vs no limit | instructions | vs no limit |\n|---|---:|---:|---:|---:|\n");
+        s.push_str(
+            "| row | time | vs no limit, same process (per round: median, min to max) | instructions | vs no limit |\n\
+             |---|---:|---:|---:|---:|\n",
+        );
         for x in sect(Section::Limit) {
             let base = x.id.replace("_limit", "_nolimit").replace("_default", "_nolimit");
-            let t = res.time("pygc", x.id).map(|t| t.0);
-            let tb = res.time("pygc", &base).map(|t| t.0);
+            let paired = match res.paired(("pygc", x.id), ("pygc", &base)) {
+                Some((q, lo, hi)) if x.id != base => format!(
+                    "{:+.2} % ({:+.1} to {:+.1})",
+                    (q - 1.0) * 100.0,
+                    (lo - 1.0) * 100.0,
+                    (hi - 1.0) * 100.0
+                ),
+                _ => "–".into(),
+            };
             let i = res.ir("pygc", x.id);
             let ib = res.ir("pygc", &base);
             let rel = |a: Option<f64>, b: Option<f64>| match (a, b) {
@@ -607,7 +631,7 @@ fn markdown(res: &Results, o: &Options, bodies: &[&str], up0: &str, up1: &str) -
                 x.label,
                 x.id,
                 time_cell(res, "pygc", x),
-                rel(t, tb),
+                paired,
                 ir_cell(res, "pygc", x),
                 rel(i, ib)
             ));
@@ -620,7 +644,8 @@ fn markdown(res: &Results, o: &Options, bodies: &[&str], up0: &str, up1: &str) -
 fn goal_fastest(res: &Results, x: &MetricInfo) -> String {
     match (res.time("pygc", x.id), fastest_other(res, x)) {
         (Some(p), Some((best, who))) => {
-            let q = p.0 / best;
+            // Round by round against the fastest (by median) other.
+            let q = res.paired(("pygc", x.id), (who, x.id)).map_or(p.0 / best, |r| r.0);
             let verdict = if q <= 1.0 {
                 "yes"
             } else if q <= 1.02 {

@@ -124,7 +124,7 @@ pub const METRICS: &[MetricInfo] = &[
     ),
     m("slice_read", "slice_read", Unsized, "read: sum 1000 slices of 16 x `u64` (per slice)"),
     m("heap_new_drop", "heap_empty", Heap, "`Heap::new()` + drop, empty (per heap)"),
-    m("heap_enter", "heap_empty", Heap, "`heap.enter(|| ..)` with a trivial closure (per call)"),
+    m("heap_enter", "heap_empty", Heap, "`Heap::enter` with a closure returning a constant (per call)"),
     m(
         "heap_drop_garbage",
         "heap_garbage",
