@@ -562,7 +562,7 @@ fn markdown(res: &Results, o: &Options, bodies: &[&str], up0: &str, up1: &str) -
         s.push('\n');
     }
     if sect(Section::Dyn).next().is_some() || sect(Section::Unsized).next().is_some() {
-        s.push_str("### The same rows in instructions (callgrind, per operation)\n\n");
+        s.push_str("**The same rows in instructions** (callgrind, per operation):\n\n");
         header(&mut s, " pygc / Rc | pygc / best other |");
         for x in sect(Section::Dyn).chain(sect(Section::Unsized)) {
             s.push_str(&format!("| `{}` |", x.id));
