@@ -50,8 +50,9 @@ pub mod gc;
 mod heap;
 pub mod inspect;
 pub mod sys;
+pub mod weakref;
 
-pub use heap::{Heap, HeapUsage, MemoryError};
+pub use heap::{HandoverError, Heap, HeapUsage, MemoryError, Refusal, SendHeap};
 
 #[doc(hidden)]
 pub use handle::any::RawObj;

@@ -13,7 +13,10 @@ use proc_macro::TokenStream;
 /// its name becomes the edge label objgraph draws.
 ///
 /// Attributes: `#[pygc(skip)]` on a field leaves it out (it must hold no
-/// `Gc`, or the objects it holds will look externally referenced and leak);
+/// `Gc`, or the objects it holds will look externally referenced and leak)
+/// and makes the type stay on its thread unless written
+/// `#[pygc(skip, send)]`, which requires the field to be `Send` (see
+/// `Trace::SEND` and `Heap::into_send`);
 /// `#[pygc(finalize)]` on the type calls its `pygc::Finalize` impl once before
 /// the collector clears it; `#[pygc(finalize, legacy)]` makes the type a legacy
 /// (`tp_del`) finalizer, which the collector never frees from a cycle.

@@ -50,19 +50,68 @@ fn type_options(input: &DeriveInput) -> syn::Result<TypeOptions> {
     Ok(o)
 }
 
-fn is_skipped(field: &syn::Field) -> syn::Result<bool> {
-    let mut skip = false;
+/// Options on a field: `#[pygc(skip)]`, `#[pygc(skip, send)]`.
+struct FieldOptions {
+    skip: bool,
+    /// A skipped field that is `Send` (the impl requires it): it does not
+    /// stop the type from moving with its heap.
+    send: bool,
+}
+
+fn field_options(field: &syn::Field) -> syn::Result<FieldOptions> {
+    let mut o = FieldOptions { skip: false, send: false };
     for attr in field.attrs.iter().filter(|a| a.path().is_ident("pygc")) {
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("skip") {
-                skip = true;
+                o.skip = true;
+                Ok(())
+            } else if meta.path.is_ident("send") {
+                o.send = true;
                 Ok(())
             } else {
-                Err(meta.error("unknown pygc field option; expected `skip`"))
+                Err(meta.error("unknown pygc field option; expected `skip` or `skip, send`"))
             }
         })?;
     }
-    Ok(skip)
+    if o.send && !o.skip {
+        return Err(Error::new(
+            field.span(),
+            "`send` applies to skipped fields (#[pygc(skip, send)]); a traced field's own `Trace` says whether it is `SEND`",
+        ));
+    }
+    Ok(o)
+}
+
+/// What one field adds to the impl: its `TRACKED`/`FROZEN`/`SEND` terms,
+/// and for a `#[pygc(skip, send)]` field the bound that it is `Send`.
+#[derive(Default)]
+struct Terms {
+    tracked: Vec<TokenStream>,
+    frozen: Vec<TokenStream>,
+    send: Vec<TokenStream>,
+    weak: Vec<TokenStream>,
+    send_bounds: Vec<TokenStream>,
+}
+
+impl Terms {
+    /// Records `field`; returns whether it is traced.
+    fn add(&mut self, field: &syn::Field, krate: &Path) -> syn::Result<bool> {
+        let o = field_options(field)?;
+        let ty = &field.ty;
+        if o.skip {
+            if o.send {
+                self.send_bounds.push(quote!(#ty: ::core::marker::Send));
+            } else {
+                self.send.push(quote!(false));
+            }
+            return Ok(false);
+        }
+        self.tracked.push(quote!(<#ty as #krate::Trace>::TRACKED));
+        self.frozen.push(quote!(<#ty as #krate::Trace>::FROZEN));
+        self.send.push(quote!(<#ty as #krate::Trace>::SEND));
+        self.weak.push(quote!(<#ty as #krate::Trace>::HOLDS_WEAK));
+        Ok(true)
+    }
 }
 
 /// The label of a field: its name without `r#`, or its position.
@@ -85,18 +134,14 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     let opts = type_options(&input)?;
     let krate = &opts.krate;
 
-    let mut tracked_terms = Vec::new();
-    let mut frozen_terms = Vec::new();
+    let mut terms = Terms::default();
     let body = match &input.data {
         Data::Struct(s) => {
             let mut visits = Vec::new();
             for (i, f) in s.fields.iter().enumerate() {
-                if is_skipped(f)? {
+                if !terms.add(f, krate)? {
                     continue;
                 }
-                let ty = &f.ty;
-                tracked_terms.push(quote!(<#ty as #krate::Trace>::TRACKED));
-                frozen_terms.push(quote!(<#ty as #krate::Trace>::FROZEN));
                 let name = label(f, i);
                 let access = match &f.ident {
                     Some(id) => quote!(self.#id),
@@ -119,7 +164,7 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
                 let mut visits = Vec::new();
                 for (i, f) in variant.fields.iter().enumerate() {
                     let bind = format_ident!("__pygc_f{}", i);
-                    let skipped = is_skipped(f)?;
+                    let skipped = !terms.add(f, krate)?;
                     match &f.ident {
                         Some(id) if skipped => binds.push(quote!(#id: _)),
                         Some(id) => binds.push(quote!(#id: #bind)),
@@ -129,9 +174,6 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
                     if skipped {
                         continue;
                     }
-                    let ty = &f.ty;
-                    tracked_terms.push(quote!(<#ty as #krate::Trace>::TRACKED));
-                    frozen_terms.push(quote!(<#ty as #krate::Trace>::FROZEN));
                     let name = label(f, i);
                     visits.push(quote! {
                         #krate::Visitor::field(v, #name, |v| #krate::Trace::trace(#bind, v));
@@ -161,9 +203,21 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     for param in input.generics.type_params_mut() {
         param.bounds.push(parse_quote!(#krate::Trace));
     }
+    if !terms.send_bounds.is_empty() {
+        let bounds = &terms.send_bounds;
+        input
+            .generics
+            .make_where_clause()
+            .predicates
+            .extend(bounds.iter().map(|b| -> syn::WherePredicate { parse_quote!(#b) }));
+    }
     let name = &input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
 
+    let tracked_terms = &terms.tracked;
+    let frozen_terms = &terms.frozen;
+    let send_terms = &terms.send;
+    let weak_terms = &terms.weak;
     let tracked = if opts.tracked { quote!(true) } else { quote!(false #(|| #tracked_terms)*) };
     let finalizer = if opts.finalize {
         let legacy = opts.legacy;
@@ -172,6 +226,9 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
             const LEGACY_FINALIZER: bool = #legacy;
             fn finalize(this: &#krate::Gc<Self>) {
                 <Self as #krate::Finalize>::finalize(this)
+            }
+            fn needs_finalize(&self) -> bool {
+                <Self as #krate::Finalize>::needs_finalize(self)
             }
         }
     } else {
@@ -196,6 +253,8 @@ fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         unsafe impl #impl_generics #krate::Trace for #name #ty_generics #where_clause {
             const TRACKED: bool = #tracked;
             const FROZEN: bool = true #(&& #frozen_terms)*;
+            const SEND: bool = true #(&& #send_terms)*;
+            const HOLDS_WEAK: bool = false #(|| #weak_terms)*;
             #finalizer
             #dynamic_type_name
             #[allow(unused_variables)]

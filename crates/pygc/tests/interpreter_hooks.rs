@@ -177,3 +177,64 @@ fn the_runtime_can_untrack_and_track_a_container() {
     drop(a);
     assert_eq!(gc::collect(), 1, "tracked again, it is");
 }
+
+/// One Rust type for every instance, a finalizer only for the classes that
+/// define `__del__`, as an interpreter has it.
+#[derive(Trace)]
+#[pygc(finalize)]
+struct PyInstance {
+    has_del: bool,
+    panics_when_asked: bool,
+    peer: GcCell<Option<Gc<PyInstance>>>,
+}
+
+thread_local!(static DELS: Cell<u32> = const { Cell::new(0) });
+
+impl Finalize for PyInstance {
+    fn finalize(_: &Gc<Self>) {
+        DELS.with(|d| d.set(d.get() + 1));
+    }
+
+    fn needs_finalize(&self) -> bool {
+        assert!(!self.panics_when_asked, "needs_finalize panics");
+        self.has_del
+    }
+}
+
+fn py_instance(has_del: bool) -> Gc<PyInstance> {
+    Gc::new(PyInstance { has_del, panics_when_asked: false, peer: GcCell::new(None) })
+}
+
+#[test]
+fn a_value_without_work_for_its_finalizer_skips_it() {
+    let dels = || DELS.with(|d| d.get());
+    let start = dels();
+
+    // refcount death
+    drop(py_instance(false));
+    assert_eq!(dels(), start);
+    drop(py_instance(true));
+    assert_eq!(dels(), start + 1);
+
+    // garbage cycles: only the instance whose class has `__del__` is finalized
+    let (a, b) = (py_instance(false), py_instance(false));
+    *a.peer.borrow_mut() = Some(b.clone());
+    *b.peer.borrow_mut() = Some(a.clone());
+    let c = py_instance(true);
+    *c.peer.borrow_mut() = Some(c.clone());
+    assert!(!pygc::GcAny::from(a.clone()).has_finalizer());
+    assert!(pygc::GcAny::from(c.clone()).has_finalizer());
+    drop((a, b, c));
+    assert_eq!(gc::collect(), 3);
+    assert_eq!(dels(), start + 2);
+
+    // a panic while asking counts as "yes": the finalizer runs
+    let d = Gc::new(PyInstance { has_del: false, panics_when_asked: true, peer: GcCell::new(None) });
+    *d.peer.borrow_mut() = Some(d.clone());
+    let quiet = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    drop(d);
+    assert_eq!(gc::collect(), 1);
+    std::panic::set_hook(quiet);
+    assert_eq!(dels(), start + 3);
+}

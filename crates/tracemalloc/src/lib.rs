@@ -32,6 +32,9 @@
 //! }
 //! ```
 //!
+//! An interpreter running on pygc gives the traces its own frames (Python files and lines)
+//! with [`set_frame_source`].
+//!
 //! Beyond Python: [`Snapshot::write_flamegraph`], [`Snapshot::to_dhat_json`],
 //! [`assert_no_leaks`] for tests, and [`start_sampling`] for production use.
 
@@ -42,6 +45,7 @@ mod export;
 mod filter;
 mod frame;
 mod hook;
+mod host;
 mod leaks;
 #[cfg(feature = "objects")]
 mod objects;
@@ -63,6 +67,7 @@ pub use error::Error;
 pub use filter::{DomainFilter, Filter, TraceFilter};
 pub use frame::{getline, Frame, Traceback};
 pub use hook::block_traceback;
+pub use host::{frame_source, set_frame_source, FrameSource, HostFrame};
 pub use leaks::{assert_no_leaks, check_leaks, LeakReport};
 #[cfg(feature = "objects")]
 pub use objects::get_object_traceback;

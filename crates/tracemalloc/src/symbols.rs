@@ -101,6 +101,9 @@ pub(crate) fn traceback_of(id: u32, limit: u32) -> Traceback {
 
 pub(crate) fn symbolize(raw: &[RawFrame], limit: u32) -> Traceback {
     let _busy = Busy::force();
+    if let Some(tb) = crate::host::symbolize(raw, limit) {
+        return tb;
+    }
     let mut frames: Vec<Frame> = Vec::new();
     let site = match raw.first() {
         Some(RawFrame::Site(loc)) => Some(*loc),
@@ -114,7 +117,7 @@ pub(crate) fn symbolize(raw: &[RawFrame], limit: u32) -> Traceback {
         .iter()
         .filter_map(|f| match f {
             RawFrame::Ip(ip) => Some(*ip),
-            RawFrame::Site(_) => None,
+            RawFrame::Site(_) | RawFrame::Host(_) => None,
         })
         .flat_map(|ip| resolve_ip(ip).iter().cloned().collect::<Vec<_>>())
         .collect();

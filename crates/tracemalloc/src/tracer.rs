@@ -35,6 +35,8 @@ pub const PLUMBING_BUDGET: usize = if cfg!(debug_assertions) { 32 } else { 12 };
 pub(crate) enum RawFrame {
     Site(&'static Location<'static>),
     Ip(usize),
+    /// A frame of the host interpreter (see `host.rs`).
+    Host(crate::host::HostFrame),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -379,6 +381,9 @@ fn sample(size: usize) -> Option<u64> {
 #[inline(never)]
 fn capture(buf: &mut [RawFrame], site: Option<&'static Location<'static>>) -> usize {
     let nframe = NFRAME.load(Relaxed) as usize;
+    if let Some(n) = crate::host::capture(buf, nframe) {
+        return n;
+    }
     let mut n = 0;
     if let Some(loc) = site {
         buf[0] = RawFrame::Site(loc);

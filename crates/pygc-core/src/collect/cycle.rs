@@ -14,7 +14,7 @@ use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
 
-use super::visitors::{CoreVisitor, Mode};
+use super::visitors::{ReachableVisitor, SubtractVisitor};
 use crate::object::header::ObjPtr;
 use crate::object::link::{self, GcList, MAX_GC_REFS};
 use crate::state::phase::CollectionGuard;
@@ -79,20 +79,41 @@ fn update_refs(young: &GcList, held: usize) -> Result<(), Abort> {
     Ok(())
 }
 
-fn guarded_trace(v: &mut CoreVisitor, p: ObjPtr) -> Result<(), Abort> {
-    // SAFETY: in the tracing phase no element of the collected list can be
-    // freed (count-zero objects are deferred with a count).
-    let o = unsafe { p.live() };
-    catch_unwind(AssertUnwindSafe(|| v.trace(o))).map_err(Abort::Panic)?;
-    if v.inconsistent {
-        return Err(Abort::Inconsistent);
+/// The passes' visitors: traces one object under a panic guard.
+trait Pass {
+    fn trace_guarded(&mut self, p: ObjPtr) -> Result<(), Abort>;
+}
+
+impl Pass for SubtractVisitor {
+    #[inline]
+    fn trace_guarded(&mut self, p: ObjPtr) -> Result<(), Abort> {
+        // SAFETY: in the tracing phase no element of the collected list can
+        // be freed (count-zero objects are deferred with a count).
+        let o = unsafe { p.live() };
+        catch_unwind(AssertUnwindSafe(|| self.trace(o))).map_err(Abort::Panic)?;
+        if self.inconsistent {
+            return Err(Abort::Inconsistent);
+        }
+        Ok(())
     }
-    Ok(())
+}
+
+impl Pass for ReachableVisitor<'_> {
+    #[inline]
+    fn trace_guarded(&mut self, p: ObjPtr) -> Result<(), Abort> {
+        // SAFETY: as above.
+        let o = unsafe { p.live() };
+        catch_unwind(AssertUnwindSafe(|| self.trace(o))).map_err(Abort::Panic)
+    }
+}
+
+fn guarded_trace(v: &mut impl Pass, p: ObjPtr) -> Result<(), Abort> {
+    v.trace_guarded(p)
 }
 
 /// One less `gc_refs` for every edge inside the collected set.
 fn subtract_refs(young: &GcList) -> Result<(), Abort> {
-    let mut v = CoreVisitor::new(Mode::Subtract);
+    let mut v = SubtractVisitor::default();
     // SAFETY: `Trace` impls run, but in the tracing phase they cannot
     // unlink or free an element of `young` (invariant 5).
     for p in unsafe { young.iter() } {
@@ -107,7 +128,7 @@ fn subtract_refs(young: &GcList) -> Result<(), Abort> {
 /// so far carries NEXT_UNREACHABLE and may still move back; `young`'s
 /// head `prev` names its current tail.
 fn move_unreachable(young: &GcList, unreachable: &GcList) -> Result<usize, Abort> {
-    let mut v = CoreVisitor::new(Mode::Reachable(young));
+    let mut v = ReachableVisitor::new(young);
     let mut prev = young.head();
     let mut survivors = 0;
     let mut at = young.head().next();

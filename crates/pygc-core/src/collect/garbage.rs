@@ -95,7 +95,7 @@ pub(crate) fn finalize_garbage(candidates: &[ObjPtr], panics: &mut Panics) -> bo
         // SAFETY: held by the collector.
         let o = unsafe { p.live() };
         let info = o.info();
-        if !info.has_finalizer || o.is_cleared() || o.is_finalized() {
+        if !o.finalizer_pending() {
             continue;
         }
         o.set_flag(flags::FINALIZED);

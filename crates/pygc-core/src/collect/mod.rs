@@ -205,7 +205,7 @@ fn collect_main(
         // SAFETY: held.
         let o = unsafe { p.live() };
         any_weak |= o.has(crate::object::header::flags::HAS_WEAK);
-        any_finalizer |= o.info().has_finalizer;
+        any_finalizer |= o.finalizer_pending();
     }
     let mut user_code_ran = false;
     if any_weak {

@@ -10,11 +10,11 @@ use crate::object::link::{self, GcLink, GcList};
 use crate::object::trace::{sealed, Visitor};
 
 /// What the core visitor does with each strong edge.
+///
+/// The two passes that trace every object of a collected generation have
+/// visitors of their own ([`SubtractVisitor`], [`ReachableVisitor`]); this
+/// one serves the rarer passes and the inspection functions.
 pub(crate) enum Mode<'a> {
-    /// `subtract_refs`: one less external reference per internal edge.
-    Subtract,
-    /// `visit_reachable` of `move_unreachable`, `young` being the list scanned.
-    Reachable(&'a GcList),
     /// `visit_move`: pull collecting objects into the legacy-finalizer list.
     Move(&'a GcList),
     /// Count the weak handles that carry a callback, by callback id.
@@ -25,30 +25,122 @@ pub(crate) enum Mode<'a> {
     Pin(&'a mut Vec<ObjPtr>),
     /// Note whether any edge leads to an object in a list.
     AnyTracked(bool),
+    /// Record every edge, strong and weak, as it is (the heap hand-over's
+    /// count of the references from inside a heap; `heap/handover.rs`).
+    Census(&'a mut Census),
 }
 
-/// The visitor of the collector and of the inspection functions.
+/// The edges of the objects traced in [`Mode::Census`].
+#[derive(Default)]
+pub(crate) struct Census {
+    /// Targets of strong handles (ephemeron values included).
+    pub(crate) strong: Vec<ObjPtr>,
+    /// Targets of weak handles (ephemeron keys included).
+    pub(crate) weak: Vec<ObjPtr>,
+    /// Some value reported part of itself untraceable (a `GcCell` borrowed
+    /// mutably): its edges are unknown.
+    pub(crate) untraceable: bool,
+}
+
+/// The visitor of the rarer collector passes and of the inspection
+/// functions.
 pub(crate) struct CoreVisitor<'a> {
     pub(crate) mode: Mode<'a>,
-    /// Ephemerons met by the `Reachable` pass, `(key, value)`, whose value
-    /// waits for its key to prove reachable (see `resolve_ephemerons`).
-    pub(crate) ephemerons: Vec<(ObjPtr, ObjPtr)>,
+}
+
+impl<'a> CoreVisitor<'a> {
+    pub(crate) fn new(mode: Mode<'a>) -> Self {
+        CoreVisitor { mode }
+    }
+}
+
+/// `subtract_refs`: one less external reference per internal edge.
+#[derive(Default)]
+pub(crate) struct SubtractVisitor {
     /// An edge would have taken `gc_refs` below zero: some `Trace` reports
     /// handles it does not own.
     pub(crate) inconsistent: bool,
 }
 
-impl<'a> CoreVisitor<'a> {
-    pub(crate) fn new(mode: Mode<'a>) -> Self {
-        CoreVisitor { mode, ephemerons: Vec::new(), inconsistent: false }
+impl SubtractVisitor {
+    /// Traces one object; a cleared one has no value left to trace.
+    #[inline]
+    pub(crate) fn trace(&mut self, o: Obj<'_>) {
+        if o.is_cleared() {
+            return;
+        }
+        // SAFETY: as in `CoreVisitor::trace`.
+        unsafe { (o.info().trace_subtract)(o.value_ptr(), self) }
     }
 
-    /// After a `Reachable` scan: every ephemeron whose key turned out
-    /// reachable makes its value reachable (and leaves the list); the others
-    /// wait. Returns whether a value moved back into `young` (it must be
-    /// scanned, and may make more keys reachable).
+    #[inline(always)]
+    fn edge<T: ?Sized + GcPointee>(&mut self, gc: &Gc<T>) {
+        let o = gc.obj();
+        if !is_tracked_target::<T>(o) {
+            return;
+        }
+        // SAFETY: see `tracked_link`. Another heap's objects never carry
+        // COLLECTING while this pass runs (collect/mod.rs: no collection
+        // starts while a heap of the thread traces), so the test also keeps
+        // each heap to its own.
+        let l = unsafe { tracked_link(o) };
+        if l.is_collecting() {
+            if l.gc_refs() == 0 {
+                self.inconsistent = true;
+            } else {
+                l.decrement_gc_refs();
+            }
+        }
+    }
+}
+
+impl sealed::Sealed for SubtractVisitor {}
+
+impl Visitor for SubtractVisitor {
+    #[inline(always)]
+    fn visit_gc<T: ?Sized + GcPointee>(&mut self, gc: &Gc<T>) {
+        self.edge(gc)
+    }
+
+    #[inline(always)]
+    fn visit_weak<T: ?Sized + GcPointee>(&mut self, _: &Weak<T>) {}
+
+    /// An internal edge like any.
+    #[inline]
+    fn visit_ephemeron<K: ?Sized + GcPointee, V: ?Sized + GcPointee>(&mut self, _: &Weak<K>, value: &Gc<V>) {
+        self.edge(value)
+    }
+}
+
+/// `visit_reachable` of `move_unreachable`, `young` being the list scanned.
+pub(crate) struct ReachableVisitor<'a> {
+    young: &'a GcList,
+    /// Ephemerons met by the scan, `(key, value)`, whose value waits for its
+    /// key to prove reachable (see `resolve_ephemerons`).
+    ephemerons: Vec<(ObjPtr, ObjPtr)>,
+}
+
+impl<'a> ReachableVisitor<'a> {
+    pub(crate) fn new(young: &'a GcList) -> Self {
+        ReachableVisitor { young, ephemerons: Vec::new() }
+    }
+
+    /// Traces one object; a cleared one has no value left to trace.
+    #[inline]
+    pub(crate) fn trace(&mut self, o: Obj<'_>) {
+        if o.is_cleared() {
+            return;
+        }
+        // SAFETY: as in `CoreVisitor::trace`.
+        unsafe { (o.info().trace_reachable)(o.value_ptr(), self) }
+    }
+
+    /// After a scan: every ephemeron whose key turned out reachable makes
+    /// its value reachable (and leaves the list); the others wait. Returns
+    /// whether a value moved back into `young` (it must be scanned, and may
+    /// make more keys reachable).
     pub(crate) fn resolve_ephemerons(&mut self) -> bool {
-        let Mode::Reachable(young) = self.mode else { return false };
+        let young = self.young;
         let mut moved = false;
         self.ephemerons.retain(|&(k, v)| {
             // SAFETY: in the tracing phase no object is freed (counts
@@ -70,6 +162,49 @@ impl<'a> CoreVisitor<'a> {
         moved
     }
 
+    #[inline(always)]
+    fn edge<T: ?Sized + GcPointee>(&mut self, gc: &Gc<T>) {
+        let o = gc.obj();
+        if is_tracked_target::<T>(o) {
+            // SAFETY: see `tracked_link`.
+            visit_reachable(unsafe { tracked_link(o) }, self.young)
+        }
+    }
+}
+
+impl sealed::Sealed for ReachableVisitor<'_> {}
+
+impl Visitor for ReachableVisitor<'_> {
+    #[inline(always)]
+    fn visit_gc<T: ?Sized + GcPointee>(&mut self, gc: &Gc<T>) {
+        self.edge(gc)
+    }
+
+    #[inline(always)]
+    fn visit_weak<T: ?Sized + GcPointee>(&mut self, _: &Weak<T>) {}
+
+    /// The value waits for its key (`resolve_ephemerons`).
+    #[inline]
+    fn visit_ephemeron<K: ?Sized + GcPointee, V: ?Sized + GcPointee>(
+        &mut self,
+        key: &Weak<K>,
+        value: &Gc<V>,
+    ) {
+        self.ephemerons.push((key.header(), value.obj().ptr()));
+    }
+}
+
+/// Whether the target of a `Gc<T>` is of a tracked type: known statically
+/// for sized targets, read from the target's table for trait objects.
+#[inline(always)]
+fn is_tracked_target<T: ?Sized + GcPointee>(o: Obj<'_>) -> bool {
+    match T::TRACKED {
+        Some(t) => t,
+        None => o.info().tracked,
+    }
+}
+
+impl CoreVisitor<'_> {
     /// Traces one object; a cleared one has no value left to trace.
     pub(crate) fn trace(&mut self, o: Obj<'_>) {
         if o.is_cleared() {
@@ -84,37 +219,16 @@ impl<'a> CoreVisitor<'a> {
     #[inline]
     fn edge<T: ?Sized + GcPointee>(&mut self, gc: &Gc<T>) {
         let o = gc.obj();
-        // Sized targets are known tracked or not statically; a trait
-        // object's target says in its own table.
-        let tracked = match T::TRACKED {
-            Some(t) => t,
-            None => o.info().tracked,
-        };
-        // Another heap's objects never carry COLLECTING while this pass
-        // runs (collect/mod.rs: no collection starts while a heap of the
-        // thread traces, and candidates drop the bit before user code), so
-        // the COLLECTING tests below also keep each heap to its own.
+        let tracked = is_tracked_target::<T>(o);
         match &mut self.mode {
             Mode::Pin(out) => {
                 o.incref();
                 out.push(o.ptr());
             }
+            Mode::Census(c) => c.strong.push(o.ptr()),
             _ if !tracked => {}
             // SAFETY: see `tracked_link`.
             Mode::AnyTracked(found) => *found |= unsafe { tracked_link(o) }.is_linked(),
-            Mode::Subtract => {
-                // SAFETY: see `tracked_link`.
-                let l = unsafe { tracked_link(o) };
-                if l.is_collecting() {
-                    if l.gc_refs() == 0 {
-                        self.inconsistent = true;
-                    } else {
-                        l.decrement_gc_refs();
-                    }
-                }
-            }
-            // SAFETY: see `tracked_link`.
-            Mode::Reachable(young) => visit_reachable(unsafe { tracked_link(o) }, young),
             Mode::Move(to) => {
                 // SAFETY: see `tracked_link`.
                 let l = unsafe { tracked_link(o) };
@@ -180,10 +294,20 @@ impl Visitor for CoreVisitor<'_> {
 
     #[inline]
     fn visit_weak<T: ?Sized + GcPointee>(&mut self, weak: &Weak<T>) {
-        if let Mode::WeakIds(ids) = &mut self.mode {
-            if let Some(id) = weak.callback_id() {
-                *ids.entry(id).or_insert(0) += 1;
+        match &mut self.mode {
+            Mode::WeakIds(ids) => {
+                if let Some(id) = weak.callback_id() {
+                    *ids.entry(id).or_insert(0) += 1;
+                }
             }
+            Mode::Census(c) => c.weak.push(weak.header()),
+            _ => {}
+        }
+    }
+
+    fn untraceable(&mut self) {
+        if let Mode::Census(c) = &mut self.mode {
+            c.untraceable = true;
         }
     }
 
@@ -193,11 +317,13 @@ impl Visitor for CoreVisitor<'_> {
         value: &Gc<V>,
     ) {
         match self.mode {
-            // The value waits for its key (resolve_ephemerons).
-            Mode::Reachable(_) => self.ephemerons.push((key.header(), value.obj().ptr())),
             Mode::WeakIds(_) => self.visit_weak(key),
-            // Subtract: an internal edge like any; Move (legacy finalizers)
-            // keeps conservatively; Pin and AnyTracked see the value.
+            Mode::Census(_) => {
+                self.visit_weak(key);
+                self.edge(value);
+            }
+            // Move (legacy finalizers) keeps conservatively; Pin and
+            // AnyTracked see the value.
             _ => self.edge(value),
         }
     }

@@ -102,9 +102,12 @@ impl GcAny {
         self.obj().is_cleared()
     }
 
-    /// Whether the type has a finalizer (objgraph marks such objects).
+    /// Whether the object has a finalizer: its type has one and the value
+    /// needs it (`Trace::needs_finalize`), or it already ran (objgraph marks
+    /// such objects).
     pub fn has_finalizer(&self) -> bool {
-        self.obj().info().has_finalizer
+        let o = self.obj();
+        o.info().has_finalizer && (o.is_finalized() || o.finalizer_pending())
     }
 
     /// The object's edges with their labels (field names, `[index]`, map

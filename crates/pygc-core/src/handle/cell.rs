@@ -72,12 +72,27 @@ impl<T: ?Sized> GcCell<T> {
 // SAFETY: reports what the inner value reports; while the cell is
 // mutably borrowed it reports `untraceable`, which makes the collector keep
 // everything (never the reverse).
+//
+// The inner value is read without a borrow guard (`try_borrow_unguarded`:
+// no write to the borrow flag per traced cell, which is most of what a
+// collection would otherwise write to the objects it scans). That is sound
+// because nothing can borrow the cell mutably while `trace` runs: the
+// collector and the inspection visitors never touch a cell, derived impls
+// only trace fields (they never follow a handle to another value), and a
+// hand-written `Trace` may not mutate a `GcCell` (obligation 3 of the
+// trait's contract).
 unsafe impl<T: Trace> Trace for GcCell<T> {
     const TRACKED: bool = T::TRACKED;
     // The point of a GcCell is that its handles change.
     const FROZEN: bool = !T::TRACKED;
+    const SEND: bool = T::SEND;
+    const HOLDS_WEAK: bool = T::HOLDS_WEAK;
+    #[inline]
     fn trace<V: Visitor>(&self, v: &mut V) {
-        match self.0.try_borrow() {
+        // SAFETY: no mutable borrow of this cell can begin while `trace`
+        // runs (the impl's comment above), and the reference does not
+        // outlive the call.
+        match unsafe { self.0.try_borrow_unguarded() } {
             Ok(inner) => inner.trace(v),
             Err(_) => v.untraceable(),
         }

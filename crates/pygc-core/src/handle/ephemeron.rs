@@ -135,6 +135,9 @@ impl<K: ?Sized + GcPointee, V: ?Sized + GcPointee> EphemeronMap<K, V> {
 // are weak handles, reported with it; a borrowed map reports itself
 // untraceable, which keeps what it holds.
 unsafe impl<K: ?Sized + GcPointee, V: ?Sized + GcPointee> Trace for EphemeronMap<K, V> {
+    // Apart from its handles the map is a `HashMap` of `usize` keys.
+    const SEND: bool = true;
+    const HOLDS_WEAK: bool = true;
     fn trace<Vis: Visitor>(&self, v: &mut Vis) {
         match self.entries.try_borrow() {
             Ok(entries) => {

@@ -419,6 +419,8 @@ unsafe impl<T: ?Sized + GcPointee> Trace for Gc<T> {
     const TRACKED: bool = true;
     // The handle itself never changes target.
     const FROZEN: bool = true;
+    // Moves with its heap; the hand-over checks the target's own type.
+    const SEND: bool = true;
     #[inline]
     fn trace<V: Visitor>(&self, v: &mut V) {
         v.visit_gc(self)

@@ -136,6 +136,9 @@ impl<T: ?Sized + GcPointee> Drop for Weak<T> {
 unsafe impl<T: ?Sized + GcPointee> Trace for Weak<T> {
     const TRACKED: bool = false;
     const FROZEN: bool = true;
+    // Moves with its heap; the hand-over checks the target's own type.
+    const SEND: bool = true;
+    const HOLDS_WEAK: bool = true;
     fn trace<V: Visitor>(&self, v: &mut V) {
         v.visit_weak(self)
     }

@@ -169,7 +169,7 @@ unsafe fn dealloc(s: Option<&GcState>, p: ObjPtr) {
         return;
     }
     let mut panic = None;
-    if info.has_finalizer && !o.is_finalized() {
+    if info.has_finalizer && o.finalizer_pending() {
         match finalize_at_death(s, o) {
             Outcome::Resurrected(p) => {
                 if let Some(e) = p {

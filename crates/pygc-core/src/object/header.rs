@@ -328,6 +328,23 @@ impl<'a> Obj<'a> {
         self.has(flags::FINALIZED)
     }
 
+    /// Whether its PEP 442 finalizer is still to run: the type has one, the
+    /// value is intact, it has not run, and the value says it has work to do
+    /// (`Trace::needs_finalize`; a panic there counts as yes).
+    #[inline]
+    pub(crate) fn finalizer_pending(self) -> bool {
+        let info = self.info();
+        if !info.has_finalizer || self.is_cleared() || self.is_finalized() {
+            return false;
+        }
+        let value = self.value_ptr();
+        // SAFETY: not CLEARED, so the value is initialised, and `self`
+        // proves the block allocated for the call; `needs_finalize` may not
+        // touch the heap (Trace's contract), so nothing clears it meanwhile.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe { (info.needs_finalize)(value) }))
+            .unwrap_or(true)
+    }
+
     /// Takes one more strong count.
     #[inline]
     pub(crate) fn incref(self) {

@@ -26,7 +26,8 @@ use crate::handle::weak::Weak;
 ///    no mutation of a [`crate::GcCell`], no call into [`crate::gc`].
 ///
 /// Skipping a handle is always safe: a cycle through it leaks. The
-/// `TRACKED` and `FROZEN` constants carry their own obligations (below).
+/// `TRACKED`, `FROZEN` and `SEND` constants carry their own obligations
+/// (below).
 ///
 /// pygc checks what it cheaply can even so (defence in depth): counts that
 /// the reported edges would take below zero make the collection keep
@@ -75,14 +76,36 @@ pub unsafe trait Trace {
     /// promise that `trace` never reports a strong handle.
     const TRACKED: bool = true;
 
+    /// Whether values of this type can hold a [`Weak`] (alone or in an
+    /// ephemeron). Containers skip their elements when these can hold
+    /// neither kind of handle; a weak handle left unreported only loses its
+    /// dashed edge in objgraph and makes [`Heap::into_send`](crate::Heap::into_send)
+    /// refuse. The derive computes it; hand-written impls default to
+    /// `false`.
+    const HOLDS_WEAK: bool = false;
+
     /// Whether the handles a value holds are fixed once it is built (no
     /// `GcCell`, `RefCell` or other interior mutability reaching a `Gc`).
     /// Such a value can only point at objects older than itself, so once
     /// everything it points at is untracked it can never be part of a cycle,
     /// and it is never linked into a generation, as CPython untracks tuples.
-    /// The derive computes it; hand-written impls default to `false`. A
-    /// wrong `true` can only make a cycle leak.
-    const FROZEN: bool = false;
+    /// The derive computes it; hand-written impls default to `false`, or to
+    /// `true` when they say `TRACKED = false` (a value with no strong
+    /// handle has none that can change). A wrong `true` can only make a
+    /// cycle leak.
+    const FROZEN: bool = !Self::TRACKED;
+
+    /// Whether a value of this type may move to another thread *together
+    /// with every object of its heap* ([`Heap::into_send`](crate::Heap::into_send)):
+    /// true when the type is `Send` once its pygc handles are left out
+    /// (handles are `!Send` one by one, but a heap handed over as a whole
+    /// takes all of them along, and the hand-over checks each target).
+    /// The derive computes it from the fields (`#[pygc(skip)]` fields make
+    /// it `false` unless marked `#[pygc(skip, send)]`, which requires them
+    /// to be `Send`); hand-written impls default to `false`, which only
+    /// makes the hand-over refuse. A wrong `true` lets a `!Send` value
+    /// reach another thread: it is part of this trait's `unsafe` contract.
+    const SEND: bool = false;
 
     /// Whether [`Trace::finalize`] does something; set by
     /// `#[pygc(finalize)]`.
@@ -103,6 +126,19 @@ pub unsafe trait Trace {
     /// name. Derive it with `#[pygc(dynamic_type_name = method)]`.
     fn dynamic_type_name(&self) -> Option<&str> {
         None
+    }
+
+    /// Whether this value's finalizer has anything to do, asked (only for
+    /// types with [`Trace::HAS_FINALIZER`]) before it would run: an
+    /// interpreter whose instances are one Rust type answers whether the
+    /// instance's class defines `__del__`, so that garbage without one skips
+    /// the finalizer protocol and the resurrection check, as CPython skips
+    /// types without `tp_finalize`. `false` means the finalizer is never
+    /// called for the object (nor is it marked finalized). The same rules as
+    /// `trace` apply: no touching the heap. A panic counts as `true`.
+    /// Derived types answer through [`Finalize::needs_finalize`].
+    fn needs_finalize(&self) -> bool {
+        true
     }
 
     /// The PEP 442 finalizer (Python's `__del__`): called exactly once per
@@ -143,6 +179,12 @@ pub unsafe trait Trace {
 pub trait Finalize: Trace + Sized + 'static {
     /// Runs once per object, with a handle to it; see [`Trace::finalize`].
     fn finalize(this: &Gc<Self>);
+
+    /// Whether [`Finalize::finalize`] has anything to do for this value; see
+    /// [`Trace::needs_finalize`].
+    fn needs_finalize(&self) -> bool {
+        true
+    }
 }
 
 pub(crate) mod sealed {

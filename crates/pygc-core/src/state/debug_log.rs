@@ -106,6 +106,11 @@ impl DebugLog {
 
     /// Replaces the writer and returns the old one, for the caller to drop
     /// outside any borrow (its `Drop` is user code and may collect).
+    /// Whether the output goes to a writer of the heap's own (not stderr).
+    pub(crate) fn has_own_output(&self) -> bool {
+        self.flushing.get() || self.out.borrow().is_some()
+    }
+
     pub(crate) fn replace_output(&self, out: Option<Box<dyn Write>>) -> Option<Box<dyn Write>> {
         self.replacements.set(self.replacements.get() + 1);
         std::mem::replace(&mut *self.out.borrow_mut(), out)

@@ -111,6 +111,11 @@ impl WeakTable {
         self.map.borrow().get(&p.addr()).map_or(0, |e| e.weak)
     }
 
+    /// Whether any object of the heap has a callback registered.
+    pub(crate) fn any_callbacks(&self) -> bool {
+        self.map.borrow().values().any(|e| !e.callbacks.is_empty())
+    }
+
     /// Whether any callback is registered for `p`.
     pub(crate) fn has_callbacks(&self, p: ObjPtr) -> bool {
         self.map.borrow().get(&p.addr()).is_some_and(|e| !e.callbacks.is_empty())
@@ -154,6 +159,15 @@ impl WeakTable {
             }
             None => false,
         }
+    }
+
+    /// Live weak handles to `p`, and how many share each pending callback
+    /// (`weakref.getweakrefs`).
+    pub(crate) fn handles_by_callback(&self, p: ObjPtr) -> (usize, Vec<usize>) {
+        self.map
+            .borrow()
+            .get(&p.addr())
+            .map_or((0, Vec::new()), |e| (e.weak, e.callbacks.iter().map(|s| s.handles).collect()))
     }
 
     /// Checks the entries' invariant.

@@ -4,6 +4,8 @@
 //! Python-named free functions; [`Heap::enter`] makes an explicit heap
 //! the one `Gc::new` and the [`gc`](crate::gc) functions use while it runs.
 
+mod handover;
+
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 
@@ -14,6 +16,7 @@ use crate::object::header::ObjPtr;
 use crate::state::{registry, thread, GcState, NUM_GENERATIONS};
 
 pub use crate::state::budget::MemoryError;
+pub use handover::{HandoverError, Refusal, SendHeap};
 
 /// An explicit heap.
 ///
@@ -127,6 +130,8 @@ impl Drop for Heap {
     fn drop(&mut self) {
         let s = self.state();
         self.enter(|| {
+            // `weakref.finalize`'s atexit pass, before and after finalization.
+            crate::weakref::heap_teardown(s.slot.get());
             crate::gc::unfreeze();
             // Finalization: collect until a collection finds nothing (each
             // may free what finalizers let go), then clear what is still
@@ -138,6 +143,7 @@ impl Drop for Heap {
             }
             clear_survivors(s);
             crate::gc::collect();
+            crate::weakref::heap_teardown(s.slot.get());
         });
         if s.budget.bytes() == 0 {
             registry::release(s.slot.get());
