@@ -2,6 +2,9 @@
 //!
 //! * [`gc`]: pygc's heap and collector against the Rust GC crates and
 //!   CPython (binary `gc_bench`, results in `bench-results/gc.md`).
+//! * [`heap`]: `Gc<dyn Trait>`, `Gc<str>` / `Gc<[T]>`, explicit heaps and
+//!   the byte-limit check against `Rc` and the peers (binary `heap_bench`,
+//!   results in `bench-results/heap-features.md`).
 //! * Allocators: the harness binary `alloc_bench` is built once per global
 //!   allocator (cargo features `sys`, `mimalloc`, `jemalloc`, `obmalloc`;
 //!   none means `System`) and runs the workloads of [`workloads`],
@@ -22,6 +25,7 @@
 
 pub mod block;
 pub mod gc;
+pub mod heap;
 pub mod measure;
 pub mod stats;
 pub mod workloads;
