@@ -120,6 +120,29 @@ fn dropping_a_heap_finalizes_it_and_outliving_handles_panic() {
 }
 
 #[test]
+fn an_empty_heaps_teardown_collects_only_when_someone_can_see_it() {
+    // With a callback the teardown's collections are observable: they run.
+    let vm = Heap::new();
+    let phases = Rc::new(Cell::new(0));
+    vm.enter(|| {
+        let p = phases.clone();
+        gc::add_callback(move |_, _| p.set(p.get() + 1));
+    });
+    drop(vm);
+    assert!(phases.get() >= 4, "start/stop of at least two teardown collections: {}", phases.get());
+    // Without one, an empty heap (only untracked objects) may skip them; its
+    // untracked objects are still freed and its bytes returned.
+    let vm = Heap::new();
+    let untracked = vm.enter(|| {
+        drop(Gc::new(String::from("freed now")));
+        Gc::new(String::from("outlives the heap"))
+    });
+    drop(vm);
+    assert_eq!(*untracked, "outlives the heap");
+    drop(untracked);
+}
+
+#[test]
 fn an_edge_between_heaps_is_an_external_reference() {
     let (a, b) = (Heap::new(), Heap::new());
     let in_b = b.enter(|| Node::new("in b"));
