@@ -95,6 +95,49 @@ struct Node {
     children: GcCell<Option<Gc<[Gc<Node>]>>>,
 }
 
+/// The same liar for `collect()`: its `size_hint` claims exactly `said`.
+struct HintLiar(Liar);
+
+impl Iterator for HintLiar {
+    type Item = Counted;
+    fn next(&mut self) -> Option<Counted> {
+        self.0.next()
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.0.said, Some(self.0.said))
+    }
+}
+
+#[test]
+fn collect_takes_every_element_whatever_the_size_hint_says() {
+    let values = |g: &Gc<[Counted]>| g.iter().map(|c| c.0).collect::<Vec<_>>();
+    DROPS.with(|d| d.set(0));
+    // Exact hint: one block, elements in order.
+    let exact: Gc<[Counted]> = HintLiar(Liar { left: 3, said: 3, panic_at: None }).collect();
+    assert_eq!(values(&exact), [2, 1, 0]);
+    // Fewer than promised: what came is kept, nothing dropped on the way.
+    let short: Gc<[Counted]> = HintLiar(Liar { left: 2, said: 5, panic_at: None }).collect();
+    assert_eq!(values(&short), [1, 0]);
+    // More than promised: the rest is taken too.
+    let long: Gc<[Counted]> = HintLiar(Liar { left: 6, said: 2, panic_at: None }).collect();
+    assert_eq!(values(&long), [5, 4, 3, 2, 1, 0]);
+    assert_eq!(DROPS.with(Cell::get), 0, "moving elements out of a wrong-sized block drops none");
+    drop((exact, short, long));
+    assert_eq!(DROPS.with(Cell::get), 11, "each element dropped once");
+    // A panic while filling drops what was written, once.
+    DROPS.with(|d| d.set(0));
+    let r =
+        catch_unwind(|| HintLiar(Liar { left: 6, said: 6, panic_at: Some(2) }).collect::<Gc<[Counted]>>());
+    assert!(r.is_err());
+    assert_eq!(DROPS.with(Cell::get), 4);
+    // Tracked elements collected from an exact iterator join the collector.
+    let inner = Gc::new(Node { children: GcCell::new(None) });
+    let parent: Gc<[Gc<Node>]> = (0..3).map(|_| inner.clone()).collect();
+    *inner.children.borrow_mut() = Some(parent);
+    drop(inner);
+    assert_eq!(gc::collect(), 2, "the node and the slice it holds, a cycle");
+}
+
 #[test]
 fn a_cycle_through_a_slice_is_collected() {
     let n = Gc::new(Node { children: GcCell::new(None) });

@@ -256,9 +256,94 @@ impl<T: Trace + 'static> From<Vec<T>> for Gc<[T]> {
 }
 
 impl<T: Trace + 'static> FromIterator<T> for Gc<[T]> {
+    /// One allocation when the iterator's `size_hint` is exact (`(n,
+    /// Some(n))`, as for ranges, slices and `map` over them); otherwise, or
+    /// if the hint turns out wrong, through a `Vec` as `Rc<[T]>` does.
     #[track_caller]
     fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
-        Gc::from_exact_iter(iter.into_iter().collect::<Vec<T>>())
+        let mut iter = iter.into_iter();
+        let items = match iter.size_hint() {
+            (lo, Some(hi)) if lo == hi => {
+                let info = &SliceTable::<T>::INFO;
+                // SAFETY: the element table of `[T]`.
+                match unsafe { Gc::<[T]>::fill_hinted(info, lo, &mut iter) } {
+                    Ok(gc) => {
+                        alloc::born(gc.obj(), std::panic::Location::caller());
+                        if T::TRACKED {
+                            let link = !T::FROZEN || alloc::points_at_tracked(&*gc);
+                            alloc::track_new(gc.obj(), link);
+                        }
+                        return gc;
+                    }
+                    Err(mut items) => {
+                        items.extend(iter);
+                        items
+                    }
+                }
+            }
+            _ => iter.collect::<Vec<T>>(),
+        };
+        Gc::from_exact_iter(items)
+    }
+}
+
+impl<T: Trace + 'static> Gc<[T]> {
+    /// Fills a block of `len` elements from an iterator that claimed to hold
+    /// exactly `len`. If it yields fewer, or more, the elements taken so far
+    /// come back in a `Vec` (the block is freed) and the caller goes on from
+    /// there: a wrong `size_hint` is a bug of the iterator, not UB, and not
+    /// a reason to panic.
+    ///
+    /// # Safety
+    /// `info` is `SliceTable::<T>::INFO`.
+    unsafe fn fill_hinted(
+        info: &'static TypeInfo,
+        len: usize,
+        iter: &mut impl Iterator<Item = T>,
+    ) -> Result<Gc<[T]>, Vec<T>> {
+        let layout = slice_block(info.block, std::alloc::Layout::new::<T>(), len);
+        let ptr = alloc::allocate(info, layout).unwrap_or_else(|e| alloc::memory_error(e));
+        let base = ptr.as_ptr().cast::<u8>().wrapping_sub(info.header_offset);
+        // SAFETY: slice blocks start with their length word (TypeInfo's
+        // layout invariant); it is written before anything can read it.
+        unsafe { base.cast::<usize>().write(0) };
+        let elements = ptr.value_ptr().cast::<T>();
+        // As in `fill`: the length word counts the elements written, so a
+        // panic in the iterator drops exactly those and frees the block.
+        let guard = UnfinishedSlice { ptr };
+        let mut n = 0;
+        let mut extra = None;
+        while n < len {
+            let Some(x) = iter.next() else { break };
+            // SAFETY: `n < len`: inside the block, uninitialised.
+            unsafe { elements.add(n).write(x) };
+            n += 1;
+            // SAFETY: as above; counts what is initialised so far.
+            unsafe { base.cast::<usize>().write(n) };
+        }
+        if n == len {
+            extra = iter.next();
+            if extra.is_none() {
+                std::mem::forget(guard);
+                let value = std::ptr::slice_from_raw_parts_mut(elements, len);
+                // SAFETY: not null; the object's count (1) is this handle's.
+                return Ok(Gc { ptr: unsafe { NonNull::new_unchecked(value) }, _marker: PhantomData });
+            }
+        }
+        // The hint was wrong: move the `n` elements out, then let the guard
+        // free the block with a length word of zero (it drops nothing).
+        let mut items = Vec::with_capacity(n + usize::from(extra.is_some()));
+        for i in 0..n {
+            // SAFETY: elements `0..n` are initialised; each is read once, and
+            // the length word is zeroed below before the guard runs, so none
+            // is dropped twice.
+            items.push(unsafe { elements.add(i).read() });
+        }
+        // SAFETY: the length word of the block, as above.
+        unsafe { base.cast::<usize>().write(0) };
+        drop(guard);
+        items.extend(extra);
+        Err(items)
     }
 }
 
