@@ -790,6 +790,7 @@ mod tests {
             eprintln!("skipped under valgrind: too slow");
             return;
         }
+        let _allocating = crate::malloc_stats_lock(false);
         // The peers drop and mark recursively, and debug frames are big:
         // give them the room a release build has on the main thread.
         let run = || {
@@ -817,6 +818,7 @@ mod tests {
             eprintln!("skipped under valgrind: too slow");
             return;
         }
+        let _allocating = crate::malloc_stats_lock(false);
         use gcarena_impl as a;
         use gcarena_impl::Trigger;
         // bt11, ptree11, dll30x4096 and stress run at full size above.
