@@ -29,3 +29,29 @@ pub mod heap;
 pub mod measure;
 pub mod stats;
 pub mod workloads;
+
+/// Test-only: `heap`'s checks read glibc's process-wide bytes in use
+/// (`mallinfo2`), so the tests that allocate a lot hold this for reading and
+/// the heap test holds it for writing; otherwise a concurrent test's
+/// allocations read as bytes the heap test's body did not give back.
+#[cfg(test)]
+pub(crate) fn malloc_stats_lock(exclusive: bool) -> MallocStatsGuard {
+    use std::sync::RwLock;
+    static LOCK: RwLock<()> = RwLock::new(());
+    // A panicking test poisons the lock; the other tests still run.
+    if exclusive {
+        MallocStatsGuard::Write(LOCK.write().unwrap_or_else(|e| e.into_inner()))
+    } else {
+        MallocStatsGuard::Read(LOCK.read().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// Held while a test allocates ([`malloc_stats_lock`]).
+#[cfg(test)]
+#[allow(dead_code)]
+pub(crate) enum MallocStatsGuard {
+    /// A test that allocates.
+    Read(std::sync::RwLockReadGuard<'static, ()>),
+    /// The test that reads malloc's statistics.
+    Write(std::sync::RwLockWriteGuard<'static, ()>),
+}

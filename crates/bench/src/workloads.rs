@@ -590,6 +590,7 @@ mod tests {
 
     #[test]
     fn every_workload_runs_and_checks_at_tiny_scale() {
+        let _allocating = crate::malloc_stats_lock(false);
         for name in WORKLOADS {
             let recs = run(name, &tiny()).unwrap().unwrap();
             assert!(!recs.is_empty(), "{name}");

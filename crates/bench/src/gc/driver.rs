@@ -287,7 +287,7 @@ pub fn median(o: &Outcome) -> Option<f64> {
     }
 }
 
-const PEERS: &[&str] = &["gcmodule", "rust-cc", "dumpster", "bacon_rajan_cc", "gc"];
+const PEERS: &[&str] = &["gcmodule", "rust-cc", "dumpster", "bacon_rajan_cc", "gc", "gc-arena"];
 
 fn column_title(c: &str) -> &str {
     match c {
@@ -408,7 +408,7 @@ fn markdown(results: &Results, columns: &[String], opts: &Options) -> String {
     s.push_str("# pygc's Gc<T> heap and cycle collector against the Rust peers and CPython\n\n");
     s.push_str(&format!(
         "- Command: `{}`\n- Date: {}\n- Machine: {}\n- Build: release (`debug = 1`), \
-         peers at gcmodule 0.3.3, rust-cc 0.6.2, dumpster 2.1.0, bacon_rajan_cc 0.4.0, gc 0.5.1; \
+         peers at gcmodule 0.3.3, rust-cc 0.6.2, dumpster 2.1.0, bacon_rajan_cc 0.4.0, gc 0.5.1, gc-arena 0.5.3; \
          CPython {}\n- Each cell: median of up to {} runs in one child process \
          (fewer when a run is slow: the child stops after {} s), then (min–max). \
          Each (crate, workload) pair runs in its own process with the default 8 MiB main-thread stack; \

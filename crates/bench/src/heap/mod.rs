@@ -667,6 +667,7 @@ mod tests {
             eprintln!("skipped under valgrind: too slow");
             return;
         }
+        let _quiet = crate::malloc_stats_lock(true);
         for krate in CRATES {
             for b in bodies() {
                 if applicable(krate, b).is_err() {
