@@ -395,6 +395,8 @@ impl LabelVisitor {
 impl sealed::Sealed for LabelVisitor {}
 
 impl Visitor for LabelVisitor {
+    const LABELS: bool = true;
+
     fn visit_gc<T: ?Sized + GcPointee>(&mut self, gc: &Gc<T>) {
         let o = gc.obj();
         o.incref();

@@ -194,6 +194,15 @@ pub(crate) mod sealed {
 /// What a [`Trace`] implementation reports to. Implemented only by pygc's
 /// own visitors (the trait is sealed); you call its methods.
 pub trait Visitor: sealed::Sealed + Sized {
+    /// Whether this visitor records edge labels ([`Visitor::field`],
+    /// [`Visitor::index`], [`Visitor::attribute`]). Only the inspection
+    /// visitor behind `labeled_referents` and objgraph's graphs does; the
+    /// collector's passes do not. A `Trace` whose labels cost work to find
+    /// (an interpreter looking attribute names up in its class) may skip
+    /// that work when this is false, as long as it reports the same handles
+    /// either way.
+    const LABELS: bool = false;
+
     /// Reports one strong handle owned by the value being traced.
     fn visit_gc<T: ?Sized + GcPointee>(&mut self, gc: &Gc<T>);
 

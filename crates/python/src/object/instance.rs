@@ -58,7 +58,13 @@ unsafe impl Trace for Instance {
     fn trace<V: Visitor>(&self, v: &mut V) {
         match self.data.try_borrow() {
             Ok(d) => {
-                let keys = Gc::try_get(&self.class).ok().and_then(|c| c.keys.try_borrow().ok());
+                // Attribute names only label edges: the collector's visitors
+                // skip the lookup (one class borrow per instance).
+                let keys = if V::LABELS {
+                    Gc::try_get(&self.class).ok().and_then(|c| c.keys.try_borrow().ok())
+                } else {
+                    None
+                };
                 let extra = d.extra.as_deref();
                 let values = d.inline.iter().chain(extra.into_iter().flat_map(|e| e.more.iter()));
                 for (i, value) in values.enumerate() {
