@@ -148,7 +148,7 @@ unsafe impl Trace for TrackAtBirth {
 #[allow(unsafe_code)]
 unsafe impl Trace for Value {
     const FROZEN: bool = true;
-    #[inline]
+    #[inline(always)]
     fn trace<V: Visitor>(&self, v: &mut V) {
         match self {
             Value::None
