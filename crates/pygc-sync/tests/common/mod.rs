@@ -1,0 +1,55 @@
+//! Helpers shared by the scenario tests.
+#![allow(dead_code)]
+
+use pygc_sync::{sync_trace, Gc, GcMutex};
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::Mutex;
+
+/// Tests of one binary share the process's heap; the ones that count what
+/// a collection freed run one at a time.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static M: Mutex<()> = Mutex::new(());
+    M.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A drop counter of its own for each test.
+pub fn counter() -> &'static AtomicUsize {
+    Box::leak(Box::new(AtomicUsize::new(0)))
+}
+
+sync_trace! {
+    /// A graph node that counts its drops.
+    pub struct Node {
+        pub id: usize,
+        pub drops: &'static AtomicUsize,
+        pub edges: GcMutex<Vec<Gc<Node>>>,
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, SeqCst);
+    }
+}
+
+pub fn node(id: usize, drops: &'static AtomicUsize) -> Gc<Node> {
+    Gc::new(Node { id, drops, edges: GcMutex::new(Vec::new()) })
+}
+
+pub fn link(a: &Gc<Node>, b: &Gc<Node>) {
+    a.edges.lock().push(b.clone());
+}
+
+/// Collects until a collection finds nothing (other tests' threads may
+/// hold the role for a moment).
+pub fn collect_all() -> usize {
+    let mut total = 0;
+    for _ in 0..3 {
+        total += pygc_sync::gc::collect();
+    }
+    total
+}
+
+pub fn load(c: &AtomicUsize) -> usize {
+    c.load(SeqCst)
+}
