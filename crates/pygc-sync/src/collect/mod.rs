@@ -46,7 +46,6 @@ use crate::world::StopTimeout;
 use parking_lot::{ReentrantMutex, ReentrantMutexGuard};
 use std::cell::Cell;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::Arc;
 use std::time::Instant;
 use visitors::{Edges, Held, Mark, Subtract};
 
@@ -123,10 +122,12 @@ pub(crate) fn with_stopped_world<R>(f: impl FnOnce(&mut Stopped, &[ObjPtr]) -> R
 fn gather(frozen: bool) -> Vec<ObjPtr> {
     let rt = runtime();
     let mut lists = rt.lists.lock();
-    lists.retain(|l| Arc::ptr_eq(l, &rt.orphans) || !l.orphan.load(Relaxed) || !l.objs.lock().is_empty());
-    let mut out = Vec::with_capacity(lists.iter().map(|l| l.objs.lock().len()).sum());
+    lists.retain(|l| !l.orphan.load(Relaxed) || !l.objs.lock().is_empty());
+    let mut out = Vec::with_capacity(
+        lists.iter().map(|l| l.objs.lock().len()).sum::<usize>() + rt.orphans.objs.lock().len(),
+    );
     let skip = if frozen { CLEARED } else { CLEARED | FROZEN };
-    for l in lists.iter() {
+    for l in lists.iter().map(|l| &**l).chain(std::iter::once(&rt.orphans)) {
         for &p in l.objs.lock().iter() {
             // SAFETY: registered objects are allocated.
             if !unsafe { p.header() }.has(skip) {
@@ -149,10 +150,9 @@ fn merge_all_queues() -> Vec<ObjPtr> {
             // SAFETY: the queue entry held a reference until this merge.
             let h = unsafe { p.header() };
             if h.rc.explicit_merge(-1) == Dec::Dealloc {
-                if !h.list.is_null() {
-                    // SAFETY: the list outlives its objects.
-                    unsafe { (*h.list).remove(p) };
-                }
+                // SAFETY: allocated (the count just reached zero, nobody
+                // frees it before us).
+                unsafe { life::unregister(p) };
                 dead.push(p);
             }
         }
@@ -367,6 +367,7 @@ pub(crate) fn verify() -> Result<(), String> {
         for l in runtime().lists.lock().iter() {
             l.verify()?;
         }
+        runtime().orphans.verify()?;
         for &p in objs {
             // SAFETY: alive while the world is stopped.
             let h = unsafe { p.header() };

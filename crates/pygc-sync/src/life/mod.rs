@@ -29,22 +29,13 @@ pub(crate) fn alloc<T: SyncTrace>(value: T) -> NonNull<GcBox<T>> {
     // SAFETY: the layout has a non-zero size (the header).
     let raw = unsafe { obmalloc::object_alloc(layout) };
     let Some(raw) = NonNull::new(raw.cast::<GcBox<T>>()) else { std::alloc::handle_alloc_error(layout) };
-    let list: *const ObjList = if T::TRACKED {
-        let l = thread::my_list();
-        if l.is_null() {
-            std::sync::Arc::as_ptr(&runtime().orphans)
-        } else {
-            l
-        }
-    } else {
-        std::ptr::null()
-    };
+    let list: *const ObjList = if T::TRACKED { list_for_this_thread() } else { std::ptr::null() };
     let header = Header {
         rc: RefCount::new(att.tid()),
         flags: AtomicU32::new(0),
         weak: AtomicUsize::new(1),
         info: &InfoFor::<T>::INFO,
-        list,
+        list: std::sync::atomic::AtomicPtr::new(list as *mut ObjList),
         index: AtomicUsize::new(0),
         gc_refs: AtomicIsize::new(0),
     };
@@ -116,6 +107,16 @@ unsafe fn queue_to_owner(p: ObjPtr) {
     }
 }
 
+/// This thread's list, or the orphan list for a thread without one.
+fn list_for_this_thread() -> *const ObjList {
+    let l = thread::my_list();
+    if l.is_null() {
+        &runtime().orphans as *const ObjList
+    } else {
+        l
+    }
+}
+
 thread_local! {
     static DEPTH: Cell<usize> = const { Cell::new(0) };
     static TRASH: RefCell<Vec<ObjPtr>> = const { RefCell::new(Vec::new()) };
@@ -132,6 +133,12 @@ const TRASHCAN_DEPTH: usize = 50;
 /// `p` is allocated, its count is zero and the caller owns its death
 /// (a `Dec::Dealloc`, or the collector's release of its last hold).
 pub(crate) unsafe fn dealloc(p: ObjPtr) {
+    // The collector must never see an object whose death began: it leaves
+    // its list first (its children keep the counts it holds on them, so
+    // they look referenced from outside, which is safe), also while it
+    // waits in the trashcan.
+    // SAFETY: allocated (caller).
+    unsafe { unregister(p) };
     let depth = DEPTH.try_with(Cell::get).unwrap_or(0);
     if depth >= TRASHCAN_DEPTH && TRASH.try_with(|t| t.borrow_mut().push(p)).is_ok() {
         return;
@@ -183,14 +190,18 @@ unsafe fn dealloc_one(p: ObjPtr) {
         let att = thread::attach();
         let d = h.rc.decref(att.tid());
         drop(att);
+        if d == Dec::Alive && info.tracked {
+            // Resurrected: into this thread's list (the one it left may be
+            // gone), visible to the collector again.
+            // SAFETY: alive (the finalizer kept a reference), unregistered,
+            // and its death was ours; this thread's list (or the orphan
+            // list) is alive.
+            unsafe { (*list_for_this_thread()).push(p) };
+        }
         // Dead again (FINALIZED now set, so this proceeds) or resurrected.
         // SAFETY: the revived reference was ours.
         unsafe { release(p, d) };
         return;
-    }
-    if !h.list.is_null() && h.has(REGISTERED) {
-        // SAFETY: the list outlives its objects; p is allocated.
-        unsafe { (*h.list).remove(p) };
     }
     if h.has(HAS_WEAK) {
         h.set(WEAK_DEAD);
@@ -216,6 +227,20 @@ unsafe fn dealloc_one(p: ObjPtr) {
         unsafe { release_weak(p) };
     }
     crate::collect::stats::note_free();
+}
+
+/// Takes `p` out of its list, if it is in one.
+///
+/// # Safety
+/// `p` is allocated.
+pub(crate) unsafe fn unregister(p: ObjPtr) {
+    // SAFETY: allocated (caller).
+    let h = unsafe { p.header() };
+    if h.has(REGISTERED) {
+        // SAFETY: a registered object's list is alive (lists are dropped
+        // only when empty).
+        unsafe { (*h.list()).remove(p) };
+    }
 }
 
 /// Gives up one weak reference; frees the block with the last.

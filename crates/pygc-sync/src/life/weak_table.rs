@@ -3,15 +3,14 @@
 
 use crate::object::header::ObjPtr;
 use parking_lot::Mutex;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::LazyLock;
 
 /// A weak-handle callback.
 pub(crate) type Callback = Box<dyn FnOnce() + Send>;
 
-type Table = HashMap<usize, Vec<(u64, Callback)>>;
-static TABLE: LazyLock<Mutex<Table>> = LazyLock::new(Default::default);
+type Table = BTreeMap<usize, Vec<(u64, Callback)>>;
+static TABLE: Mutex<Table> = Mutex::new(BTreeMap::new());
 static NEXT: AtomicU64 = AtomicU64::new(1);
 
 /// Registers `cb` to run when `p`'s value dies; returns its id.

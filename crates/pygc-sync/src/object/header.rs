@@ -23,6 +23,14 @@ use crate::object::type_info::TypeInfo;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicIsize, AtomicU32, AtomicUsize, Ordering::Relaxed};
 
+impl Header {
+    /// The list pointer (see the field).
+    #[inline]
+    pub(crate) fn list(&self) -> *const ObjList {
+        self.list.load(Relaxed)
+    }
+}
+
 /// The object is in its list (tracked and not yet dying).
 pub(crate) const REGISTERED: u32 = 1 << 0;
 /// The value was dropped (or is being dropped): handles panic on access.
@@ -51,10 +59,13 @@ pub(crate) struct Header {
     pub(crate) flags: AtomicU32,
     pub(crate) weak: AtomicUsize,
     pub(crate) info: &'static TypeInfo,
-    /// The list the object is registered in (null: untracked); fixed at
-    /// birth. The list outlives every object that names it (it is removed
-    /// only when empty).
-    pub(crate) list: *const ObjList,
+    /// The list the object is (or was last) registered in; null for
+    /// untracked objects. Read only while `REGISTERED` is set (a list is
+    /// dropped only when empty, so a registered object's list is alive);
+    /// changed only by the thread that owns the object's death, while it is
+    /// unregistered (a finalizer that resurrects it moves it to that
+    /// thread's list).
+    pub(crate) list: std::sync::atomic::AtomicPtr<ObjList>,
     pub(crate) index: AtomicUsize,
     pub(crate) gc_refs: AtomicIsize,
 }

@@ -24,15 +24,21 @@ pub(crate) struct ObjList {
 }
 
 impl ObjList {
+    pub(crate) const fn new() -> Self {
+        ObjList { objs: Mutex::new(Vec::new()), orphan: AtomicBool::new(false) }
+    }
+
     /// Registers `p`.
     ///
     /// # Safety
-    /// `p` is a live tracked object whose `list` is `self`, not registered.
+    /// `p` is a live tracked object, not registered, whose death nobody owns
+    /// or the caller owns (nobody else changes its `list`).
     pub(crate) unsafe fn push(&self, p: ObjPtr) {
         let mut v = self.objs.lock();
         // SAFETY: the caller's contract (live).
         let h = unsafe { p.header() };
         h.index.store(v.len(), Relaxed);
+        h.list.store(self as *const ObjList as *mut ObjList, Relaxed);
         h.set(REGISTERED);
         v.push(p);
     }
@@ -70,7 +76,7 @@ impl ObjList {
             if h.index.load(Relaxed) != i {
                 return Err(format!("object {:#x} at {i} has index {}", p.addr(), h.index.load(Relaxed)));
             }
-            if !h.has(REGISTERED) || !std::ptr::eq(h.list, self) {
+            if !h.has(REGISTERED) || !std::ptr::eq(h.list(), self) {
                 return Err(format!("object {:#x} in the wrong list or not registered", p.addr()));
             }
         }

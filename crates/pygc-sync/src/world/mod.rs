@@ -28,7 +28,7 @@
 #[cfg(not(loom))]
 pub(crate) mod thread;
 
-use crate::sync::{lock, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering::*};
+use crate::sync::{lock, wait, wait_timeout, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering::*};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -66,7 +66,7 @@ struct State {
     /// Threads without a slot (their thread-local state is gone: thread
     /// exit) that are touching the heap right now.
     anonymous: usize,
-    /// Counts restarts, so parked threads tell a new stop from the old one.
+    /// Counts restarts (diagnostics and the loom models).
     epoch: u64,
 }
 
@@ -110,15 +110,28 @@ pub(crate) struct World {
 }
 
 impl World {
-    pub(crate) fn new() -> Self {
+    #[cfg(not(loom))]
+    pub(crate) const fn new() -> Self {
+        World {
+            state: Mutex::new(State {
+                slots: Vec::new(),
+                stopping: None,
+                stopped: false,
+                anonymous: 0,
+                epoch: 0,
+            }),
+            changed: Condvar::new(),
+        }
+    }
+
+    /// A world (loom's primitives are not `const`).
+    #[cfg(loom)]
+    pub fn new() -> Self {
         World { state: Mutex::new(State::default()), changed: Condvar::new() }
     }
 
     fn wait<'a>(&self, g: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
-        match self.changed.wait(g) {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        }
+        wait(&self.changed, g)
     }
 
     /// Waits while another thread stops the world (`me` may enter).
@@ -187,14 +200,17 @@ impl World {
         if g.stopping.is_none() || g.stopping == Some(id) {
             return;
         }
-        let epoch = g.epoch;
         Self::set_state(&mut g, id, ThreadState::Parked);
         self.changed.notify_all();
-        while g.epoch == epoch && g.stopping.is_some() {
+        // Wait until no stop is pending at all, not merely until this one
+        // ended: a collector that starts a new stop before we wake counts us
+        // as stopped (we are still Parked), so we must stay parked through
+        // its stop too. (The first version left on the epoch change and ran
+        // through the next collector's stop: the stress test and loom's
+        // two-collector model both catch that.)
+        while g.stopping.is_some() {
             g = self.wait(g);
         }
-        // A new stop may already be pending (its bit is set): we return to
-        // Attached and park again at our next safe point, as CPython does.
         Self::set_state(&mut g, id, ThreadState::Attached);
     }
 
@@ -248,10 +264,7 @@ impl World {
                 .map(|d| d.saturating_sub(elapsed));
             g = match next {
                 None => self.wait(g),
-                Some(d) => match self.changed.wait_timeout(g, d.max(Duration::from_millis(1))) {
-                    Ok((g, _)) => g,
-                    Err(p) => p.into_inner().0,
-                },
+                Some(d) => wait_timeout(&self.changed, g, d.max(Duration::from_millis(1))),
             };
         }
     }

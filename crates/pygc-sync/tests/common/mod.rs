@@ -1,15 +1,16 @@
 //! Helpers shared by the scenario tests.
 #![allow(dead_code)]
 
+use parking_lot::Mutex;
 use pygc_sync::{sync_trace, Gc, GcMutex};
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use std::sync::Mutex;
 
 /// Tests of one binary share the process's heap; the ones that count what
-/// a collection freed run one at a time.
-pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+/// a collection freed run one at a time (parking_lot: a ThreadSanitizer
+/// build sees it, std's mutex is precompiled without instrumentation).
+pub fn serial() -> parking_lot::MutexGuard<'static, ()> {
     static M: Mutex<()> = Mutex::new(());
-    M.lock().unwrap_or_else(|p| p.into_inner())
+    pygc_sync::detached(|| M.lock())
 }
 
 /// A drop counter of its own for each test.
