@@ -1,5 +1,6 @@
 //! Single- and multi-threaded scenarios of the shared heap: cycles, handles
 //! across threads, weak handles, finalizers, the gc surface.
+#![cfg(not(loom))] // the loom build has only the protocols (tests/loom.rs)
 
 mod common;
 use common::*;

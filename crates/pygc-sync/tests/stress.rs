@@ -6,6 +6,7 @@
 //!
 //! `PYGC_STRESS_OPS` sets the operations per thread (default 3000),
 //! `PYGC_STRESS_SEED` the seed.
+#![cfg(not(loom))] // the loom build has only the protocols (tests/loom.rs)
 
 use pygc_sync::{detached, gc, sync_trace, Finalize, Gc, GcMutex, Weak};
 use std::collections::HashSet;

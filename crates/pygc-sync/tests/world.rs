@@ -1,6 +1,7 @@
 //! The stop-the-world handshake seen from the outside: detached threads,
 //! a thread that never reaches a safe point, locks held across a
 //! collection, bad use.
+#![cfg(not(loom))] // the loom build has only the protocols (tests/loom.rs)
 
 mod common;
 use common::*;

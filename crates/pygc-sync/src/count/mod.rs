@@ -20,25 +20,25 @@
 //! for `local` (relaxed loads and stores, a plain `mov` on x86-64), so no
 //! interleaving, even one the protocol forbids, is a data race.
 
-pub(crate) mod queue;
+pub mod queue;
 
 use crate::sync::{fence, AtomicIsize, AtomicU32, AtomicUsize, Ordering::*};
 
 /// Bits of the state in `shared`.
-pub(crate) const SHIFT: u32 = 2;
+pub const SHIFT: u32 = 2;
 /// One reference in `shared`.
-pub(crate) const ONE: isize = 1 << SHIFT;
+pub const ONE: isize = 1 << SHIFT;
 const STATE: isize = ONE - 1;
-pub(crate) const DEFAULT: isize = 0;
-pub(crate) const MAYBE_WEAK: isize = 1;
-pub(crate) const QUEUED: isize = 2;
-pub(crate) const MERGED: isize = 3;
+pub const DEFAULT: isize = 0;
+pub const MAYBE_WEAK: isize = 1;
+pub const QUEUED: isize = 2;
+pub const MERGED: isize = 3;
 
 /// `tid` of an object whose counts are merged.
-pub(crate) const NO_OWNER: usize = 0;
+pub const NO_OWNER: usize = 0;
 /// A `me` that matches no object's `tid`: every operation takes the shared
 /// path (threads that are not attached, or have exited).
-pub(crate) const NOBODY: usize = usize::MAX;
+pub const NOBODY: usize = usize::MAX;
 
 /// Counts past this abort, as `Arc`'s do: a program that leaks this many
 /// handles (`mem::forget` in a loop) must not wrap a count to zero.
@@ -53,7 +53,7 @@ const MAX_SHARED: isize = isize::MAX / 2;
 /// * `local + (shared >> SHIFT)` is the number of live strong references,
 ///   including the one each merge-queue entry holds.
 #[derive(Debug)]
-pub(crate) struct RefCount {
+pub struct RefCount {
     tid: AtomicUsize,
     local: AtomicU32,
     shared: AtomicIsize,
@@ -62,7 +62,7 @@ pub(crate) struct RefCount {
 /// What the caller must do after a decrement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[must_use]
-pub(crate) enum Dec {
+pub enum Dec {
     /// References remain.
     Alive,
     /// The count reached zero: the caller now owns the object's death.
@@ -75,7 +75,7 @@ pub(crate) enum Dec {
 impl RefCount {
     /// A count of one, owned by `owner` (or born merged if `owner` is
     /// [`NO_OWNER`] or [`NOBODY`]: a thread that cannot own objects).
-    pub(crate) fn new(owner: usize) -> Self {
+    pub fn new(owner: usize) -> Self {
         if owner == NO_OWNER || owner == NOBODY {
             RefCount {
                 tid: AtomicUsize::new(NO_OWNER),
@@ -93,14 +93,14 @@ impl RefCount {
 
     /// The owner thread's id, [`NO_OWNER`] once merged.
     #[inline]
-    pub(crate) fn owner(&self) -> usize {
+    pub fn owner(&self) -> usize {
         self.tid.load(Relaxed)
     }
 
     /// Adds a reference; the caller holds one (`me` is the calling thread's
     /// id, or [`NOBODY`]).
     #[inline]
-    pub(crate) fn incref(&self, me: usize) {
+    pub fn incref(&self, me: usize) {
         if self.tid.load(Relaxed) == me {
             let l = self.local.load(Relaxed);
             if l == u32::MAX {
@@ -115,7 +115,7 @@ impl RefCount {
     /// A non-owner's increment. Relaxed, as `Arc::clone`: the caller's own
     /// reference keeps the object alive, nothing is published.
     #[inline]
-    pub(crate) fn incref_shared(&self) {
+    pub fn incref_shared(&self) {
         let old = self.shared.fetch_add(ONE, Relaxed);
         if old > MAX_SHARED {
             overflow();
@@ -124,7 +124,7 @@ impl RefCount {
 
     /// Drops a reference.
     #[inline]
-    pub(crate) fn decref(&self, me: usize) -> Dec {
+    pub fn decref(&self, me: usize) -> Dec {
         if self.tid.load(Relaxed) == me {
             let l = self.local.load(Relaxed) - 1;
             self.local.store(l, Relaxed);
@@ -163,7 +163,7 @@ impl RefCount {
 
     /// A decrement of the shared count.
     #[inline]
-    pub(crate) fn decref_shared(&self) -> Dec {
+    pub fn decref_shared(&self) -> Dec {
         let mut shared = self.shared.load(Relaxed);
         loop {
             let queue = shared == DEFAULT || shared == MAYBE_WEAK;
@@ -190,7 +190,7 @@ impl RefCount {
     /// Adds a reference unless the count is zero (a weak upgrade): the
     /// object's block is alive (the weak count holds it), its value may be
     /// dying. `MAYBE_WEAK` must have been set when the weak handle was made.
-    pub(crate) fn try_incref(&self, me: usize) -> bool {
+    pub fn try_incref(&self, me: usize) -> bool {
         if self.tid.load(Relaxed) == me {
             // Only the owner changes `local`; zero means the owner itself is
             // tearing the object down (its own drop, on this thread).
@@ -223,7 +223,7 @@ impl RefCount {
 
     /// Marks that a weak handle may exist (sticky until merged or queued,
     /// which force the CAS path as well). The caller holds a reference.
-    pub(crate) fn set_maybe_weak(&self) {
+    pub fn set_maybe_weak(&self) {
         let mut shared = self.shared.load(Relaxed);
         loop {
             if shared & STATE != DEFAULT {
@@ -242,7 +242,7 @@ impl RefCount {
     /// Must run on the owner thread, or after the owner's last write to
     /// `local` happened before this call (it exited, or it is parked in a
     /// stopped world): `local` is read with a relaxed load.
-    pub(crate) fn explicit_merge(&self, extra: isize) -> Dec {
+    pub fn explicit_merge(&self, extra: isize) -> Dec {
         let local = self.local.load(Relaxed) as isize;
         let mut shared = self.shared.load(Relaxed);
         loop {
@@ -262,7 +262,7 @@ impl RefCount {
 
     /// Brings a dead object (count zero, owned by the caller's `Dealloc`)
     /// back with one merged reference, for its finalizer.
-    pub(crate) fn revive(&self) {
+    pub fn revive(&self) {
         self.local.store(0, Relaxed);
         self.tid.store(NO_OWNER, Relaxed);
         self.shared.store(ONE | MERGED, Release);
@@ -270,19 +270,19 @@ impl RefCount {
 
     /// The true count. Exact only while no thread changes it: in a stopped
     /// world, or in a loom model's final state.
-    pub(crate) fn total(&self) -> isize {
+    pub fn total(&self) -> isize {
         self.local.load(Relaxed) as isize + (self.shared.load(Relaxed) >> SHIFT)
     }
 
     /// Whether the state is `QUEUED`.
     #[allow(dead_code)]
-    pub(crate) fn is_queued(&self) -> bool {
+    pub fn is_queued(&self) -> bool {
         self.shared.load(Relaxed) & STATE == QUEUED
     }
 
     /// Checks the struct's invariants; only meaningful while nothing changes
     /// the counts (a stopped world). `Err` names the broken one.
-    pub(crate) fn verify(&self) -> Result<(), &'static str> {
+    pub fn verify(&self) -> Result<(), &'static str> {
         let tid = self.tid.load(Relaxed);
         let local = self.local.load(Relaxed);
         let shared = self.shared.load(Relaxed);

@@ -10,18 +10,20 @@ use crate::sync::{lock, Mutex};
 
 /// One thread's queue; `None` once the thread has exited.
 #[derive(Debug)]
-pub(crate) struct MergeQueue<P> {
+pub struct MergeQueue<P> {
     inner: Mutex<Option<Vec<P>>>,
 }
 
 impl<P> MergeQueue<P> {
-    pub(crate) fn new() -> Self {
+    /// An open, empty queue.
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
         MergeQueue { inner: Mutex::new(Some(Vec::new())) }
     }
 
     /// Gives `p` (and the reference it carries) to the owner; `Err(p)` if
     /// the owner has exited: the caller merges it.
-    pub(crate) fn push(&self, p: P) -> Result<(), P> {
+    pub fn push(&self, p: P) -> Result<(), P> {
         match lock(&self.inner).as_mut() {
             Some(v) => {
                 v.push(p);
@@ -33,12 +35,12 @@ impl<P> MergeQueue<P> {
 
     /// Takes the entries to merge (the owner at a safe point, or the
     /// collector while the owner is stopped).
-    pub(crate) fn take(&self) -> Vec<P> {
+    pub fn take(&self) -> Vec<P> {
         lock(&self.inner).as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// Closes the queue (the owner exits) and returns what was left.
-    pub(crate) fn close(&self) -> Vec<P> {
+    pub fn close(&self) -> Vec<P> {
         lock(&self.inner).take().unwrap_or_default()
     }
 }

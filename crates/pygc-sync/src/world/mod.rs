@@ -33,9 +33,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Breaker bit: a stop is pending, park at the next safe point.
-pub(crate) const STOP_BIT: usize = 1;
+pub const STOP_BIT: usize = 1;
 /// Breaker bit: the merge queue has entries.
-pub(crate) const MERGE_BIT: usize = 2;
+#[cfg_attr(loom, allow(dead_code))]
+pub const MERGE_BIT: usize = 2;
 
 /// What a registered thread is doing, as far as the collector is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,7 +105,7 @@ impl std::error::Error for StopTimeout {}
 
 /// The registry of attached threads and the stop protocol.
 #[derive(Debug)]
-pub(crate) struct World {
+pub struct World {
     state: Mutex<State>,
     changed: Condvar,
 }
@@ -125,6 +126,7 @@ impl World {
     }
 
     /// A world (loom's primitives are not `const`).
+    #[allow(clippy::new_without_default)]
     #[cfg(loom)]
     pub fn new() -> Self {
         World { state: Mutex::new(State::default()), changed: Condvar::new() }
@@ -143,14 +145,14 @@ impl World {
     }
 
     /// Registers thread `id`, Attached (after any stop in progress).
-    pub(crate) fn register(&self, id: usize, name: String, breaker: Arc<AtomicUsize>) {
+    pub fn register(&self, id: usize, name: String, breaker: Arc<AtomicUsize>) {
         let g = lock(&self.state);
         let mut g = self.wait_for_restart(g, id);
         g.slots.push(Slot { id, name, state: ThreadState::Attached, breaker });
     }
 
     /// Removes thread `id` (it exits; it must be Attached).
-    pub(crate) fn unregister(&self, id: usize) {
+    pub fn unregister(&self, id: usize) {
         let mut g = lock(&self.state);
         g.slots.retain(|s| s.id != id);
         drop(g);
@@ -164,7 +166,7 @@ impl World {
     }
 
     /// Thread `id` stops touching the heap: it counts as stopped.
-    pub(crate) fn detach(&self, id: usize) {
+    pub fn detach(&self, id: usize) {
         let mut g = lock(&self.state);
         Self::set_state(&mut g, id, ThreadState::Detached);
         drop(g);
@@ -172,21 +174,21 @@ impl World {
     }
 
     /// Thread `id` comes back, after any stop in progress.
-    pub(crate) fn attach(&self, id: usize) {
+    pub fn attach(&self, id: usize) {
         let g = lock(&self.state);
         let mut g = self.wait_for_restart(g, id);
         Self::set_state(&mut g, id, ThreadState::Attached);
     }
 
     /// A thread without a slot starts touching the heap.
-    pub(crate) fn attach_anonymous(&self) {
+    pub fn attach_anonymous(&self) {
         let g = lock(&self.state);
         let mut g = self.wait_for_restart(g, usize::MAX);
         g.anonymous += 1;
     }
 
     /// A thread without a slot stops touching the heap.
-    pub(crate) fn detach_anonymous(&self) {
+    pub fn detach_anonymous(&self) {
         let mut g = lock(&self.state);
         g.anonymous -= 1;
         drop(g);
@@ -195,7 +197,7 @@ impl World {
 
     /// Thread `id` is at a safe point and saw the stop bit: park until the
     /// world restarts. Returns at once if no stop is pending.
-    pub(crate) fn park(&self, id: usize) {
+    pub fn park(&self, id: usize) {
         let mut g = lock(&self.state);
         if g.stopping.is_none() || g.stopping == Some(id) {
             return;
@@ -222,7 +224,7 @@ impl World {
     /// only collector: the caller holds the collection role). `on_warn` is
     /// called once, without the lock, with the threads still running after
     /// `policy.warn_after`.
-    pub(crate) fn stop(
+    pub fn stop(
         &self,
         me: usize,
         policy: StopPolicy,
@@ -287,7 +289,7 @@ impl World {
     }
 
     /// Restarts the world stopped by [`World::stop`].
-    pub(crate) fn restart(&self) {
+    pub fn restart(&self) {
         let mut g = lock(&self.state);
         self.restart_locked(&mut g);
         drop(g);
@@ -296,7 +298,7 @@ impl World {
 
     /// The threads a pending stop still waits for (empty when none is
     /// pending or all have stopped).
-    pub(crate) fn waiting_on(&self) -> Vec<String> {
+    pub fn waiting_on(&self) -> Vec<String> {
         let g = lock(&self.state);
         match g.stopping {
             Some(me) if !g.stopped => Self::names_running(&g, me),
@@ -305,13 +307,13 @@ impl World {
     }
 
     /// Every registered thread and its state.
-    pub(crate) fn threads(&self) -> Vec<(String, ThreadState)> {
+    pub fn threads(&self) -> Vec<(String, ThreadState)> {
         lock(&self.state).slots.iter().map(|s| (s.name.clone(), s.state)).collect()
     }
 
     /// Whether the world is stopped by `me` (debug checks).
     #[allow(dead_code)]
-    pub(crate) fn is_stopped_by(&self, me: usize) -> bool {
+    pub fn is_stopped_by(&self, me: usize) -> bool {
         let g = lock(&self.state);
         g.stopping == Some(me) && g.stopped
     }
