@@ -136,10 +136,26 @@ const BATCH: usize = 1000;
 /// One batch: allocate `BATCH` objects, read them, drop them.
 type Batch = fn(usize) -> usize;
 
+/// CPU time of the calling thread.
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is a
+    // constant Linux supports.
+    let r = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(r, 0, "clock_gettime");
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
 /// Allocates and drops `rounds` batches with `alloc`, on `threads` threads
-/// at once; returns objects per microsecond over all threads (median).
-fn alloc_throughput(threads: usize, rounds: usize, alloc: Batch) -> f64 {
-    let d = med(|| {
+/// at once. Returns (objects per microsecond of wall time over all threads,
+/// objects per microsecond of CPU time per thread), medians. The second
+/// does not depend on how many cores are free: if it stays the same with two
+/// threads, they do not slow each other down, and the wall-time ratio is
+/// bounded by the cores the machine gives them.
+fn alloc_throughput(threads: usize, rounds: usize, alloc: Batch) -> (f64, f64) {
+    let mut wall = Vec::new();
+    let mut cpu = Vec::new();
+    for _ in 0..REPS {
         let start = Arc::new(Barrier::new(threads + 1));
         let hs: Vec<_> = (0..threads)
             .map(|_| {
@@ -147,20 +163,24 @@ fn alloc_throughput(threads: usize, rounds: usize, alloc: Batch) -> f64 {
                 thread::spawn(move || {
                     start.wait();
                     let t = Instant::now();
+                    let c = thread_cpu();
                     let mut sum = 0;
                     for r in 0..rounds {
                         sum += alloc(r);
                     }
                     assert_eq!(sum, rounds * (BATCH * (BATCH - 1) / 2), "wrong answer");
-                    t.elapsed()
+                    (t.elapsed(), thread_cpu() - c)
                 })
             })
             .collect();
         start.wait();
-        // The wall time of the slowest thread.
-        hs.into_iter().map(|h| h.join().unwrap()).max().unwrap()
-    });
-    (threads * rounds * BATCH) as f64 / d.as_secs_f64() / 1e6
+        let r: Vec<(Duration, Duration)> = hs.into_iter().map(|h| h.join().unwrap()).collect();
+        // The wall time of the slowest thread; the mean CPU time.
+        wall.push(r.iter().map(|x| x.0).max().unwrap().as_secs_f64());
+        cpu.push(r.iter().map(|x| x.1.as_secs_f64()).sum::<f64>() / threads as f64);
+    }
+    let objs = (rounds * BATCH) as f64;
+    (threads as f64 * objs / median(wall) / 1e6, objs / median(cpu) / 1e6)
 }
 
 fn alloc_sync(_: usize) -> usize {
@@ -200,11 +220,14 @@ fn bench_alloc() {
         ("dumpster::sync::Gc<usize>", alloc_dumpster),
     ];
     for (name, f) in cases {
-        let one = alloc_throughput(1, rounds, f);
-        let two = alloc_throughput(2, rounds, f);
+        let (one, one_cpu) = alloc_throughput(1, rounds, f);
+        let (two, two_cpu) = alloc_throughput(2, rounds, f);
         row("alloc_drop/1t", name, one, "Mobj/s", &note);
         row("alloc_drop/2t", name, two, "Mobj/s", &note);
-        row("alloc_drop/ratio", name, two / one, "x", "2 threads over 1");
+        row("alloc_drop/ratio", name, two / one, "x", "2 threads over 1, wall time");
+        row("alloc_drop/1t cpu", name, one_cpu, "Mobj/cpu-s", "per thread");
+        row("alloc_drop/2t cpu", name, two_cpu, "Mobj/cpu-s", "per thread");
+        row("alloc_drop/ratio cpu", name, 2.0 * two_cpu / one_cpu, "x", "2 threads over 1, CPU time");
     }
     let _ = pygc_sync::gc::collect();
 }
