@@ -56,6 +56,8 @@ mod life;
 mod object;
 #[cfg(not(loom))]
 mod runtime;
+#[cfg(not(loom))]
+mod tools;
 
 #[cfg(not(loom))]
 pub use collect::stats::{CollectionInfo, GcStats};
@@ -84,6 +86,13 @@ pub fn safepoint() {
 
 #[cfg(not(loom))]
 pub use world::thread::detached;
+
+#[cfg(all(feature = "tracemalloc", not(loom)))]
+pub use tools::get_object_traceback;
+/// Python's `tracemalloc` (the `pygc-tracemalloc` crate): objects of the
+/// shared heap are traced in its object domain while it traces.
+#[cfg(all(feature = "tracemalloc", not(loom)))]
+pub use tracemalloc;
 
 /// The protocols, exposed to the loom models (`tests/loom.rs`) only.
 #[cfg(loom)]

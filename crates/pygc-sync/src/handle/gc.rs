@@ -52,7 +52,9 @@ impl std::error::Error for ClearedError {}
 
 impl<T: SyncTrace> Gc<T> {
     /// Moves `value` into the shared heap. A safe point: the thread may park
-    /// here for a collection, or start one.
+    /// here for a collection, or start one. While tracemalloc traces, the
+    /// caller is recorded as the object's allocation site.
+    #[track_caller]
     pub fn new(value: T) -> Gc<T> {
         Gc { ptr: life::alloc(value), _owns: PhantomData }
     }

@@ -18,7 +18,9 @@ use std::ptr::NonNull;
 use std::sync::atomic::{fence, AtomicIsize, AtomicU32, AtomicUsize, Ordering::*};
 
 /// Allocates `value` in the shared heap: safe point first (the thread may
-/// park for a collection), then the trigger, then the block.
+/// park for a collection), then the trigger, then the block. The caller's
+/// location is what tracemalloc records.
+#[track_caller]
 pub(crate) fn alloc<T: SyncTrace>(value: T) -> NonNull<GcBox<T>> {
     let att = thread::attach();
     thread::safepoint();
@@ -41,6 +43,7 @@ pub(crate) fn alloc<T: SyncTrace>(value: T) -> NonNull<GcBox<T>> {
     };
     // SAFETY: a fresh block of GcBox<T>'s layout.
     unsafe { raw.as_ptr().write(GcBox { header, value }) };
+    crate::tools::on_alloc(raw.as_ptr() as usize, layout.size(), std::panic::Location::caller());
     if T::TRACKED {
         // SAFETY: `list` is this thread's list (alive: the thread's state
         // holds it) or the global orphan list; the object is live and new.
@@ -254,6 +257,7 @@ pub(crate) unsafe fn release_weak(p: ObjPtr) {
     if h.weak.fetch_sub(1, Release) == 1 {
         fence(Acquire);
         let layout = h.info.layout;
+        crate::tools::on_free(p.addr());
         // SAFETY: the last reference of any kind: nobody reads the block
         // again; it came from object_alloc with this layout.
         unsafe { obmalloc::object_dealloc(p.0.as_ptr().cast(), layout) };
