@@ -55,6 +55,8 @@ mod life;
 #[cfg(not(loom))]
 mod object;
 #[cfg(not(loom))]
+pub mod objgraph;
+#[cfg(not(loom))]
 mod runtime;
 #[cfg(not(loom))]
 mod tools;

@@ -5,14 +5,14 @@
 //! the heap runs (`count` and `world`).
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{fence, AtomicIsize, AtomicU32, AtomicUsize, Ordering};
+pub(crate) use loom::sync::atomic::{AtomicIsize, AtomicU32, AtomicUsize, Ordering};
 #[cfg(loom)]
 pub(crate) use loom::sync::{Condvar, Mutex, MutexGuard};
 
 #[cfg(not(loom))]
 pub(crate) use parking_lot::{Condvar, Mutex, MutexGuard};
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{fence, AtomicIsize, AtomicU32, AtomicUsize, Ordering};
+pub(crate) use std::sync::atomic::{AtomicIsize, AtomicU32, AtomicUsize, Ordering};
 
 /// Locks a mutex of the protocols. (Loom's mutex poisons; the critical
 /// sections call no user code and never panic mid-change, so a poisoned

@@ -1,15 +1,21 @@
-//! tracemalloc over the shared heap: objects made on any thread while
-//! tracing appear in snapshots at their `Gc::new` line, and leave the
-//! traces when they are freed, by a drop on another thread or by the
-//! collector.
-#![cfg(all(feature = "tracemalloc", not(loom)))]
+//! The tools over the shared heap. tracemalloc: objects made on any
+//! thread while tracing appear in snapshots at their `Gc::new` line, and
+//! leave the traces when they are freed, by a drop on another thread or by
+//! the collector. objgraph's census: counts, type stats and the
+//! most-common-types table see objects of every thread.
+#![cfg(not(loom))]
 
 mod common;
 use common::*;
-use pygc_sync::tracemalloc::{self, KeyType, Snapshot, OBJECT_DOMAIN};
-use pygc_sync::{gc, get_object_traceback, Gc};
+use pygc_sync::Gc;
+#[cfg(feature = "tracemalloc")]
+use pygc_sync::{
+    gc, get_object_traceback,
+    tracemalloc::{self, KeyType, Snapshot, OBJECT_DOMAIN},
+};
 
 /// The object-domain traces allocated at `line` of this file.
+#[cfg(feature = "tracemalloc")]
 fn at_line(s: &Snapshot, line: u32) -> usize {
     s.traces()
         .iter()
@@ -21,6 +27,7 @@ fn at_line(s: &Snapshot, line: u32) -> usize {
         .count()
 }
 
+#[cfg(feature = "tracemalloc")]
 #[test]
 fn objects_of_the_shared_heap_are_traced_and_untraced() {
     let _s = serial();
@@ -88,4 +95,39 @@ fn objects_of_the_shared_heap_are_traced_and_untraced() {
     let late = Gc::new(1u64);
     assert!(get_object_traceback(&late).is_none());
     let _ = gc::collect();
+}
+
+pygc_sync::sync_trace! {
+    /// A type of this test only, to count.
+    struct Census {
+        next: pygc_sync::GcMutex<Option<Gc<Census>>>,
+    }
+}
+
+#[test]
+fn objgraph_census_counts_objects_made_on_every_thread() {
+    let _s = serial();
+    let before = pygc_sync::objgraph::count("Census");
+    let mine: Vec<Gc<Census>> =
+        (0..7).map(|_| Gc::new(Census { next: pygc_sync::GcMutex::new(None) })).collect();
+    let theirs: Vec<Gc<Census>> = std::thread::spawn(|| {
+        (0..5).map(|_| Gc::new(Census { next: pygc_sync::GcMutex::new(None) })).collect()
+    })
+    .join()
+    .unwrap();
+    assert_eq!(pygc_sync::objgraph::count("Census") - before, 12);
+    let full = std::any::type_name::<Census>();
+    assert_eq!(pygc_sync::objgraph::count(full) - before, 12, "a full path matches full names");
+    let stats = pygc_sync::objgraph::typestats(true);
+    assert_eq!(stats.iter().filter(|r| r.0 == "Census").map(|r| r.1).sum::<usize>() - before, 12);
+    let top = pygc_sync::objgraph::most_common_types(None);
+    assert!(top.windows(2).all(|w| w[0].1 >= w[1].1), "sorted by count");
+    let mut out = Vec::new();
+    pygc_sync::objgraph::show_most_common_types_to(&mut out, None).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let width = top.iter().map(|r| r.0.len()).max().unwrap();
+    let line = text.lines().find(|l| l.starts_with("Census ")).expect("a Census line");
+    assert_eq!(line, format!("{:<width$} {}", "Census", before + 12));
+    drop((mine, theirs));
+    assert_eq!(pygc_sync::objgraph::count("Census"), before);
 }

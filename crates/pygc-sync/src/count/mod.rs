@@ -22,7 +22,7 @@
 
 pub mod queue;
 
-use crate::sync::{fence, AtomicIsize, AtomicU32, AtomicUsize, Ordering::*};
+use crate::sync::{AtomicIsize, AtomicU32, AtomicUsize, Ordering::*};
 
 /// Bits of the state in `shared`.
 pub const SHIFT: u32 = 2;
@@ -177,7 +177,13 @@ impl RefCount {
                         return Dec::Queue;
                     }
                     if new == MERGED {
-                        fence(Acquire);
+                        // Acquire: every earlier release decrement happens
+                        // before the free. An acquire *load* rather than a
+                        // fence: it reads our value or a later one of the
+                        // same release sequences, so it orders the same, and
+                        // ThreadSanitizer, which ignores fences, sees it
+                        // (std's Arc does the same under TSan).
+                        let _ = self.shared.load(Acquire);
                         return Dec::Dealloc;
                     }
                     return Dec::Alive;

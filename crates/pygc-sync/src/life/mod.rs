@@ -15,7 +15,7 @@ use crate::world::thread;
 use std::alloc::Layout;
 use std::cell::{Cell, RefCell};
 use std::ptr::NonNull;
-use std::sync::atomic::{fence, AtomicIsize, AtomicU32, AtomicUsize, Ordering::*};
+use std::sync::atomic::{AtomicIsize, AtomicU32, AtomicUsize, Ordering::*};
 
 /// Allocates `value` in the shared heap: safe point first (the thread may
 /// park for a collection), then the trigger, then the block. The caller's
@@ -255,7 +255,9 @@ pub(crate) unsafe fn release_weak(p: ObjPtr) {
     // SAFETY: our weak reference keeps the block.
     let h = unsafe { p.header() };
     if h.weak.fetch_sub(1, Release) == 1 {
-        fence(Acquire);
+        // Acquire by a load, not a fence (see `RefCount::decref_shared`):
+        // the same order, and visible to ThreadSanitizer.
+        let _ = h.weak.load(Acquire);
         let layout = h.info.layout;
         crate::tools::on_free(p.addr());
         // SAFETY: the last reference of any kind: nobody reads the block
