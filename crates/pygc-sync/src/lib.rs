@@ -96,6 +96,11 @@ pub use tools::get_object_traceback;
 #[cfg(all(feature = "tracemalloc", not(loom)))]
 pub use tracemalloc;
 
+/// The README's example, run as a doctest.
+#[cfg(all(doctest, not(loom)))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 /// The protocols, exposed to the loom models (`tests/loom.rs`) only.
 #[cfg(loom)]
 #[doc(hidden)]
