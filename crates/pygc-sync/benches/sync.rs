@@ -20,7 +20,11 @@
 //! * `pause`: a full collection over 1M live objects (a chain, all rooted
 //!   from a `Vec`), single-threaded pygc, pygc-sync with only the collecting
 //!   thread attached, and with a second thread attached (running a loop
-//!   with safe points) that the collection must stop.
+//!   with safe points) that the collection must stop;
+//! * `bt14` and `dll30x4096`: two of `crates/bench`'s single-threaded
+//!   `gc_bench` workloads on the thread-safe heaps: binary trees of depth
+//!   4..14 (acyclic: allocate, walk, drop) and 30 doubly linked lists of
+//!   4096 nodes dropped as garbage cycles and collected.
 
 #[cfg(not(loom))]
 fn main() {
@@ -313,6 +317,244 @@ mod imp {
         drop(v);
     }
 
+    // -----------------------------------------------------------------------
+    // Two gc_bench workloads on the thread-safe heaps.
+
+    pygc_sync::sync_trace! {
+        /// A binary-tree node (handles fixed at birth: no lock needed).
+        struct STree {
+            left: Option<pygc_sync::Gc<STree>>,
+            right: Option<pygc_sync::Gc<STree>>,
+        }
+    }
+
+    struct DTree {
+        left: Option<dumpster::sync::Gc<DTree>>,
+        right: Option<dumpster::sync::Gc<DTree>>,
+    }
+    // SAFETY: visits both fields, the only ones that can hold a `Gc`.
+    unsafe impl<V: dumpster::Visitor> dumpster::TraceWith<V> for DTree {
+        fn accept(&self, v: &mut V) -> Result<(), ()> {
+            self.left.accept(v)?;
+            self.right.accept(v)
+        }
+    }
+
+    struct GTree {
+        left: Option<gcmodule::ThreadedCc<GTree>>,
+        right: Option<gcmodule::ThreadedCc<GTree>>,
+    }
+    impl gcmodule::Trace for GTree {
+        fn trace(&self, t: &mut gcmodule::Tracer) {
+            self.left.trace(t);
+            self.right.trace(t);
+        }
+    }
+
+    struct ATree {
+        left: Option<Arc<ATree>>,
+        right: Option<Arc<ATree>>,
+    }
+
+    fn bt_sync(d: u32) -> pygc_sync::Gc<STree> {
+        if d == 0 {
+            return pygc_sync::Gc::new(STree { left: None, right: None });
+        }
+        pygc_sync::Gc::new(STree { left: Some(bt_sync(d - 1)), right: Some(bt_sync(d - 1)) })
+    }
+    fn count_sync(t: &STree) -> usize {
+        1 + t.left.as_deref().map_or(0, count_sync) + t.right.as_deref().map_or(0, count_sync)
+    }
+    fn bt_dumpster(d: u32) -> dumpster::sync::Gc<DTree> {
+        if d == 0 {
+            return dumpster::sync::Gc::new(DTree { left: None, right: None });
+        }
+        dumpster::sync::Gc::new(DTree { left: Some(bt_dumpster(d - 1)), right: Some(bt_dumpster(d - 1)) })
+    }
+    fn count_dumpster(t: &DTree) -> usize {
+        1 + t.left.as_deref().map_or(0, count_dumpster) + t.right.as_deref().map_or(0, count_dumpster)
+    }
+    fn bt_gcmodule(s: &gcmodule::ThreadedObjectSpace, d: u32) -> gcmodule::ThreadedCc<GTree> {
+        if d == 0 {
+            return s.create(GTree { left: None, right: None });
+        }
+        s.create(GTree { left: Some(bt_gcmodule(s, d - 1)), right: Some(bt_gcmodule(s, d - 1)) })
+    }
+    fn count_gcmodule(t: &gcmodule::ThreadedCc<GTree>) -> usize {
+        let b = t.borrow();
+        1 + b.left.as_ref().map_or(0, count_gcmodule) + b.right.as_ref().map_or(0, count_gcmodule)
+    }
+    fn bt_arc(d: u32) -> Arc<ATree> {
+        if d == 0 {
+            return Arc::new(ATree { left: None, right: None });
+        }
+        Arc::new(ATree { left: Some(bt_arc(d - 1)), right: Some(bt_arc(d - 1)) })
+    }
+    fn count_arc(t: &ATree) -> usize {
+        1 + t.left.as_deref().map_or(0, count_arc) + t.right.as_deref().map_or(0, count_arc)
+    }
+
+    /// Binary trees of depth 4, 6, .. `max`, `2^(max - d + 4)` of each:
+    /// every tree is built, its nodes counted (checked) and dropped.
+    fn binary_trees(max: u32, mut tree: impl FnMut(u32) -> usize) -> Duration {
+        med(|| {
+            let t = Instant::now();
+            for d in (4..=max).step_by(2) {
+                for _ in 0..1usize << (max - d + 4) {
+                    assert_eq!(tree(d), (1 << (d + 1)) - 1, "wrong node count");
+                }
+            }
+            t.elapsed()
+        })
+    }
+
+    pygc_sync::sync_trace! {
+        /// A doubly linked list node.
+        struct SList {
+            next: pygc_sync::GcMutex<Option<pygc_sync::Gc<SList>>>,
+            prev: pygc_sync::GcMutex<Option<pygc_sync::Gc<SList>>>,
+        }
+    }
+
+    static SLIST_DROPS: AtomicUsize = AtomicUsize::new(0);
+    impl Drop for SList {
+        fn drop(&mut self) {
+            SLIST_DROPS.fetch_add(1, Relaxed);
+        }
+    }
+
+    struct DList {
+        next: Mutex<Option<dumpster::sync::Gc<DList>>>,
+        prev: Mutex<Option<dumpster::sync::Gc<DList>>>,
+    }
+    static DLIST_DROPS: AtomicUsize = AtomicUsize::new(0);
+    impl Drop for DList {
+        fn drop(&mut self) {
+            DLIST_DROPS.fetch_add(1, Relaxed);
+        }
+    }
+    // SAFETY: visits both fields, the only ones that can hold a `Gc`.
+    unsafe impl<V: dumpster::Visitor> dumpster::TraceWith<V> for DList {
+        fn accept(&self, v: &mut V) -> Result<(), ()> {
+            self.next.accept(v)?;
+            self.prev.accept(v)
+        }
+    }
+
+    struct GList {
+        next: Mutex<Option<gcmodule::ThreadedCc<GList>>>,
+        prev: Mutex<Option<gcmodule::ThreadedCc<GList>>>,
+    }
+    impl gcmodule::Trace for GList {
+        fn trace(&self, t: &mut gcmodule::Tracer) {
+            self.next.trace(t);
+            self.prev.trace(t);
+        }
+    }
+
+    const LISTS: usize = 30;
+    const LIST_LEN: usize = 4096;
+
+    fn bench_gc_workloads() {
+        let max = if scale() < 0.5 { 8 } else { 14 };
+        let nodes: usize =
+            (4..=max).step_by(2).map(|d| (1usize << (max - d + 4)) * ((1 << (d + 1)) - 1)).sum();
+        let note = format!("depth 4..{max}, {nodes} nodes");
+        let w = format!("bt{max} (acyclic)");
+        let d = binary_trees(max, |d| count_sync(&bt_sync(d)));
+        row(&w, "pygc-sync Gc", d.as_secs_f64() * 1e3, "ms", &note);
+        let d = binary_trees(max, |d| count_arc(&bt_arc(d)));
+        row(&w, "Arc (no cycle collection)", d.as_secs_f64() * 1e3, "ms", &note);
+        let d = binary_trees(max, |d| count_dumpster(&bt_dumpster(d)));
+        row(&w, "dumpster::sync::Gc", d.as_secs_f64() * 1e3, "ms", &note);
+        let space = gcmodule::ThreadedObjectSpace::default();
+        let d = binary_trees(max, |d| count_gcmodule(&bt_gcmodule(&space, d)));
+        row(&w, "gcmodule ThreadedCc", d.as_secs_f64() * 1e3, "ms", &note);
+        assert_eq!(space.count_tracked(), 0);
+
+        let lists = if scale() < 0.5 { 3 } else { LISTS };
+        let note = format!("{lists} x {LIST_LEN} nodes, all garbage cycles, build + drop + collect");
+        let w = format!("dll{lists}x{LIST_LEN} (cycles)");
+        let _ = pygc_sync::gc::collect();
+        let d = med(|| {
+            let rep_start = SLIST_DROPS.load(Relaxed);
+            let t = Instant::now();
+            for _ in 0..lists {
+                let head = pygc_sync::Gc::new(SList {
+                    next: pygc_sync::GcMutex::new(None),
+                    prev: pygc_sync::GcMutex::new(None),
+                });
+                let mut cur = head.clone();
+                for _ in 1..LIST_LEN {
+                    let n = pygc_sync::Gc::new(SList {
+                        next: pygc_sync::GcMutex::new(None),
+                        prev: pygc_sync::GcMutex::new(Some(cur.clone())),
+                    });
+                    *cur.next.lock() = Some(n.clone());
+                    cur = n;
+                }
+                *cur.next.lock() = Some(head.clone());
+                *head.prev.lock() = Some(cur);
+            }
+            while pygc_sync::gc::collect() > 0 {}
+            let e = t.elapsed();
+            // Freed by its automatic collections meanwhile or by these.
+            let freed = SLIST_DROPS.load(Relaxed) - rep_start;
+            assert_eq!(freed, lists * LIST_LEN, "pygc-sync freed every list");
+            e
+        });
+        row(&w, "pygc-sync Gc", d.as_secs_f64() * 1e3, "ms", &note);
+
+        let d = med(|| {
+            let rep_start = DLIST_DROPS.load(Relaxed);
+            let t = Instant::now();
+            for _ in 0..lists {
+                let head = dumpster::sync::Gc::new(DList { next: Mutex::new(None), prev: Mutex::new(None) });
+                let mut cur = head.clone();
+                for _ in 1..LIST_LEN {
+                    let n = dumpster::sync::Gc::new(DList {
+                        next: Mutex::new(None),
+                        prev: Mutex::new(Some(cur.clone())),
+                    });
+                    *cur.next.lock().unwrap() = Some(n.clone());
+                    cur = n;
+                }
+                *cur.next.lock().unwrap() = Some(head.clone());
+                *head.prev.lock().unwrap() = Some(cur);
+            }
+            dumpster::sync::collect();
+            let e = t.elapsed();
+            // Freed by its automatic collections meanwhile or by this one.
+            let freed = DLIST_DROPS.load(Relaxed) - rep_start;
+            assert_eq!(freed, lists * LIST_LEN, "dumpster freed every list");
+            e
+        });
+        row(&w, "dumpster::sync::Gc", d.as_secs_f64() * 1e3, "ms", &note);
+
+        let space = gcmodule::ThreadedObjectSpace::default();
+        let d = med(|| {
+            let t = Instant::now();
+            for _ in 0..lists {
+                let head: gcmodule::ThreadedCc<GList> =
+                    space.create(GList { next: Mutex::new(None), prev: Mutex::new(None) });
+                let mut cur = head.clone();
+                for _ in 1..LIST_LEN {
+                    let n =
+                        space.create(GList { next: Mutex::new(None), prev: Mutex::new(Some(cur.clone())) });
+                    *cur.borrow().next.lock().unwrap() = Some(n.clone());
+                    cur = n;
+                }
+                *cur.borrow().next.lock().unwrap() = Some(head.clone());
+                *head.borrow().prev.lock().unwrap() = Some(cur);
+            }
+            let freed = space.collect_cycles();
+            let e = t.elapsed();
+            assert_eq!(freed, lists * LIST_LEN);
+            e
+        });
+        row(&w, "gcmodule ThreadedCc", d.as_secs_f64() * 1e3, "ms", &note);
+    }
+
     pub fn main() {
         // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing
         // of the kind and gets a tiny run.
@@ -332,6 +574,9 @@ mod imp {
         }
         if run("pause") {
             bench_pause();
+        }
+        if run("gc_workloads") {
+            bench_gc_workloads();
         }
     }
 }
