@@ -160,23 +160,52 @@ fn merge_all_queues() -> Vec<ObjPtr> {
     dead
 }
 
-/// The tracing phase over `objs` (world stopped): `gc_refs`, subtraction,
-/// marking. `hold` is subtracted from each count first (the collector's own
-/// holds, in the resurrection check). Returns the unreachable objects, or
-/// `None` if the counts were inconsistent (then everything is kept).
-fn deduce_unreachable(s: &mut Stopped, objs: &[ObjPtr], hold: isize) -> Option<Vec<ObjPtr>> {
-    for &p in objs {
-        // SAFETY: alive while the world is stopped.
-        let h = unsafe { p.header() };
-        h.gc_refs.store(h.rc.total() - hold, Relaxed);
-        h.flags.store(h.flags.load(Relaxed) | COLLECTING, Relaxed);
+/// Makes `p` a candidate of the running pass: `gc_refs` from its count
+/// (less `hold`), `COLLECTING` set. World stopped; the caller records `p`
+/// in [`Stopped::marked`] (before anything that can unwind) so the restart
+/// clears the bit.
+#[inline]
+fn prepare(p: ObjPtr, hold: isize) {
+    // SAFETY: alive while the world is stopped.
+    let h = unsafe { p.header() };
+    h.gc_refs.store(h.rc.total() - hold, Relaxed);
+    h.flags.store(h.flags.load(Relaxed) | COLLECTING, Relaxed);
+}
+
+/// The collection's candidates, gathered and prepared in one walk: every
+/// registered object that is neither cleared nor frozen goes into
+/// `s.marked` with its `gc_refs` set. World stopped.
+fn gather_candidates(s: &mut Stopped) {
+    let rt = runtime();
+    let mut lists = rt.lists.lock();
+    lists.retain(|l| !l.orphan.load(Relaxed) || !l.objs.lock().is_empty());
+    let n = lists.iter().map(|l| l.objs.lock().len()).sum::<usize>() + rt.orphans.objs.lock().len();
+    s.marked.reserve(n);
+    for l in lists.iter().map(|l| &**l).chain(std::iter::once(&rt.orphans)) {
+        for &p in l.objs.lock().iter() {
+            // SAFETY: registered objects are allocated.
+            if !unsafe { p.header() }.has(CLEARED | FROZEN) {
+                s.marked.push(p);
+                prepare(p, 0);
+            }
+        }
     }
-    s.marked.extend_from_slice(objs);
+}
+
+/// The tracing phase over the candidates in `s.marked`, already prepared
+/// (world stopped): subtraction, marking. Returns the unreachable objects,
+/// or `None` if the counts were inconsistent (then everything is kept).
+/// The reachable candidates' pass bits are cleared on the way out, so
+/// `s.marked` is left holding only the garbage (whose bits the restart
+/// clears); on an early return or an unwind it still holds every candidate.
+fn deduce_unreachable(s: &mut Stopped) -> Option<Vec<ObjPtr>> {
+    let Stopped { held, marked, .. } = s;
+    let objs: &[ObjPtr] = marked;
     let mut negative = false;
     for &p in objs {
         // SAFETY: alive while the world is stopped.
         let h = unsafe { p.header() };
-        let mut v = Subtract { held: &mut s.held, untraceable: false, negative: false };
+        let mut v = Subtract { held, untraceable: false, negative: false };
         // SAFETY: a live, intact value (not cleared), and nothing changes
         // while the world is stopped.
         unsafe { (h.info.trace_subtract)(p, &mut v) };
@@ -205,8 +234,22 @@ fn deduce_unreachable(s: &mut Stopped, objs: &[ObjPtr], hold: isize) -> Option<V
             }
         }
     }
-    // SAFETY: alive while the world is stopped.
-    Some(objs.iter().copied().filter(|&p| !unsafe { p.header() }.has(REACHABLE)).collect())
+    let mut garbage = Vec::new();
+    for &p in objs {
+        // SAFETY: alive while the world is stopped.
+        let h = unsafe { p.header() };
+        let f = h.flags.load(Relaxed);
+        if f & REACHABLE != 0 {
+            // Done with it: clear its pass bits now rather than in another
+            // walk at the restart (only this thread reads them meanwhile).
+            h.flags.store(f & !PASS_BITS, Relaxed);
+        } else {
+            garbage.push(p);
+        }
+    }
+    marked.clear();
+    marked.extend_from_slice(&garbage);
+    Some(garbage)
 }
 
 /// A collection. `Ok(n)`: `n` objects were found unreachable and freed
@@ -246,9 +289,9 @@ pub(crate) fn collect_main(reason: Reason) -> Result<usize, StopTimeout> {
     let mut s = stop(me)?;
     let time_to_stop = t0.elapsed();
     let deferred = merge_all_queues();
-    let objs = gather(false);
-    let examined = objs.len();
-    let garbage = deduce_unreachable(&mut s, &objs, 0).unwrap_or_default();
+    gather_candidates(&mut s);
+    let examined = s.marked.len();
+    let garbage = deduce_unreachable(&mut s).unwrap_or_default();
     let mut callbacks = Vec::new();
     for &g in &garbage {
         // SAFETY: alive while the world is stopped.
@@ -287,7 +330,12 @@ pub(crate) fn collect_main(reason: Reason) -> Result<usize, StopTimeout> {
     if ran_finalizer {
         let att = thread::attach();
         let check = stop(att.tid()).ok().and_then(|mut s2| {
-            let r = deduce_unreachable(&mut s2, &garbage, 1);
+            // The candidates are the garbage, less the collector's holds.
+            s2.marked.extend_from_slice(&garbage);
+            for &p in &garbage {
+                prepare(p, 1);
+            }
+            let r = deduce_unreachable(&mut s2);
             pause += s2.started.elapsed();
             r
         });
