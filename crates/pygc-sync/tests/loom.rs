@@ -119,7 +119,9 @@ impl Obj {
                 self.die();
             }
         }
-        if self.rc.owner() == OWNER {
+        // Only live objects are in the owner's list: one whose death began
+        // left it (a death the owner's own last drop started keeps `tid`).
+        if self.rc.owner() == OWNER && self.deaths.load(Relaxed) == 0 {
             assert_eq!(self.rc.explicit_merge(0), Dec::Alive, "an owned object has local >= 1");
         }
         for () in self.queue.close() {
@@ -214,6 +216,36 @@ fn count_last_drop_on_shared_path() {
         o.drop_ref(NOBODY);
         t.join().unwrap();
         assert_eq!(o.deaths.load(Relaxed), 1);
+    });
+}
+
+/// A handle goes to another thread and comes back: the other thread clones
+/// it (a shared reference) and returns the original, which the owner drops
+/// with its own, so the owner's count reaches zero while a shared
+/// reference lives (the merge CAS of the owner's last drop) and that
+/// reference's drop races with it.
+#[test]
+fn count_handle_round_trip() {
+    model(|| {
+        let o = Obj::new();
+        o.rc.incref(OWNER); // the handle sent
+        let (tx, rx) = loom::sync::mpsc::channel::<()>();
+        let o2 = o.clone();
+        let t = thread::spawn(move || {
+            o2.rc.incref(OTHER); // a clone of its own
+            tx.send(()).unwrap(); // the original goes back
+            o2.use_value();
+            o2.drop_ref(OTHER);
+        });
+        rx.recv().unwrap();
+        o.use_value();
+        o.drop_ref(OWNER); // the returned handle
+        o.drop_ref(OWNER); // the owner's own: local reaches zero
+        o.owner_safepoint();
+        o.owner_exit();
+        t.join().unwrap();
+        assert_eq!(o.deaths.load(Relaxed), 1);
+        assert_eq!(o.rc.total(), 0);
     });
 }
 
