@@ -25,8 +25,12 @@ pub(crate) fn on_alloc(addr: usize, size: usize, caller: &'static Location<'stat
 /// The block at `addr` is about to be freed.
 #[inline]
 pub(crate) fn on_free(addr: usize) {
+    // Stopping clears every trace, so there is nothing to forget while
+    // tracing is off (and `untrack` is an out-of-line call).
     #[cfg(feature = "tracemalloc")]
-    tracemalloc::untrack(tracemalloc::OBJECT_DOMAIN, addr);
+    if tracemalloc::is_tracing() {
+        tracemalloc::untrack(tracemalloc::OBJECT_DOMAIN, addr);
+    }
     #[cfg(not(feature = "tracemalloc"))]
     let _ = addr;
 }
