@@ -46,8 +46,7 @@ fn objects_of_the_shared_heap_are_traced_and_untraced() {
         }
         (line, v)
     })
-    .join()
-    .unwrap();
+    .join_detached();
     let s = tracemalloc::take_snapshot().unwrap();
     // `node` calls Gc::new in common/mod.rs: that is its first frame.
     let in_common = s
@@ -68,7 +67,7 @@ fn objects_of_the_shared_heap_are_traced_and_untraced() {
     );
 
     // Freed by drops on another thread: gone from the traces.
-    std::thread::spawn(move || drop(there)).join().unwrap();
+    std::thread::spawn(move || drop(there)).join_detached();
     let s = tracemalloc::take_snapshot().unwrap();
     assert_eq!(at_line(&s, line_other), 0, "freed objects leave the traces");
 
@@ -113,8 +112,7 @@ fn objgraph_census_counts_objects_made_on_every_thread() {
     let theirs: Vec<Gc<Census>> = std::thread::spawn(|| {
         (0..5).map(|_| Gc::new(Census { next: pygc_sync::GcMutex::new(None) })).collect()
     })
-    .join()
-    .unwrap();
+    .join_detached();
     assert_eq!(pygc_sync::objgraph::count("Census") - before, 12);
     let full = std::any::type_name::<Census>();
     assert_eq!(pygc_sync::objgraph::count(full) - before, 12, "a full path matches full names");

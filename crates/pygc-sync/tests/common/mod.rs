@@ -54,3 +54,35 @@ pub fn collect_all() -> usize {
 pub fn load(c: &AtomicUsize) -> usize {
     c.load(SeqCst)
 }
+
+/// Waits (at most 20 s) until `cond` holds, reaching safe points meanwhile.
+/// For frees that a collection started by another test's thread may take
+/// over: it merges the queued reference while the world is stopped and
+/// frees the object after its restart, on its own thread.
+pub fn wait_until(mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !cond() {
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        let _ = Gc::new(1u8);
+        pygc_sync::safepoint();
+        std::thread::yield_now();
+    }
+    true
+}
+
+/// Joining a thread blocks; a test thread that is attached to the heap
+/// must do it detached, or a collection started meanwhile (by another test)
+/// waits for it until its deadline, while the joined thread may be waiting
+/// for that collection to end.
+pub trait JoinDetached<T> {
+    /// `join().unwrap()`, detached.
+    fn join_detached(self) -> T;
+}
+
+impl<T> JoinDetached<T> for std::thread::JoinHandle<T> {
+    fn join_detached(self) -> T {
+        pygc_sync::detached(|| self.join()).unwrap()
+    }
+}
