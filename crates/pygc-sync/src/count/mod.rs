@@ -102,14 +102,22 @@ impl RefCount {
     #[inline]
     pub fn incref(&self, me: usize) {
         if self.tid.load(Relaxed) == me {
-            let l = self.local.load(Relaxed);
-            if l == u32::MAX {
-                overflow();
-            }
-            self.local.store(l + 1, Relaxed);
+            self.incref_owned();
         } else {
             self.incref_shared();
         }
+    }
+
+    /// The owner's increment: the caller read [`RefCount::owner`] equal to
+    /// its own id (so it is the owner, and only it writes `local`) and holds
+    /// a reference.
+    #[inline]
+    pub fn incref_owned(&self) {
+        let l = self.local.load(Relaxed);
+        if l == u32::MAX {
+            overflow();
+        }
+        self.local.store(l + 1, Relaxed);
     }
 
     /// A non-owner's increment. Relaxed, as `Arc::clone`: the caller's own
@@ -126,15 +134,22 @@ impl RefCount {
     #[inline]
     pub fn decref(&self, me: usize) -> Dec {
         if self.tid.load(Relaxed) == me {
-            let l = self.local.load(Relaxed) - 1;
-            self.local.store(l, Relaxed);
-            if l == 0 {
-                return self.merge_zero_local();
-            }
-            Dec::Alive
+            self.decref_owned()
         } else {
             self.decref_shared()
         }
+    }
+
+    /// The owner's decrement (the caller read [`RefCount::owner`] equal to
+    /// its own id, and gives up a reference it holds).
+    #[inline]
+    pub fn decref_owned(&self) -> Dec {
+        let l = self.local.load(Relaxed) - 1;
+        self.local.store(l, Relaxed);
+        if l == 0 {
+            return self.merge_zero_local();
+        }
+        Dec::Alive
     }
 
     /// The owner's local count reached zero.

@@ -126,7 +126,7 @@ pub(crate) fn incref(p: ObjPtr) {
     // SAFETY: the caller holds a reference.
     let rc = &unsafe { p.header() }.rc;
     if rc.owner() == me {
-        rc.incref(me);
+        rc.incref_owned();
     } else {
         incref_slow(p, me);
     }
@@ -154,7 +154,7 @@ pub(crate) unsafe fn decref(p: ObjPtr) {
     // SAFETY: the caller's reference.
     let rc = &unsafe { p.header() }.rc;
     if rc.owner() == me {
-        let d = rc.decref(me);
+        let d = rc.decref_owned();
         if d != crate::count::Dec::Alive {
             // SAFETY: our reference, released.
             unsafe { life::release(p, d) }
