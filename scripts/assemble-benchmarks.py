@@ -5,7 +5,7 @@ from pathlib import Path
 
 root = Path(__file__).resolve().parent.parent
 results = root / "bench-results"
-order = ["core-rework", "allocators", "gc", "heap-features", "tracemalloc", "objgraph", "mprof", "python"]
+order = ["core-rework", "allocators", "gc", "heap-features", "sync", "tracemalloc", "objgraph", "mprof", "python"]
 parts = [(results / "summary.md").read_text().rstrip() + "\n"]
 for name in order:
     text = (results / f"{name}.md").read_text().strip()
