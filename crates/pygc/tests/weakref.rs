@@ -198,3 +198,73 @@ fn a_finalizer_at_refcount_death_may_resurrect_and_runs_once() {
     assert_eq!(calls.get(), 1, "the second death clears the weakrefs");
     assert!(w.upgrade().is_none());
 }
+
+/// A cycle whose finalizer resurrects it, and (optionally) makes a new weak
+/// handle to itself with a callback while it runs.
+#[derive(Trace)]
+#[pygc(finalize)]
+struct Phoenix {
+    me: GcCell<Option<Gc<Phoenix>>>,
+    #[pygc(skip)]
+    resurrect: bool,
+}
+
+thread_local! {
+    static PHOENIX: RefCell<Option<Gc<Phoenix>>> = const { RefCell::new(None) };
+    static MADE_IN_FINALIZER: RefCell<Option<Weak<Phoenix>>> = const { RefCell::new(None) };
+    static LATE_CALLBACKS: Cell<u32> = const { Cell::new(0) };
+}
+
+impl pygc::Finalize for Phoenix {
+    fn finalize(this: &Gc<Self>) {
+        let w = Gc::downgrade_with_callback(this, || LATE_CALLBACKS.with(|c| c.set(c.get() + 1)));
+        MADE_IN_FINALIZER.with(|m| *m.borrow_mut() = Some(w));
+        if this.resurrect {
+            PHOENIX.with(|p| *p.borrow_mut() = Some(this.clone()));
+        }
+    }
+}
+
+fn phoenix_cycle(resurrect: bool) -> Gc<Phoenix> {
+    let x = Gc::new(Phoenix { me: GcCell::new(None), resurrect });
+    *x.me.borrow_mut() = Some(x.clone());
+    x
+}
+
+#[test]
+fn weak_handles_made_after_a_resurrection_refer_to_the_object() {
+    let x = phoenix_cycle(true);
+    let old = Gc::downgrade(&x);
+    drop(x);
+    gc::collect();
+    let back = PHOENIX.with(|p| p.borrow_mut().take()).expect("resurrected by its finalizer");
+    assert!(old.upgrade().is_none(), "the collector cleared the weakrefs of that moment");
+    assert_eq!(old.strong_count(), 0);
+    assert_eq!(pygc::weakref::getweakrefcount(&back), 1, "only the finalizer's handle counts");
+    // CPython: a weakref made after the resurrection is an ordinary one.
+    let new = Gc::downgrade(&back);
+    assert!(Gc::ptr_eq(&new.upgrade().expect("a new handle upgrades"), &back));
+    assert!(new.clone().upgrade().is_some(), "and so do its clones");
+    assert_eq!(pygc::weakref::getweakrefcount(&back), 2, "the finalizer's handle and the new one");
+    assert!(old.clone().upgrade().is_none(), "an old handle's clone stays dead");
+    // The finalizer's own handle belongs to the new epoch too.
+    let made = MADE_IN_FINALIZER.with(|m| m.borrow_mut().take()).unwrap();
+    assert!(made.upgrade().is_some());
+    pygc::inspect::verify().unwrap();
+    drop((back, old, made));
+    // The cycle (finalized once already) is freed by the next collection.
+    assert_eq!(gc::collect(), 1);
+    assert!(new.upgrade().is_none(), "the second death clears the new handle");
+}
+
+#[test]
+fn a_weakref_made_by_a_finalizer_of_garbage_gets_its_callback() {
+    LATE_CALLBACKS.with(|c| c.set(0));
+    let x = phoenix_cycle(false);
+    drop(x);
+    assert_eq!(gc::collect(), 1);
+    let made = MADE_IN_FINALIZER.with(|m| m.borrow_mut().take()).unwrap();
+    assert!(made.upgrade().is_none(), "cleared with the garbage");
+    assert_eq!(LATE_CALLBACKS.with(Cell::get), 1, "its callback ran, as CPython runs it at dealloc");
+    pygc::inspect::verify().unwrap();
+}

@@ -73,7 +73,7 @@ pub(crate) fn handle_weakrefs(s: &GcState, candidates: &[ObjPtr], panics: &mut P
     let mut to_drop = Vec::new();
     for &p in &weakly_referenced {
         // SAFETY: held (above).
-        unsafe { p.live() }.set_flag(flags::WEAK_DEAD);
+        unsafe { s.weak.end_epoch(p) };
         let (call, drop) = s.weak.take_callbacks(p, &owned);
         to_call.extend(call);
         to_drop.extend(drop);
@@ -123,6 +123,7 @@ pub(crate) fn delete_garbage(s: &GcState, garbage: &[ObjPtr], debug: DebugFlags,
         }
         return;
     }
+    let mut callbacks = Vec::new();
     for &p in garbage {
         // SAFETY: held by the collector.
         let o = unsafe { p.live() };
@@ -130,8 +131,13 @@ pub(crate) fn delete_garbage(s: &GcState, garbage: &[ObjPtr], debug: DebugFlags,
             continue;
         }
         if o.has(flags::HAS_WEAK) {
-            // Weak handles made by finalizers must not see a cleared value.
-            o.set_flag(flags::WEAK_DEAD);
+            // Weak handles made by finalizers (after `handle_weakrefs`)
+            // must not see a cleared value; their callbacks run once the
+            // values are dropped, as CPython runs them when such an object
+            // is deallocated.
+            // SAFETY: held by the collector.
+            unsafe { s.weak.end_epoch(p) };
+            callbacks.extend(s.weak.take_callbacks(p, &HashMap::new()).0);
         }
         o.set_flag(flags::CLEARED);
         let info = o.info();
@@ -139,5 +145,8 @@ pub(crate) fn delete_garbage(s: &GcState, garbage: &[ObjPtr], debug: DebugFlags,
         // no handle reads it and it is dropped only here; the collector's
         // count keeps the block allocated during the drop.
         panics.guard("a destructor", || unsafe { (info.drop_value)(o.value_ptr()) });
+    }
+    for cb in callbacks {
+        panics.guard("weakref callback", cb);
     }
 }

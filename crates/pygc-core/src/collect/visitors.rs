@@ -147,8 +147,9 @@ impl<'a> ReachableVisitor<'a> {
             // reaching zero are deferred), and both were reported by a live
             // handle of an object of this pass.
             let (k, v) = unsafe { (k.live(), v.live()) };
+            // (Keys of an ended epoch were not recorded: visit_ephemeron.)
             let key_alive = k.refcnt() > 0
-                && !k.has(crate::object::header::flags::WEAK_DEAD)
+                && !k.has(crate::object::header::flags::CLEARED)
                 && !k.link().is_some_and(|l| l.is_collecting() && l.is_marked_unreachable());
             if !key_alive {
                 return true;
@@ -190,7 +191,12 @@ impl Visitor for ReachableVisitor<'_> {
         key: &Weak<K>,
         value: &Gc<V>,
     ) {
-        self.ephemerons.push((key.header(), value.obj().ptr()));
+        // A key whose weak references the collector cleared is dead for
+        // this entry even if the key object lives on (resurrected): its
+        // value is then reachable only through other edges.
+        if key.live_referent().is_some() {
+            self.ephemerons.push((key.header(), value.obj().ptr()));
+        }
     }
 }
 

@@ -7,6 +7,7 @@ use std::marker::PhantomData;
 
 use super::gc::Gc;
 use crate::life::dealloc;
+use std::num::NonZeroU64;
 use std::ptr::NonNull;
 
 use super::pointee::GcPointee;
@@ -30,23 +31,42 @@ pub struct Weak<T: ?Sized + GcPointee> {
     /// side table counts it, or, after thread teardown, HAS_WEAK makes the
     /// block leak).
     ptr: NonNull<T>,
-    callback: Option<u64>,
+    callback: Option<NonZeroU64>,
+    /// The epoch of the object's weak references this handle was made in
+    /// (see `state/weak_table.rs`): once the collector cleared them, only
+    /// handles made afterwards upgrade.
+    epoch: u32,
     _marker: PhantomData<(*const (), Box<T>)>,
 }
 
 impl<T: ?Sized + GcPointee> Weak<T> {
     pub(crate) fn new(strong: &Gc<T>, callback: Option<WeakCallback>) -> Weak<T> {
         let o = strong.obj();
-        let callback = match thread::with_heap_of(o, |s| s.weak.register(o.ptr(), callback)) {
-            Some(id) => id,
+        let (callback, epoch) = match thread::with_heap_of(o, |s| s.weak.register(o.ptr(), callback)) {
+            Some(registered) => registered,
             None => {
                 // Thread teardown: no table. Mark the block so it is never
                 // freed under this handle (a leak, never a dangling read).
                 o.set_flag(flags::HAS_WEAK);
-                None
+                (None, 0)
             }
         };
-        Weak { ptr: strong.value_ptr(), callback, _marker: PhantomData }
+        Weak { ptr: strong.value_ptr(), callback, epoch, _marker: PhantomData }
+    }
+
+    /// Whether this handle no longer refers to its object: the value is
+    /// gone, or the collector cleared the weak references of the epoch this
+    /// handle belongs to (the object may live on, resurrected).
+    #[inline]
+    fn is_dead(&self, o: Obj<'_>) -> bool {
+        o.refcnt() == 0 || o.has(flags::CLEARED) || (o.has(flags::WEAK_DEAD) && !self.in_current_epoch(o))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn in_current_epoch(&self, o: Obj<'_>) -> bool {
+        // No table (thread teardown): nothing can prove the handle current.
+        thread::with_heap_of(o, |s| s.weak.is_current(o.ptr(), self.epoch)).unwrap_or(false)
     }
 
     /// The object's header.
@@ -66,7 +86,7 @@ impl<T: ?Sized + GcPointee> Weak<T> {
     #[must_use]
     pub fn upgrade(&self) -> Option<Gc<T>> {
         let o = self.obj();
-        if o.refcnt() == 0 || o.has(flags::CLEARED | flags::WEAK_DEAD) {
+        if self.is_dead(o) {
             return None;
         }
         o.incref();
@@ -78,16 +98,22 @@ impl<T: ?Sized + GcPointee> Weak<T> {
     /// The number of strong handles (0 once the object died).
     pub fn strong_count(&self) -> usize {
         let o = self.obj();
-        if o.has(flags::CLEARED | flags::WEAK_DEAD) {
+        if self.is_dead(o) {
             0
         } else {
             o.refcnt()
         }
     }
 
-    /// The number of weak handles to the object.
+    /// The number of weak handles that still refer to the object (0 once
+    /// it died; after the collector cleared its weak references, only those
+    /// made since count).
     pub fn weak_count(&self) -> usize {
-        thread::with_heap_of(self.obj(), |s| s.weak.weak_count(self.header())).unwrap_or(0)
+        let o = self.obj();
+        if self.is_dead(o) {
+            return 0;
+        }
+        thread::with_heap_of(o, |s| s.weak.current_count(self.header())).unwrap_or(0)
     }
 
     /// Whether both weak handles point at the same object.
@@ -96,21 +122,23 @@ impl<T: ?Sized + GcPointee> Weak<T> {
     }
 
     pub(crate) fn callback_id(&self) -> Option<u64> {
-        self.callback
+        self.callback.map(NonZeroU64::get)
     }
 
     /// The referent, if it is alive: a weak edge that the inspection
     /// visitors may report (`None` for a dead referent).
     pub(crate) fn live_referent(&self) -> Option<Obj<'_>> {
         let o = self.obj();
-        (o.refcnt() > 0 && !o.has(flags::CLEARED | flags::WEAK_DEAD)).then_some(o)
+        (!self.is_dead(o)).then_some(o)
     }
 }
 
 impl<T: ?Sized + GcPointee> Clone for Weak<T> {
     fn clone(&self) -> Self {
-        thread::with_heap_of(self.obj(), |s| s.weak.clone_handle(self.header(), self.callback));
-        Weak { ptr: self.ptr, callback: self.callback, _marker: PhantomData }
+        thread::with_heap_of(self.obj(), |s| {
+            s.weak.clone_handle(self.header(), self.callback_id(), self.epoch)
+        });
+        Weak { ptr: self.ptr, callback: self.callback, epoch: self.epoch, _marker: PhantomData }
     }
 }
 
@@ -118,8 +146,9 @@ impl<T: ?Sized + GcPointee> Drop for Weak<T> {
     fn drop(&mut self) {
         let header = self.header();
         // SAFETY: this handle kept the block allocated until now.
-        let released =
-            thread::with_heap_of(self.obj(), |s| unsafe { s.weak.release_handle(header, self.callback) });
+        let released = thread::with_heap_of(self.obj(), |s| unsafe {
+            s.weak.release_handle(header, self.callback_id(), self.epoch)
+        });
         let Some(released) = released else { return };
         // User code (the closure's captures) runs outside the table borrow.
         drop(released.orphan_callback);

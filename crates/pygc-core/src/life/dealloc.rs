@@ -238,7 +238,8 @@ fn finalize_at_death(s: Option<&GcState>, o: Obj<'_>) -> Outcome {
 #[cold]
 #[inline(never)]
 fn weak_referent_died(s: &GcState, o: Obj<'_>) -> Option<Panic> {
-    o.set_flag(flags::WEAK_DEAD);
+    // SAFETY: the block is allocated (`o` borrows it).
+    unsafe { s.weak.end_epoch(o.ptr()) };
     let (to_call, _) = s.weak.take_callbacks(o.ptr(), &Default::default());
     let mut first = None;
     for cb in to_call {

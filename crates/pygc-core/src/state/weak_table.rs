@@ -4,6 +4,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::num::NonZeroU64;
 
 use crate::addr_hash::AddrHash;
 use crate::object::header::{flags, ObjPtr};
@@ -21,12 +22,25 @@ struct CallbackSlot {
 
 /// The entry of an object that has (or had) weak handles.
 ///
-/// Invariant: the object's `HAS_WEAK` flag is set while the entry exists,
-/// and `weak ≥ Σ handles` over its callbacks.
+/// Invariant: the object's `HAS_WEAK` flag is set while the entry exists;
+/// `weak ≥ current` and `weak ≥ Σ handles` over its callbacks; `WEAK_DEAD`
+/// is set whenever `epoch` is not 0.
+///
+/// **Epochs.** The collector clears an object's weak references (CPython's
+/// `handle_weakrefs`) before finalizers run, and a finalizer may resurrect
+/// the object. The handles of that moment must stay dead, but a handle made
+/// afterwards is a new weak reference to a live object (as in CPython). So
+/// clearing ends an *epoch*: each handle remembers the epoch it was made
+/// in, and only handles of the current one upgrade once `WEAK_DEAD` is set.
 #[derive(Default)]
 struct WeakEntry {
-    /// Live weak handles.
+    /// Live weak handles, of every epoch (they keep the block allocated).
     weak: usize,
+    /// Live weak handles made in the current epoch (Python's
+    /// `getweakrefcount`).
+    current: usize,
+    /// How many times the object's weak references were cleared.
+    epoch: u32,
     callbacks: Vec<CallbackSlot>,
     /// The strong count reached zero and the value is gone: the block is
     /// freed when `weak` reaches zero.
@@ -54,41 +68,70 @@ impl WeakTable {
     }
 
     /// A new weak handle to `p` (alive: the caller holds a strong handle),
-    /// with its callback; returns the callback's id.
-    pub(crate) fn register(&self, p: ObjPtr, callback: Option<WeakCallback>) -> Option<u64> {
+    /// with its callback; returns the callback's id and the handle's epoch.
+    pub(crate) fn register(&self, p: ObjPtr, callback: Option<WeakCallback>) -> (Option<NonZeroU64>, u32) {
         let mut map = self.map.borrow_mut();
         let entry = map.entry(p.addr()).or_default();
         entry.weak += 1;
+        entry.current += 1;
         // SAFETY: the caller holds a strong handle to `p`.
         unsafe { p.live() }.set_flag(flags::HAS_WEAK);
-        callback.map(|f| {
+        let id = callback.map(|f| {
             let id = self.next_id.get();
             self.next_id.set(id + 1);
             entry.callbacks.push(CallbackSlot { id, handles: 1, f });
-            id
-        })
+            NonZeroU64::new(id).expect("callback ids start at 1")
+        });
+        (id, entry.epoch)
     }
 
-    /// A clone of a weak handle to `p` sharing callback `id`.
-    pub(crate) fn clone_handle(&self, p: ObjPtr, id: Option<u64>) {
+    /// A clone of a weak handle to `p` of `epoch`, sharing callback `id`.
+    pub(crate) fn clone_handle(&self, p: ObjPtr, id: Option<u64>, epoch: u32) {
         let mut map = self.map.borrow_mut();
         if let Some(entry) = map.get_mut(&p.addr()) {
             entry.weak += 1;
+            if epoch == entry.epoch {
+                entry.current += 1;
+            }
             if let Some(slot) = id.and_then(|id| entry.callbacks.iter_mut().find(|s| s.id == id)) {
                 slot.handles += 1;
             }
         }
     }
 
-    /// A weak handle to `p` with callback `id` is dropped.
+    /// Ends the current epoch of `p`'s weak handles: none of them upgrades
+    /// any more (`WEAK_DEAD`); handles made from now on do, while the object
+    /// lives. The callbacks are taken separately ([`WeakTable::take_callbacks`]).
+    ///
+    /// # Safety
+    /// The block of `p` is allocated.
+    pub(crate) unsafe fn end_epoch(&self, p: ObjPtr) {
+        // SAFETY: forwarded from the caller.
+        unsafe { p.live() }.set_flag(flags::WEAK_DEAD);
+        if let Some(e) = self.map.borrow_mut().get_mut(&p.addr()) {
+            e.epoch = e.epoch.wrapping_add(1);
+            e.current = 0;
+        }
+    }
+
+    /// Whether a handle of `epoch` to `p` belongs to the current epoch (it
+    /// may upgrade although `WEAK_DEAD` is set).
+    pub(crate) fn is_current(&self, p: ObjPtr, epoch: u32) -> bool {
+        self.map.borrow().get(&p.addr()).is_some_and(|e| e.epoch == epoch)
+    }
+
+    /// A weak handle to `p` of `epoch` with callback `id` is dropped.
     ///
     /// # Safety
     /// The block of `p` is allocated (the dropped handle kept it so).
-    pub(crate) unsafe fn release_handle(&self, p: ObjPtr, id: Option<u64>) -> Released {
+    pub(crate) unsafe fn release_handle(&self, p: ObjPtr, id: Option<u64>, epoch: u32) -> Released {
         let mut map = self.map.borrow_mut();
         let mut out = Released { orphan_callback: None, free_block: false };
         let Some(entry) = map.get_mut(&p.addr()) else { return out };
         entry.weak -= 1;
+        if epoch == entry.epoch {
+            entry.current -= 1;
+        }
         if let Some(i) = id.and_then(|id| entry.callbacks.iter().position(|s| s.id == id)) {
             entry.callbacks[i].handles -= 1;
             if entry.callbacks[i].handles == 0 {
@@ -99,16 +142,25 @@ impl WeakTable {
             out.free_block = entry.value_gone;
             map.remove(&p.addr());
             if !out.free_block {
+                // No handle of any epoch is left: the object (alive, or
+                // cleared and still held) starts afresh. A cleared value
+                // stays unreachable through CLEARED.
                 // SAFETY: the caller guarantees the block is allocated.
-                unsafe { p.live() }.clear_flag(flags::HAS_WEAK);
+                unsafe { p.live() }.clear_flag(flags::HAS_WEAK | flags::WEAK_DEAD);
             }
         }
         out
     }
 
-    /// Live weak handles to `p`.
+    /// Live weak handles to `p`, of every epoch (what keeps its block).
     pub(crate) fn weak_count(&self, p: ObjPtr) -> usize {
         self.map.borrow().get(&p.addr()).map_or(0, |e| e.weak)
+    }
+
+    /// Live weak handles to `p` of the current epoch: those that still
+    /// refer to it (`weakref.getweakrefcount`).
+    pub(crate) fn current_count(&self, p: ObjPtr) -> usize {
+        self.map.borrow().get(&p.addr()).map_or(0, |e| e.current)
     }
 
     /// Whether any object of the heap has a callback registered.
@@ -167,17 +219,17 @@ impl WeakTable {
         self.map
             .borrow()
             .get(&p.addr())
-            .map_or((0, Vec::new()), |e| (e.weak, e.callbacks.iter().map(|s| s.handles).collect()))
+            .map_or((0, Vec::new()), |e| (e.current, e.callbacks.iter().map(|s| s.handles).collect()))
     }
 
     /// Checks the entries' invariant.
     pub(crate) fn verify(&self) -> Result<(), String> {
         for (&addr, e) in self.map.borrow().iter() {
             let shared: usize = e.callbacks.iter().map(|s| s.handles).sum();
-            if shared > e.weak {
+            if shared > e.weak || e.current > e.weak {
                 return Err(format!(
-                    "weak entry {addr:#x}: {shared} callback handles but {} weak handles",
-                    e.weak
+                    "weak entry {addr:#x}: {shared} callback handles, {} of the current epoch, but {} weak handles",
+                    e.current, e.weak
                 ));
             }
         }

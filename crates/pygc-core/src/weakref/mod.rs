@@ -115,10 +115,11 @@ pub struct WeakRefInfo {
 /// ```
 pub fn getweakrefcount(obj: &impl Handle) -> usize {
     let o = obj_of(obj);
-    if o.has(flags::CLEARED | flags::WEAK_DEAD) {
+    if o.has(flags::CLEARED) {
         return 0;
     }
-    thread::with_heap_of(o, |s| s.weak.weak_count(o.ptr())).unwrap_or(0)
+    // Handles of an epoch the collector ended do not count (`current`).
+    thread::with_heap_of(o, |s| s.weak.current_count(o.ptr())).unwrap_or(0)
 }
 
 /// The weak references to the object (`weakref.getweakrefs(obj)`): one
@@ -142,14 +143,14 @@ pub fn getweakrefcount(obj: &impl Handle) -> usize {
 /// ```
 pub fn getweakrefs(obj: &impl Handle) -> Vec<WeakRefInfo> {
     let o = obj_of(obj);
-    if o.has(flags::CLEARED | flags::WEAK_DEAD) {
+    if o.has(flags::CLEARED) {
         return Vec::new();
     }
     let (total, shared) =
         thread::with_heap_of(o, |s| s.weak.handles_by_callback(o.ptr())).unwrap_or_default();
     let mut out: Vec<WeakRefInfo> =
         shared.iter().map(|&handles| WeakRefInfo { handles, has_callback: true }).collect();
-    let plain = total - shared.iter().sum::<usize>();
+    let plain = total.saturating_sub(shared.iter().sum::<usize>());
     if plain > 0 {
         out.push(WeakRefInfo { handles: plain, has_callback: false });
     }
