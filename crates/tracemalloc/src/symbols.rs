@@ -78,6 +78,11 @@ fn is_plumbing(r: &Resolved) -> bool {
     let Some(path) = r.path.as_deref() else {
         return true; // no debug info: not program code we can show
     };
+    // Names alone do not do: with `debug = "line-tables-only"` (a common release setting)
+    // the debug info names functions without their module path, so files decide too.
+    if is_plumbing_file(path) {
+        return true;
+    }
     // Relative paths come from system libraries built in their own trees (glibc's
     // `./nptl/pthread_create.c`); cargo records absolute ones.
     !path.starts_with('/')
@@ -89,6 +94,21 @@ fn is_plumbing(r: &Resolved) -> bool {
         || r.name
             .as_deref()
             .is_some_and(|n| NAMES.iter().any(|p| n.starts_with(p)))
+}
+
+/// Whether `path` (a debug-info path) is one of this crate's tracer, unwinder or
+/// allocator-shim files, or a file of the `backtrace` crate.
+fn is_plumbing_file(path: &str) -> bool {
+    // `file!()` is this file's path as rustc was given it (relative to the workspace, or
+    // absolute for a registry build); the debug-info path of a sibling ends with its dir.
+    let dir = file!().strip_suffix("symbols.rs").unwrap_or("");
+    let own = ["tracer.rs", "unwind.rs", "alloc.rs"]
+        .iter()
+        .any(|f| path.strip_suffix(f).is_some_and(|d| !dir.is_empty() && d.ends_with(dir)));
+    // A registry crate lives in `.../backtrace-0.3.77/src/...`.
+    own || path
+        .split('/')
+        .any(|c| c.strip_prefix("backtrace-").is_some_and(|v| v.starts_with(|ch: char| ch.is_ascii_digit())))
 }
 
 /// Symbolizes an interned raw traceback into a public [`Traceback`] of at most `limit`
