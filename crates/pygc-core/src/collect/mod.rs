@@ -267,8 +267,12 @@ fn collect_main(
     unsafe { lists.finalizers.merge_into(old) };
 
     for p in held {
-        // SAFETY: the collector's hold, given up once.
-        panics.guard("a destructor", || unsafe { dealloc::decref(p) });
+        // SAFETY: the collector's hold, given up once; `p` was in this
+        // collection's unreachable list, so it belongs to `s`.
+        if !unsafe { dealloc::release_cleared_hold(s, p) } {
+            // SAFETY: the hold, still owned (nothing was changed).
+            panics.guard("a destructor", || unsafe { dealloc::decref(p) });
+        }
     }
 
     let mut stats = s.stats.borrow_mut();

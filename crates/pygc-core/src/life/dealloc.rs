@@ -32,6 +32,32 @@ pub(crate) unsafe fn decref(p: ObjPtr) {
     }
 }
 
+/// Gives up the collector's hold on `p` when that frees a block whose value
+/// the collection already dropped: the common end of a garbage object, done
+/// here without the heap lookup, trashcan and finalizer checks of
+/// [`refcount_zero`] (no user code can run: the value is gone). Returns
+/// false, having changed nothing, for any other object; the caller then
+/// gives the hold up with [`decref`].
+///
+/// # Safety
+/// The caller owns one count of `p` (the collector's hold), `p` is a member
+/// of `s`'s generations or working lists, and the caller does not use `p`
+/// again if this returns true.
+#[inline]
+pub(crate) unsafe fn release_cleared_hold(s: &GcState, p: ObjPtr) -> bool {
+    // SAFETY: the hold keeps the block allocated.
+    let o = unsafe { p.live() };
+    if o.refcnt() != 1 || !o.is_cleared() || s.is_tracing() {
+        return false;
+    }
+    o.set_refcnt(0);
+    untrack(s, o);
+    // SAFETY: the value was dropped by the collection (CLEARED) and the
+    // count just reached zero with the caller's hold, the last one.
+    unsafe { release_block(Some(s), p) };
+    true
+}
+
 /// The strong count of `p` just reached zero.
 ///
 /// # Safety
