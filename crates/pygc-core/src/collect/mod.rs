@@ -173,39 +173,49 @@ fn collect_main(
     // collector holds every candidate (invariant 1), so none can be freed
     // under a pass.
     // SAFETY: no user code runs during this walk.
-    let held: Vec<ObjPtr> = unsafe { unreachable.iter() }.collect();
-    for &p in &held {
-        // SAFETY: elements of a list are allocated (invariant 4).
-        unsafe { p.live() }.incref();
-    }
+    let mut any_legacy = false;
+    let held: Vec<ObjPtr> = unsafe { unreachable.iter() }
+        .inspect(|p| {
+            // SAFETY: elements of a list are allocated (invariant 4).
+            let o = unsafe { p.live() };
+            o.incref();
+            any_legacy |= o.info().legacy_finalizer;
+        })
+        .collect();
 
-    {
-        // The move pass still uses COLLECTING: no collection of another
-        // heap may start from its `Trace` calls (see `GcState::tracing`).
-        let _move_pass = collection.enter_tracing_like();
-        garbage::move_legacy_finalizers(unreachable, &lists.finalizers, panics);
-    }
-    // SAFETY: the elements are held; the walk runs no user code.
-    let candidates: Vec<ObjPtr> = unsafe { unreachable.iter() }.collect();
+    // Without a legacy finalizer among them (the usual case) the move pass
+    // moves nothing and the candidates are the held objects.
+    let moved: Vec<ObjPtr>;
+    let candidates: &[ObjPtr] = if any_legacy {
+        {
+            // The move pass still uses COLLECTING: no collection of another
+            // heap may start from its `Trace` calls (see `GcState::tracing`).
+            let _move_pass = collection.enter_tracing_like();
+            garbage::move_legacy_finalizers(unreachable, &lists.finalizers, panics);
+        }
+        // SAFETY: the elements are held; the walk runs no user code.
+        moved = unsafe { unreachable.iter() }.collect();
+        &moved
+    } else {
+        &held
+    };
     // From here on user code runs (callbacks, finalizers): the candidates
     // drop COLLECTING first, so a collection of another heap that such code
     // starts cannot mistake them for its own. (The resurrection check sets
     // it again; clearing clears it.)
-    for &p in &candidates {
+    let (mut any_weak, mut any_finalizer) = (false, false);
+    for &p in candidates {
         // SAFETY: held; a generation member, so tracked.
         unsafe { &*p.link_ptr() }.set_prev_flags(0, crate::object::link::PREV_COLLECTING);
-    }
-    if debug.contains(DEBUG_COLLECTABLE) {
-        for &p in &candidates {
-            debug_object(s, "collectable", p);
-        }
-    }
-    let (mut any_weak, mut any_finalizer) = (false, false);
-    for &p in &candidates {
         // SAFETY: held.
         let o = unsafe { p.live() };
         any_weak |= o.has(crate::object::header::flags::HAS_WEAK);
         any_finalizer |= o.finalizer_pending();
+    }
+    if debug.contains(DEBUG_COLLECTABLE) {
+        for &p in candidates {
+            debug_object(s, "collectable", p);
+        }
     }
     let mut user_code_ran = false;
     if any_weak {
@@ -218,7 +228,8 @@ fn collect_main(
     // Resurrection check over the candidates alone. If no user code ran
     // since they were found unreachable, nothing can have changed.
     let still = &lists.still_unreachable;
-    let garbage = if user_code_ran {
+    let rechecked: Vec<ObjPtr>;
+    let garbage: &[ObjPtr] = if user_code_ran {
         if let Err(abort) = deduce_unreachable(collection, unreachable, still, 1) {
             report_abort(abort, generation, panics);
         }
@@ -226,15 +237,16 @@ fn collect_main(
         // `unreachable` was resurrected. The walk runs no user code.
         unsafe {
             unreachable.merge_into(old);
-            still.iter().collect()
+            rechecked = still.iter().collect();
         }
+        &rechecked
     } else {
         // SAFETY: both are working lists of this collection, well formed.
         unsafe { unreachable.merge_into(still) };
         candidates
     };
     let collected = garbage.len();
-    garbage::delete_garbage(s, &garbage, debug, panics);
+    garbage::delete_garbage(s, garbage, debug, panics);
     // Cleared objects a `Drop` resurrected stay (cleared) in the old
     // generation until their counts drop.
     // SAFETY: working lists are well formed outside the tracing phase.
