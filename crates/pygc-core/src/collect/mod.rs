@@ -172,8 +172,8 @@ fn collect_main(
     // User code may run from here on (the next pass traces). First the
     // collector holds every candidate (invariant 1), so none can be freed
     // under a pass.
-    // SAFETY: no user code runs during this walk.
     let mut any_legacy = false;
+    // SAFETY: no user code runs during this walk.
     let held: Vec<ObjPtr> = unsafe { unreachable.iter() }
         .inspect(|p| {
             // SAFETY: elements of a list are allocated (invariant 4).
@@ -219,10 +219,10 @@ fn collect_main(
     }
     let mut user_code_ran = false;
     if any_weak {
-        user_code_ran |= garbage::handle_weakrefs(s, &candidates, panics);
+        user_code_ran |= garbage::handle_weakrefs(s, candidates, panics);
     }
     if any_finalizer {
-        user_code_ran |= garbage::finalize_garbage(&candidates, panics);
+        user_code_ran |= garbage::finalize_garbage(candidates, panics);
     }
 
     // Resurrection check over the candidates alone. If no user code ran
