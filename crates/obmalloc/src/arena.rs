@@ -112,6 +112,14 @@ pub(crate) fn pool_of(p: *mut u8) -> *mut Pool {
 
 const NONE: u32 = u32::MAX;
 
+/// Empty arenas kept mapped, for the next burst, until an explicit
+/// [`crate::collect`] trims them to one. CPython keeps one (the last usable
+/// arena); with one, a program that frees and reallocates a couple of
+/// megabytes in a loop unmaps and faults in an arena on every round
+/// (`slice_from_slice_10k` in bench-results/heap-features.md: 25 page faults
+/// per 1000 objects). Two cost at most 2 MiB of resident memory.
+pub const SPARE_ARENAS: usize = 2;
+
 /// One arena (CPython's `arena_object`): `address == 0` marks an unused slot,
 /// linked on `Arenas::unused` through `next`.
 #[derive(Clone, Copy)]
@@ -137,7 +145,9 @@ struct ArenaObject {
 /// * `usable` lists exactly the arenas with `nfreepools > 0`, ascending by
 ///   `nfreepools`; `nfp2lasta[n]` is the last of them with `nfreepools == n`;
 /// * `narenas_current == |{a : a.address != 0}|`, and
-///   `ntimes_allocated - narenas_current` arenas were unmapped.
+///   `ntimes_allocated - narenas_current` arenas were unmapped;
+/// * `nempty == |{a : a.address != 0, a.nfreepools == a.ntotalpools}|`
+///   and `nempty <= SPARE_ARENAS` (outside `new_arena` .. `acquire_pool`).
 pub(crate) struct Arenas {
     table: *mut ArenaObject,
     max: usize,
@@ -147,6 +157,8 @@ pub(crate) struct Arenas {
     pub(crate) ntimes_allocated: usize,
     pub(crate) narenas_current: usize,
     pub(crate) narenas_highwater: usize,
+    /// Live arenas with every pool free.
+    nempty: usize,
 }
 
 // SAFETY: the raw pointers inside point to memory owned by the arena system,
@@ -162,6 +174,7 @@ static ARENAS: Mutex<Arenas> = Mutex::new(Arenas {
     ntimes_allocated: 0,
     narenas_current: 0,
     narenas_highwater: 0,
+    nempty: 0,
 });
 
 pub(crate) fn lock() -> MutexGuard<'static, Arenas> {
@@ -281,6 +294,7 @@ impl Arenas {
         };
         self.ntimes_allocated += 1;
         self.narenas_current += 1;
+        self.nempty += 1; // acquire_pool takes a pool from it at once
         self.narenas_highwater = self.narenas_highwater.max(self.narenas_current);
         i
     }
@@ -299,6 +313,9 @@ impl Arenas {
         }
         let i = self.usable;
         let old = self.nfree(i) as usize;
+        if old == self.ao(i).ntotalpools as usize {
+            self.nempty -= 1;
+        }
         let a = self.ao(i);
         let pool: *mut Pool;
         let fresh;
@@ -359,6 +376,7 @@ impl Arenas {
                 self.nfp2lasta[1] = i;
             }
             if new == total {
+                self.nempty += 1;
                 self.maybe_free_arena(i);
             }
             return;
@@ -380,16 +398,39 @@ impl Arenas {
             self.nfp2lasta[new] = i;
         }
         if new == total {
+            self.nempty += 1;
             self.maybe_free_arena(i);
         }
     }
 
-    /// Arena `i` has every pool free: munmap it unless it is the only usable arena.
+    /// Arena `i` just had its last pool freed: munmap it unless it is one of
+    /// the [`SPARE_ARENAS`] empty arenas kept.
     fn maybe_free_arena(&mut self, i: u32) {
-        let (prev, next) = (self.ao(i).prev, self.ao(i).next);
-        if prev == NONE && next == NONE {
-            return; // keep one spare arena to avoid thrashing
+        if self.nempty > SPARE_ARENAS {
+            self.free_arena(i);
         }
+    }
+
+    /// Unmaps empty arenas until at most `keep` are left (the explicit trim).
+    pub(crate) fn trim_spares(&mut self, keep: usize) {
+        for i in 0..self.max as u32 {
+            if self.nempty <= keep {
+                break;
+            }
+            let a = *self.ao(i);
+            if a.address != 0 && a.nfreepools == a.ntotalpools {
+                self.free_arena(i);
+            }
+        }
+    }
+
+    /// Unmaps arena `i`, every pool of which is free.
+    fn free_arena(&mut self, i: u32) {
+        debug_assert!({
+            let a = *self.ao(i);
+            a.nfreepools == a.ntotalpools
+        });
+        self.nempty -= 1;
         self.unlink(i);
         let base = self.ao(i).address;
         map_mark(base, false);
@@ -469,6 +510,15 @@ impl Arenas {
         }
         if live != self.narenas_current {
             return Err(E::new("narenas_currently_allocated wrong", live));
+        }
+        let empty = (0..self.max as u32)
+            .filter(|&i| {
+                let a = *self.ao(i);
+                a.address != 0 && a.nfreepools == a.ntotalpools
+            })
+            .count();
+        if empty != self.nempty || empty > SPARE_ARENAS {
+            return Err(E::new("nempty wrong, or more empty arenas than SPARE_ARENAS", empty));
         }
         // usable list: exactly the arenas with free pools, ascending.
         let mut seen = 0;

@@ -795,6 +795,8 @@ pub(crate) fn collect() {
         }
     }
     collect_abandoned();
+    // The spare empty arenas go back too, but one (CPython's rule).
+    crate::arena::lock().trim_spares(1);
 }
 
 /// # Safety

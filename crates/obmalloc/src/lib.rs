@@ -56,6 +56,7 @@ mod os;
 mod stats;
 
 pub use account::{tool_scope, ToolScope};
+pub use arena::SPARE_ARENAS;
 pub use checkers::Checkers;
 pub use debug::{TracebackHook, API_MEM, API_OBJ, API_RAW, CLEANBYTE, DEADBYTE, FORBIDDENBYTE};
 pub use geometry::{
