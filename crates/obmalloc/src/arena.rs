@@ -350,7 +350,7 @@ impl Arenas {
     }
 
     /// Gives an empty pool back to its arena; frees the arena when all its
-    /// pools are free, unless it is the only usable arena.
+    /// pools are free, unless it is one of the `SPARE_ARENAS` empty ones kept.
     ///
     /// # Safety
     /// `pool` is a pool of ours with `ref_count == 0`, unlinked from every

@@ -546,7 +546,8 @@ pub fn set_block_traceback_hook(hook: Option<fn(ptr: usize, out: &mut dyn fmt::W
 
 /// Gives back what the current thread can: drains blocks other threads freed
 /// into its pools, returns its empty pools (and so empty arenas) to the OS,
-/// and reclaims pools of exited threads.
+/// reclaims pools of exited threads, and unmaps the spare empty arenas
+/// ([`SPARE_ARENAS`]) but one.
 pub fn collect() {
     heap::collect();
 }
