@@ -420,3 +420,54 @@ fn collection_triggered_from_drop_runs_only_once() {
     drop(a);
     assert_eq!(gc::collect(), 1);
 }
+
+/// A Drop that keeps its peer alive in a global: the collector releases its
+/// holds one object behind the clearing, so the peer (cleared first) is
+/// still referred to when its hold goes, and must survive as a cleared
+/// object, freed only when the global lets go.
+#[derive(Trace)]
+struct Keeper {
+    other: GcCell<Option<Gc<Keeper>>>,
+    value: u64,
+}
+
+thread_local!(static KEPT: RefCell<Vec<Gc<Keeper>>> = const { RefCell::new(Vec::new()) });
+thread_local!(static KEEPER_DROPS: Cell<usize> = const { Cell::new(0) });
+
+impl Drop for Keeper {
+    fn drop(&mut self) {
+        KEEPER_DROPS.with(|d| d.set(d.get() + 1));
+        if let Some(o) = self.other.borrow().as_ref() {
+            KEPT.with(|k| k.borrow_mut().push(o.clone()));
+        }
+    }
+}
+
+#[test]
+fn a_drop_keeping_a_cleared_peer_keeps_its_block_until_the_last_handle() {
+    let before = pygc::inspect::usage().bytes;
+    // A ring of three: each keeps the next, so every object's hold is
+    // released while a kept handle still refers to it.
+    let ring: Vec<Gc<Keeper>> =
+        (0..3).map(|v| Gc::new(Keeper { other: GcCell::new(None), value: v })).collect();
+    for (i, k) in ring.iter().enumerate() {
+        *k.other.borrow_mut() = Some(ring[(i + 1) % 3].clone());
+    }
+    drop(ring);
+    assert_eq!(gc::collect(), 3);
+    assert_eq!(KEEPER_DROPS.with(Cell::get), 3, "each value dropped once");
+    let kept = KEPT.with(|k| std::mem::take(&mut *k.borrow_mut()));
+    assert_eq!(kept.len(), 3);
+    for k in &kept {
+        let err = Gc::try_get(k).map(|k| k.value).unwrap_err().to_string();
+        assert!(err.contains("was cleared by the garbage collector"), "{err}");
+    }
+    // The cleared survivors keep their blocks until their handles go.
+    assert!(pygc::inspect::usage().bytes > before);
+    pygc::inspect::verify().unwrap();
+    drop(kept);
+    assert_eq!(pygc::inspect::usage().bytes, before, "the cleared blocks were freed with their handles");
+    pygc::inspect::verify().unwrap();
+    assert_eq!(KEEPER_DROPS.with(Cell::get), 3, "and no value was dropped twice");
+    assert_eq!(gc::collect(), 0);
+}

@@ -32,11 +32,19 @@ pub(crate) enum Abort {
 /// is subtracted from every count first (counts the collector itself
 /// holds). Returns how many objects stayed in `young`; an abandoned phase
 /// leaves all of them there.
+///
+/// `found` is called once for each object of `unreachable`, in list order,
+/// from the walk that clears `move_unreachable`'s marks, so that the caller's
+/// own per-object work (holding them, reading their flags) costs no walk of
+/// its own: on a heap larger than the cache every walk is a trip through
+/// memory. It must not run user code (the tracing phase has not ended); it
+/// is not called when the phase is abandoned.
 pub(crate) fn deduce_unreachable(
     collection: &CollectionGuard<'_>,
     young: &GcList,
     unreachable: &GcList,
     held: usize,
+    found: impl FnMut(ObjPtr),
 ) -> Result<usize, Abort> {
     debug_assert!(unreachable.is_empty());
     let tracing = collection.enter_tracing();
@@ -55,7 +63,7 @@ pub(crate) fn deduce_unreachable(
         }
     } else {
         // SAFETY: see above.
-        unsafe { clear_unreachable_marks(unreachable) };
+        unsafe { clear_unreachable_marks(unreachable, found) };
     }
     drop(tracing);
     result
@@ -175,16 +183,19 @@ fn move_unreachable(young: &GcList, unreachable: &GcList) -> Result<usize, Abort
     Ok(survivors)
 }
 
-/// Removes the marks `move_unreachable` left on the unreachable list.
+/// Removes the marks `move_unreachable` left on the unreachable list,
+/// handing each element to `found`.
 ///
 /// # Safety
 /// The list's masked `next` chain is circular through live links.
-unsafe fn clear_unreachable_marks(unreachable: &GcList) {
+unsafe fn clear_unreachable_marks(unreachable: &GcList, mut found: impl FnMut(ObjPtr)) {
     let mut at = unreachable.head().next();
     while at != unreachable.head_ptr() {
         // SAFETY: guaranteed by the caller.
         let l = unsafe { link::deref(at) };
         at = l.next();
         l.set_next(at, false);
+        // SAFETY: an element link of a list is an object's link.
+        found(unsafe { ObjPtr::from_link(NonNull::from(l)) });
     }
 }

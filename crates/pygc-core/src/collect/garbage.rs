@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use super::user_code::Panics;
 use super::visitors::{CoreVisitor, Mode};
+use crate::life::dealloc;
 use crate::object::header::{flags, ObjPtr};
 use crate::object::link::{GcList, PREV_COLLECTING};
 use crate::state::debug_log::{DebugFlags, DEBUG_SAVEALL};
@@ -109,12 +110,30 @@ pub(crate) fn finalize_garbage(candidates: &[ObjPtr], panics: &mut Panics) -> bo
 
 /// Breaks the cycles: drops every value (CPython's `tp_clear`), or saves
 /// the objects in `gc.garbage` under `DEBUG_SAVEALL`.
-pub(crate) fn delete_garbage(s: &GcState, garbage: &[ObjPtr], debug: DebugFlags, panics: &mut Panics) {
-    for &p in garbage {
-        // SAFETY: held by the collector; a generation member, so tracked.
-        unsafe { &*p.link_ptr() }.set_prev_flags(0, PREV_COLLECTING);
-    }
+///
+/// The collector holds every object of `garbage`, COLLECTING already
+/// dropped. With `release`, `garbage` is exactly the set of the collector's
+/// holds and this gives each of them up, one object behind the clearing:
+/// once `garbage[i]` is cleared, `garbage[i - 1]` is released, which frees
+/// its block at once when nothing else refers to it (the usual end of a
+/// ring or a pair, whose neighbours have just dropped their edges), while
+/// its header is still in the cache. A later walk over a heap larger than
+/// the cache would be a second trip through memory (19 % of the time of
+/// freeing 400,000 objects). An object still referred to by one not yet
+/// cleared is freed by the normal path when that reference goes.
+pub(crate) fn delete_garbage(
+    s: &GcState,
+    garbage: &[ObjPtr],
+    debug: DebugFlags,
+    release: bool,
+    panics: &mut Panics,
+) {
+    debug_assert!(garbage.iter().all(|p| {
+        // SAFETY: held by the collector; tracked.
+        unsafe { !(*p.link_ptr()).is_collecting() }
+    }));
     if debug.contains(DEBUG_SAVEALL) {
+        debug_assert!(!release, "saved objects keep the holds until the end");
         let mut saved = s.garbage.borrow_mut();
         for &p in garbage {
             // SAFETY: held by the collector; the new count is gc.garbage's.
@@ -124,29 +143,52 @@ pub(crate) fn delete_garbage(s: &GcState, garbage: &[ObjPtr], debug: DebugFlags,
         return;
     }
     let mut callbacks = Vec::new();
-    for &p in garbage {
+    for (i, &p) in garbage.iter().enumerate() {
         // SAFETY: held by the collector.
         let o = unsafe { p.live() };
-        if o.is_cleared() {
-            continue;
+        if !o.is_cleared() {
+            if o.has(flags::HAS_WEAK) {
+                // Weak handles made by finalizers (after `handle_weakrefs`)
+                // must not see a cleared value; their callbacks run once the
+                // values are dropped, as CPython runs them when such an
+                // object is deallocated.
+                // SAFETY: held by the collector.
+                unsafe { s.weak.end_epoch(p) };
+                callbacks.extend(s.weak.take_callbacks(p, &HashMap::new()).0);
+            }
+            o.set_flag(flags::CLEARED);
+            let info = o.info();
+            // SAFETY: the value is initialised; CLEARED (set above)
+            // guarantees no handle reads it and it is dropped only here; the
+            // collector's count keeps the block allocated during the drop.
+            panics.guard("a destructor", || unsafe { (info.drop_value)(o.value_ptr()) });
         }
-        if o.has(flags::HAS_WEAK) {
-            // Weak handles made by finalizers (after `handle_weakrefs`)
-            // must not see a cleared value; their callbacks run once the
-            // values are dropped, as CPython runs them when such an object
-            // is deallocated.
-            // SAFETY: held by the collector.
-            unsafe { s.weak.end_epoch(p) };
-            callbacks.extend(s.weak.take_callbacks(p, &HashMap::new()).0);
+        if release && i > 0 {
+            // SAFETY: the hold on `garbage[i - 1]`, given up once; that
+            // object is cleared and this loop does not look at it again.
+            unsafe { release_hold(s, garbage[i - 1], panics) };
         }
-        o.set_flag(flags::CLEARED);
-        let info = o.info();
-        // SAFETY: the value is initialised; CLEARED (set above) guarantees
-        // no handle reads it and it is dropped only here; the collector's
-        // count keeps the block allocated during the drop.
-        panics.guard("a destructor", || unsafe { (info.drop_value)(o.value_ptr()) });
+    }
+    if let (true, Some(&last)) = (release, garbage.last()) {
+        // SAFETY: as above, for the last one.
+        unsafe { release_hold(s, last, panics) };
     }
     for cb in callbacks {
         panics.guard("weakref callback", cb);
+    }
+}
+
+/// Gives up the collector's hold on `p`: the block is freed at once if the
+/// hold was the last count of a cleared object, otherwise the count drops
+/// as any other (a destructor may run, guarded).
+///
+/// # Safety
+/// The caller owns the hold, `p` was a candidate of a collection of `s`,
+/// and the caller does not use `p` afterwards.
+pub(crate) unsafe fn release_hold(s: &GcState, p: ObjPtr, panics: &mut Panics) {
+    // SAFETY: forwarded from the caller.
+    if !unsafe { dealloc::release_cleared_hold(s, p) } {
+        // SAFETY: the hold, still owned (nothing was changed).
+        panics.guard("a destructor", || unsafe { dealloc::decref(p) });
     }
 }

@@ -20,6 +20,7 @@ use std::time::Instant;
 
 use crate::life::{alloc, dealloc};
 use crate::object::header::ObjPtr;
+use crate::object::link::PREV_COLLECTING;
 use crate::object::type_info::short_type_name;
 use crate::state::debug_log::{DEBUG_COLLECTABLE, DEBUG_SAVEALL, DEBUG_STATS, DEBUG_UNCOLLECTABLE};
 use crate::state::phase::CollectionGuard;
@@ -155,7 +156,27 @@ fn collect_main(
     let old = &gens[(generation + 1).min(NUM_GENERATIONS - 1)];
     let unreachable = &lists.unreachable;
 
-    let survivors = match deduce_unreachable(collection, young, unreachable, 0) {
+    // The walk that ends the tracing phase also holds every candidate
+    // (invariant 1: none can be freed under a later pass, whatever user code
+    // runs), reads the flags that decide which passes are needed, and drops
+    // COLLECTING so that a collection of another heap, started by user code
+    // below, cannot mistake the candidates for its own. (The resurrection
+    // check sets it again, and drops it the same way.)
+    let mut held: Vec<ObjPtr> = Vec::new();
+    let (mut any_legacy, mut any_weak, mut any_finalizer) = (false, false, false);
+    let found = |p: ObjPtr| {
+        // SAFETY: elements of a list are allocated (invariant 4); the hold
+        // taken here is released at the end of the collection.
+        let o = unsafe { p.live() };
+        o.incref();
+        any_legacy |= o.info().legacy_finalizer;
+        any_weak |= o.has(crate::object::header::flags::HAS_WEAK);
+        any_finalizer |= o.finalizer_pending();
+        // SAFETY: a generation member, so tracked: it has a link.
+        unsafe { &*p.link_ptr() }.set_prev_flags(0, PREV_COLLECTING);
+        held.push(p);
+    };
+    let survivors = match deduce_unreachable(collection, young, unreachable, 0, found) {
         Ok(n) => n,
         Err(abort) => {
             report_abort(abort, generation, panics);
@@ -169,24 +190,15 @@ fn collect_main(
         unsafe { young.merge_into(old) };
     }
 
-    // User code may run from here on (the next pass traces). First the
-    // collector holds every candidate (invariant 1), so none can be freed
-    // under a pass.
-    let mut any_legacy = false;
-    // SAFETY: no user code runs during this walk.
-    let held: Vec<ObjPtr> = unsafe { unreachable.iter() }
-        .inspect(|p| {
-            // SAFETY: elements of a list are allocated (invariant 4).
-            let o = unsafe { p.live() };
-            o.incref();
-            any_legacy |= o.info().legacy_finalizer;
-        })
-        .collect();
-
     // Without a legacy finalizer among them (the usual case) the move pass
     // moves nothing and the candidates are the held objects.
     let moved: Vec<ObjPtr>;
     let candidates: &[ObjPtr] = if any_legacy {
+        // The move pass tells the unreachable set by COLLECTING.
+        for &p in &held {
+            // SAFETY: held; tracked.
+            unsafe { &*p.link_ptr() }.set_prev_flags(PREV_COLLECTING, 0);
+        }
         {
             // The move pass still uses COLLECTING: no collection of another
             // heap may start from its `Trace` calls (see `GcState::tracing`).
@@ -195,23 +207,14 @@ fn collect_main(
         }
         // SAFETY: the elements are held; the walk runs no user code.
         moved = unsafe { unreachable.iter() }.collect();
+        for &p in &moved {
+            // SAFETY: held; tracked.
+            unsafe { &*p.link_ptr() }.set_prev_flags(0, PREV_COLLECTING);
+        }
         &moved
     } else {
         &held
     };
-    // From here on user code runs (callbacks, finalizers): the candidates
-    // drop COLLECTING first, so a collection of another heap that such code
-    // starts cannot mistake them for its own. (The resurrection check sets
-    // it again; clearing clears it.)
-    let (mut any_weak, mut any_finalizer) = (false, false);
-    for &p in candidates {
-        // SAFETY: held; a generation member, so tracked.
-        unsafe { &*p.link_ptr() }.set_prev_flags(0, crate::object::link::PREV_COLLECTING);
-        // SAFETY: held.
-        let o = unsafe { p.live() };
-        any_weak |= o.has(crate::object::header::flags::HAS_WEAK);
-        any_finalizer |= o.finalizer_pending();
-    }
     if debug.contains(DEBUG_COLLECTABLE) {
         for &p in candidates {
             debug_object(s, "collectable", p);
@@ -228,17 +231,19 @@ fn collect_main(
     // Resurrection check over the candidates alone. If no user code ran
     // since they were found unreachable, nothing can have changed.
     let still = &lists.still_unreachable;
-    let rechecked: Vec<ObjPtr>;
+    let mut rechecked: Vec<ObjPtr> = Vec::new();
     let garbage: &[ObjPtr] = if user_code_ran {
-        if let Err(abort) = deduce_unreachable(collection, unreachable, still, 1) {
+        let found = |p: ObjPtr| {
+            // SAFETY: held (a candidate); tracked.
+            unsafe { &*p.link_ptr() }.set_prev_flags(0, PREV_COLLECTING);
+            rechecked.push(p);
+        };
+        if let Err(abort) = deduce_unreachable(collection, unreachable, still, 1, found) {
             report_abort(abort, generation, panics);
         }
         // SAFETY: well formed after the phase; what is left in
-        // `unreachable` was resurrected. The walk runs no user code.
-        unsafe {
-            unreachable.merge_into(old);
-            rechecked = still.iter().collect();
-        }
+        // `unreachable` was resurrected.
+        unsafe { unreachable.merge_into(old) };
         &rechecked
     } else {
         // SAFETY: both are working lists of this collection, well formed.
@@ -246,7 +251,11 @@ fn collect_main(
         candidates
     };
     let collected = garbage.len();
-    garbage::delete_garbage(s, garbage, debug, panics);
+    // In the usual case the garbage is exactly what the collector holds, and
+    // clearing gives each hold up as soon as it can free the block (while
+    // it is still in the cache); otherwise the holds are given up below.
+    let release = !any_legacy && !user_code_ran && !debug.contains(DEBUG_SAVEALL);
+    garbage::delete_garbage(s, garbage, debug, release, panics);
     // Cleared objects a `Drop` resurrected stay (cleared) in the old
     // generation until their counts drop.
     // SAFETY: working lists are well formed outside the tracing phase.
@@ -278,12 +287,11 @@ fn collect_main(
     // SAFETY: working lists are well formed outside the tracing phase.
     unsafe { lists.finalizers.merge_into(old) };
 
-    for p in held {
-        // SAFETY: the collector's hold, given up once; `p` was in this
-        // collection's unreachable list, so it belongs to `s`.
-        if !unsafe { dealloc::release_cleared_hold(s, p) } {
-            // SAFETY: the hold, still owned (nothing was changed).
-            panics.guard("a destructor", || unsafe { dealloc::decref(p) });
+    if !release {
+        for p in held {
+            // SAFETY: the collector's hold, given up once; `p` was in this
+            // collection's unreachable list, so it belongs to `s`.
+            unsafe { garbage::release_hold(s, p, panics) };
         }
     }
 

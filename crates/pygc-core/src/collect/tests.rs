@@ -187,7 +187,9 @@ fn the_collection_guard_recovers_the_lists_after_an_unwinding() {
             thread::with(|s| {
                 let collection = s.begin_collection().unwrap();
                 let lists = s.lists();
-                deduce_unreachable(&collection, &lists.generations[0], &lists.unreachable, 0).ok().unwrap();
+                deduce_unreachable(&collection, &lists.generations[0], &lists.unreachable, 0, |_| ())
+                    .ok()
+                    .unwrap();
                 assert!(!lists.unreachable.is_empty());
                 panic!("unwinding out of a collection");
             })

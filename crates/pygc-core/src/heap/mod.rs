@@ -192,7 +192,7 @@ fn clear_survivors(s: &GcState) {
     }
     garbage::handle_weakrefs(s, &held, &mut panics);
     garbage::finalize_garbage(&held, &mut panics);
-    garbage::delete_garbage(s, &held, crate::gc::DebugFlags::empty(), &mut panics);
+    garbage::delete_garbage(s, &held, crate::gc::DebugFlags::empty(), false, &mut panics);
     drop(collection);
     for p in held {
         // SAFETY: the hold taken above, given up once.
